@@ -1,0 +1,42 @@
+// SyncedMemory: one byte buffer that may live on the host and (later) on a
+// GPU, copied lazily to wherever it is asked for. Layers only ever call
+// cpu_data()/mutable_cpu_data() (and the gpu_ variants once the GPU build
+// exists), so a device copy can join without changing any layer's interface.
+//
+// Thread safety: none; a SyncedMemory belongs to one Blob, used by one thread.
+#pragma once
+
+#include <cstddef>
+
+#include "deepspark/common.hpp"
+
+namespace deepspark {
+
+class SyncedMemory {
+ public:
+  // Where the newest copy of the bytes is.
+  enum class Head { UNINITIALIZED, HEAD_AT_CPU, HEAD_AT_GPU, SYNCED };
+
+  SyncedMemory() = default;
+  explicit SyncedMemory(size_t size) : size_(size) {}
+  ~SyncedMemory();
+
+  const void* cpu_data();
+  void* mutable_cpu_data();
+  // Points the host copy at memory owned by someone else (not freed here).
+  void set_cpu_data(void* data);
+  Head head() const { return head_; }
+  size_t size() const { return size_; }
+
+ private:
+  void ToCpu();
+
+  void* cpu_ptr_ = nullptr;
+  size_t size_ = 0;
+  Head head_ = Head::UNINITIALIZED;
+  bool own_cpu_data_ = false;
+
+  DISABLE_COPY_AND_ASSIGN(SyncedMemory);
+};
+
+}  // namespace deepspark
