@@ -87,6 +87,11 @@ class Layer {
 
   caffe::Phase phase() const { return phase_; }
 
+  // Data layers only: the layer has already delivered `batches` batches
+  // (a resumed run); the next batch must be the one an uninterrupted run
+  // would read next. Default: nothing to do.
+  virtual void SeekData(uint64_t batches) {}
+
  protected:
   virtual void Forward_cpu(const std::vector<Blob<Dtype>*>& bottom,
                            const std::vector<Blob<Dtype>*>& top) = 0;
