@@ -13,6 +13,7 @@
 
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "deepspark/common.hpp"
 #include "upgrade_v0.hpp"
@@ -147,14 +148,16 @@ void CopyLayerParams(const V1LayerParameter& v1, caffe::LayerParameter* v2) {
   }
 }
 
-bool UpgradeV1Layer(const std::string& source, const V1LayerParameter& v1,
+// Moves the weights out of `v1` (a V1 caffemodel can hold hundreds of MB).
+bool UpgradeV1Layer(const std::string& source, V1LayerParameter* v1_mutable,
                     caffe::LayerParameter* v2) {
+  const V1LayerParameter& v1 = *v1_mutable;
   v2->Clear();
   *v2->mutable_bottom() = v1.bottom();
   *v2->mutable_top() = v1.top();
   if (v1.has_name()) v2->set_name(v1.name());
   if (v1.has_type()) v2->set_type(V1TypeToString(source, v1.type()));
-  *v2->mutable_blobs() = v1.blobs();
+  v2->mutable_blobs()->Swap(v1_mutable->mutable_blobs());
   for (int i = 0; i < v1.param_size(); ++i) ParamAt(v2, i)->set_name(v1.param(i));
   for (int i = 0; i < v1.blob_share_mode_size(); ++i) {
     ParamAt(v2, i)->set_share_mode(v1.blob_share_mode(i) == V1LayerParameter::PERMISSIVE
@@ -184,7 +187,7 @@ bool UpgradeV1Net(const std::string& source, NetParameter* net) {
   google::protobuf::RepeatedPtrField<V1LayerParameter> old_layers;
   old_layers.Swap(net->mutable_layers());
   for (int i = 0; i < old_layers.size(); ++i) {
-    if (!UpgradeV1Layer(source, old_layers.Get(i), net->add_layer())) {
+    if (!UpgradeV1Layer(source, old_layers.Mutable(i), net->add_layer())) {
       LOG(ERROR) << source << ": upgrade of layer " << i << " was incomplete";
       ok = false;
     }
