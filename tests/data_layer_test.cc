@@ -158,7 +158,9 @@ TYPED_TEST(DataLayerTest, PartitionsAreDisjointAndCovering) {
         }
         EXPECT_EQ(epoch.size(), 5u);  // each epoch is a permutation of the partition
       }
-      if (!shuffle) EXPECT_EQ(labels[0], labels[1]);
+      if (!shuffle) {
+        EXPECT_EQ(labels[0], labels[1]);
+      }
     }
     EXPECT_EQ(all.size(), 10u);
     for (int i = 0; i < 10; ++i) EXPECT_EQ(all.count(i), 1u);

@@ -3,9 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
-#include <set>
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
+#include <set>
 
 #include "data_test_util.hpp"
 #include "deepspark/common.hpp"
@@ -168,8 +168,7 @@ TYPED_TEST(DataTransformerTest, EncodedPng) {
   ASSERT_EQ(out.size(), 60u);
   for (int c = 0; c < 3; ++c)
     for (int h = 0; h < 4; ++h)
-      for (int w = 0; w < 5; ++w)
-        EXPECT_EQ(out[(c * 4 + h) * 5 + w], image.at<cv::Vec3b>(h, w)[c]);
+      for (int w = 0; w < 5; ++w) EXPECT_EQ(out[(c * 4 + h) * 5 + w], image.at<cv::Vec3b>(h, w)[c]);
   param.set_force_gray(true);
   EXPECT_EQ(this->Run(param, caffe::TEST, datum).size(), 20u);
   caffe::Datum decoded = datum;

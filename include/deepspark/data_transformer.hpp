@@ -22,6 +22,12 @@ namespace deepspark {
 // Returns false when it was not encoded. Throws Error if decoding fails.
 bool DecodeDatumInPlace(caffe::Datum* datum, bool force_color, bool force_gray);
 
+// Reads an image file (cv::imread, colour as BGR or grey) into a raw Datum,
+// resized to height x width (bilinear) when both are > 0. Throws Error naming
+// the file when it cannot be read.
+void ReadImageToDatum(const std::string& filename, int label, int height, int width, bool is_color,
+                      caffe::Datum* datum);
+
 // Reads a BlobProto (binary protobuf), throwing Error naming the file.
 void ReadBlobProtoFile(const std::string& filename, caffe::BlobProto* proto);
 

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "deepspark/proto/caffe.pb.h"
 
@@ -74,5 +75,10 @@ struct DataPartition {
 };
 void SetDataPartition(int rank, int num_ranks, bool shuffle = false, int64_t shuffle_seed = -1);
 DataPartition GetDataPartition();
+
+// A permutation of 0..n-1 drawn by Fisher-Yates from a generator seeded with
+// `seed` (our own draws, so the order does not depend on the standard
+// library's shuffle). Used for per-epoch shuffles: pass MixSeed(seed, epoch).
+std::vector<uint32_t> SeededPermutation(size_t n, uint64_t seed);
 
 }  // namespace deepspark

@@ -3,21 +3,16 @@
 #include <fstream>
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
 
 #include "deepspark/common.hpp"
 
 namespace deepspark {
 
-bool DecodeDatumInPlace(caffe::Datum* datum, bool force_color, bool force_gray) {
-  if (!datum->encoded()) return false;
-  REQUIRE(!(force_color && force_gray)) << "force_color and force_gray are mutually exclusive";
-  const std::string& bytes = datum->data();
-  std::vector<uchar> buffer(bytes.begin(), bytes.end());
-  int flags = force_color ? cv::IMREAD_COLOR : force_gray ? cv::IMREAD_GRAYSCALE
-                                                          : cv::IMREAD_ANYCOLOR;
-  cv::Mat image = cv::imdecode(buffer, flags);
-  REQUIRE(!image.empty()) << "could not decode an encoded Datum (" << bytes.size() << " bytes)";
-  REQUIRE(image.depth() == CV_8U) << "encoded Datum decodes to a non-8-bit image";
+namespace {
+
+// Interleaved HWC (OpenCV) to planar CHW bytes.
+void MatToDatum(const cv::Mat& image, int label, caffe::Datum* datum) {
   const int channels = image.channels(), height = image.rows, width = image.cols;
   std::string planar(static_cast<size_t>(channels) * height * width, '\0');
   for (int h = 0; h < height; ++h) {
@@ -29,7 +24,6 @@ bool DecodeDatumInPlace(caffe::Datum* datum, bool force_color, bool force_gray) 
       }
     }
   }
-  const int label = datum->label();
   datum->Clear();
   datum->set_channels(channels);
   datum->set_height(height);
@@ -37,14 +31,43 @@ bool DecodeDatumInPlace(caffe::Datum* datum, bool force_color, bool force_gray) 
   datum->set_label(label);
   datum->set_data(std::move(planar));
   datum->set_encoded(false);
+}
+
+}  // namespace
+
+void ReadImageToDatum(const std::string& filename, int label, int height, int width, bool is_color,
+                      caffe::Datum* datum) {
+  cv::Mat image = cv::imread(filename, is_color ? cv::IMREAD_COLOR : cv::IMREAD_GRAYSCALE);
+  REQUIRE(!image.empty()) << "cannot read image " << filename;
+  if (height > 0 && width > 0) {
+    cv::Mat resized;
+    cv::resize(image, resized, cv::Size(width, height));
+    image = resized;
+  }
+  REQUIRE(image.depth() == CV_8U) << "image " << filename << " is not 8-bit";
+  MatToDatum(image, label, datum);
+}
+
+bool DecodeDatumInPlace(caffe::Datum* datum, bool force_color, bool force_gray) {
+  if (!datum->encoded()) return false;
+  REQUIRE(!(force_color && force_gray)) << "force_color and force_gray are mutually exclusive";
+  const std::string& bytes = datum->data();
+  std::vector<uchar> buffer(bytes.begin(), bytes.end());
+  int flags = force_color  ? cv::IMREAD_COLOR
+              : force_gray ? cv::IMREAD_GRAYSCALE
+                           : cv::IMREAD_ANYCOLOR;
+  cv::Mat image = cv::imdecode(buffer, flags);
+  REQUIRE(!image.empty()) << "could not decode an encoded Datum (" << bytes.size() << " bytes)";
+  REQUIRE(image.depth() == CV_8U) << "encoded Datum decodes to a non-8-bit image";
+  const int label = datum->label();
+  MatToDatum(image, label, datum);
   return true;
 }
 
 void ReadBlobProtoFile(const std::string& filename, caffe::BlobProto* proto) {
   std::ifstream in(filename, std::ios::binary);
   REQUIRE(in.good()) << "cannot open mean file " << filename;
-  REQUIRE(proto->ParseFromIstream(&in)) << "mean file " << filename
-                                        << " is not a valid BlobProto";
+  REQUIRE(proto->ParseFromIstream(&in)) << "mean file " << filename << " is not a valid BlobProto";
 }
 
 template <typename Dtype>
@@ -113,8 +136,7 @@ void DataTransformer<Dtype>::TransformRaw(const caffe::Datum& datum, Dtype* out,
       << "Datum has bad shape " << channels << "x" << height << "x" << width;
   REQUIRE(use_bytes ? data.size() == size : static_cast<size_t>(datum.float_data_size()) == size)
       << "Datum holds " << (use_bytes ? data.size() : datum.float_data_size())
-      << " values but its shape " << channels << "x" << height << "x" << width << " needs "
-      << size;
+      << " values but its shape " << channels << "x" << height << "x" << width << " needs " << size;
   const int crop = param_.crop_size();
   const Dtype scale = param_.scale();
   // Caffe's order of draws: mirror first, then the crop offsets.
@@ -134,8 +156,8 @@ void DataTransformer<Dtype>::TransformRaw(const caffe::Datum& datum, Dtype* out,
   }
   const float* mean = nullptr;
   if (has_mean_file_) {
-    REQUIRE(mean_.channels() == channels && mean_.height() == height &&
-            mean_.width() == width && static_cast<size_t>(mean_.data_size()) == size)
+    REQUIRE(mean_.channels() == channels && mean_.height() == height && mean_.width() == width &&
+            static_cast<size_t>(mean_.data_size()) == size)
         << "mean file " << param_.mean_file() << " has shape " << mean_.channels() << "x"
         << mean_.height() << "x" << mean_.width() << " but the Datum is " << channels << "x"
         << height << "x" << width;

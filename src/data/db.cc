@@ -6,6 +6,7 @@
 #include <mutex>
 
 #include "deepspark/common.hpp"
+#include "deepspark/rng.hpp"
 
 namespace deepspark {
 namespace db {
@@ -51,6 +52,18 @@ void SetDataPartition(int rank, int num_ranks, bool shuffle, int64_t shuffle_see
 DataPartition GetDataPartition() {
   std::lock_guard<std::mutex> lock(g_partition_mutex);
   return g_partition;
+}
+
+std::vector<uint32_t> SeededPermutation(size_t n, uint64_t seed) {
+  std::vector<uint32_t> perm(n);
+  for (size_t i = 0; i < n; ++i) perm[i] = static_cast<uint32_t>(i);
+  std::seed_seq seq{static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32)};
+  RngEngine engine(seq);
+  for (size_t i = n; i > 1; --i) {
+    size_t j = engine() % i;
+    std::swap(perm[i - 1], perm[j]);
+  }
+  return perm;
 }
 
 }  // namespace deepspark

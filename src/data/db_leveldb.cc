@@ -1,10 +1,11 @@
 // LevelDB backend with Caffe's options (64 KiB blocks, 256 MiB write
 // buffer, 100 open files). A Transaction is a WriteBatch.
+#include "deepspark/db.hpp"
+
 #include <leveldb/db.h>
 #include <leveldb/write_batch.h>
 
 #include "deepspark/common.hpp"
-#include "deepspark/db.hpp"
 
 namespace deepspark {
 namespace db {

@@ -3,6 +3,8 @@
 // MDB_RDONLY|MDB_NOTLS (falling back to MDB_NOLOCK on a read-only
 // directory); writes are buffered and committed in one write transaction,
 // doubling the map size whenever LMDB reports MDB_MAP_FULL.
+#include "deepspark/db.hpp"
+
 #include <lmdb.h>
 #include <sys/stat.h>
 
@@ -11,7 +13,6 @@
 #include <vector>
 
 #include "deepspark/common.hpp"
-#include "deepspark/db.hpp"
 
 namespace deepspark {
 namespace db {

@@ -69,11 +69,11 @@ void DataLayer<Dtype>::LayerSetUp(const std::vector<Blob<Dtype>*>& bottom,
     }
     REQUIRE(!keys_.empty()) << "database " << data_param_.source() << " holds no items"
                             << (partition_.num_ranks > 1 ? " for this partition" : "");
-    REQUIRE(keys_.size() < (uint64_t(1) << 32)) << "database " << data_param_.source()
-                                                 << " is too large";
+    REQUIRE(keys_.size() < (uint64_t(1) << 32))
+        << "database " << data_param_.source() << " is too large";
   }
-  LOG(INFO) << "Data layer " << this->layer_param_.name() << ": " << keys_.size()
-            << " items from " << data_param_.source()
+  LOG(INFO) << "Data layer " << this->layer_param_.name() << ": " << keys_.size() << " items from "
+            << data_param_.source()
             << (partition_.num_ranks > 1 ? " (partition " + std::to_string(partition_.rank) +
                                                " of " + std::to_string(partition_.num_ranks) + ")"
                                          : std::string());
@@ -158,15 +158,7 @@ const std::string& DataLayer<Dtype>::KeyAt(uint64_t position) {
   if (!partition_.shuffle) return keys_[index];
   const int64_t epoch = static_cast<int64_t>(position / size);
   if (epoch != perm_epoch_) {
-    // Fisher-Yates with our own draws, so the order does not depend on the
-    // standard library's shuffle.
-    perm_.resize(size);
-    for (uint64_t i = 0; i < size; ++i) perm_[i] = static_cast<uint32_t>(i);
-    RngEngine engine = EngineFor(MixSeed(MixSeed(shuffle_seed_, partition_.rank), epoch));
-    for (uint64_t i = size - 1; i > 0; --i) {
-      uint64_t j = engine() % (i + 1);
-      std::swap(perm_[i], perm_[j]);
-    }
+    perm_ = SeededPermutation(size, MixSeed(MixSeed(shuffle_seed_, partition_.rank), epoch));
     perm_epoch_ = epoch;
   }
   return keys_[perm_[index]];
@@ -181,8 +173,7 @@ void DataLayer<Dtype>::ReadDatum(uint64_t position, db::Cursor* cursor, caffe::D
     REQUIRE(cursor->valid()) << "database " << data_param_.source() << " lost key " << key;
   }
   REQUIRE(datum->ParseFromString(cursor->value()))
-      << "database " << data_param_.source() << ": value of key " << key
-      << " is not a valid Datum";
+      << "database " << data_param_.source() << ": value of key " << key << " is not a valid Datum";
   cursor->Next();
 }
 
@@ -205,8 +196,8 @@ void DataLayer<Dtype>::FillBatch(uint64_t batch_index, db::Cursor* cursor, Batch
       batch->data.Reshape(shape);
       batch->label.Reshape(std::vector<int>{batch_size});
     } else {
-      REQUIRE(shape == item_shape) << "database " << data_param_.source()
-                                   << ": items of one batch have different shapes";
+      REQUIRE(shape == item_shape)
+          << "database " << data_param_.source() << ": items of one batch have different shapes";
     }
     t.Transform(datum, &batch->data, i, &engine);
     batch->label.mutable_cpu_data()[i] = static_cast<Dtype>(datum.label());

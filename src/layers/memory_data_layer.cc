@@ -40,9 +40,8 @@ void MemoryDataLayer<Dtype>::Reset(Dtype* data, Dtype* labels, int n) {
 template <typename Dtype>
 void MemoryDataLayer<Dtype>::AddDatumVector(const std::vector<caffe::Datum>& datums) {
   const int n = datums.size();
-  REQUIRE(n > 0 && n % batch_size_ == 0) << "MemoryData: " << n
-                                         << " datums is not a positive multiple of batch_size "
-                                         << batch_size_;
+  REQUIRE(n > 0 && n % batch_size_ == 0)
+      << "MemoryData: " << n << " datums is not a positive multiple of batch_size " << batch_size_;
   if (!transformer_) {
     transformer_ = std::make_unique<DataTransformer<Dtype>>(this->layer_param_.transform_param(),
                                                             this->phase_);
