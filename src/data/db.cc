@@ -1,0 +1,69 @@
+// Backend selection and the process-wide data partition.
+#include "deepspark/db.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <mutex>
+
+#include "deepspark/common.hpp"
+#include "deepspark/rng.hpp"
+
+namespace deepspark {
+namespace db {
+
+std::unique_ptr<DB> GetDB(const std::string& backend) {
+  std::string name = backend;
+  std::transform(name.begin(), name.end(), name.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (name == "lmdb") return NewLMDB();
+  if (name == "leveldb") return NewLevelDB();
+  THROW_ERROR() << "unknown database backend '" << backend << "' (known: lmdb, leveldb)";
+  return nullptr;
+}
+
+std::unique_ptr<DB> GetDB(caffe::DataParameter::DB backend) {
+  switch (backend) {
+    case caffe::DataParameter::LMDB:
+      return NewLMDB();
+    case caffe::DataParameter::LEVELDB:
+      return NewLevelDB();
+  }
+  THROW_ERROR() << "unknown database backend " << static_cast<int>(backend);
+  return nullptr;
+}
+
+}  // namespace db
+
+namespace {
+std::mutex g_partition_mutex;
+DataPartition g_partition;
+}  // namespace
+
+void SetDataPartition(int rank, int num_ranks, bool shuffle, int64_t shuffle_seed) {
+  REQUIRE(num_ranks >= 1 && rank >= 0 && rank < num_ranks)
+      << "bad data partition: rank " << rank << " of " << num_ranks;
+  std::lock_guard<std::mutex> lock(g_partition_mutex);
+  g_partition.rank = rank;
+  g_partition.num_ranks = num_ranks;
+  g_partition.shuffle = shuffle;
+  g_partition.shuffle_seed = shuffle_seed;
+}
+
+DataPartition GetDataPartition() {
+  std::lock_guard<std::mutex> lock(g_partition_mutex);
+  return g_partition;
+}
+
+std::vector<uint32_t> SeededPermutation(size_t n, uint64_t seed) {
+  std::vector<uint32_t> perm(n);
+  for (size_t i = 0; i < n; ++i) perm[i] = static_cast<uint32_t>(i);
+  std::seed_seq seq{static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32)};
+  RngEngine engine(seq);
+  for (size_t i = n; i > 1; --i) {
+    size_t j = engine() % i;
+    std::swap(perm[i - 1], perm[j]);
+  }
+  return perm;
+}
+
+}  // namespace deepspark
