@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs what DeepSpark needs on Debian 12 (apt-get; pip for the Python
+# side). Safe to run again: it installs only what is missing.
+set -euo pipefail
+PKGS=(build-essential cmake ninja-build ccache pkg-config
+      libprotobuf-dev protobuf-compiler libopenblas-dev libdnnl-dev
+      liblmdb-dev libleveldb-dev libsnappy-dev libopencv-dev libhdf5-dev
+      libzmq3-dev cppzmq-dev libcli11-dev libfmt-dev pybind11-dev
+      libgtest-dev libbenchmark-dev zlib1g-dev)
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  echo "Installing: ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The main job: installs, builds, converts MNIST to LMDB as Caffe's
+# convert_mnist_data does, and trains LeNet with Caffe's stock
+# lenet_solver.prototxt and lenet_train_test.prototxt (unchanged: they are
+# run from a folder laid out like Caffe's, examples/mnist/...), then prints
+# the test accuracy of the final weights.
+#   WORKERS=N  train with N local workers (distributed; default: one process)
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+SHARED="${DEEPSPARK_SHARED_DIR:-$ROOT/../shared}"
+"$ROOT/scripts/install-deps.sh"
+"$ROOT/scripts/build.sh"
+DS="$ROOT/build/deepspark"
+RUN="$ROOT/build/lenet-run"
+mkdir -p "$RUN/examples/mnist"
+cd "$RUN"
+cp "$SHARED/caffe-zoo/bvlc/examples/mnist/lenet_solver.prototxt" \
+   "$SHARED/caffe-zoo/bvlc/examples/mnist/lenet_train_test.prototxt" examples/mnist/
+MNIST="$SHARED/datasets/mnist"
+[ -d examples/mnist/mnist_train_lmdb ] || "$DS" convert-mnist \
+  "$MNIST/train-images-idx3-ubyte.gz" "$MNIST/train-labels-idx1-ubyte.gz" examples/mnist/mnist_train_lmdb
+[ -d examples/mnist/mnist_test_lmdb ] || "$DS" convert-mnist \
+  "$MNIST/t10k-images-idx3-ubyte.gz" "$MNIST/t10k-labels-idx1-ubyte.gz" examples/mnist/mnist_test_lmdb
+if [ -n "${WORKERS:-}" ]; then
+  "$DS" train --solver=examples/mnist/lenet_solver.prototxt --workers="$WORKERS"
+else
+  "$DS" train --solver=examples/mnist/lenet_solver.prototxt
+fi
+echo "Scoring examples/mnist/lenet_iter_10000.caffemodel on the 10,000 test images:"
+"$DS" test --model=examples/mnist/lenet_train_test.prototxt \
+  --weights=examples/mnist/lenet_iter_10000.caffemodel --iterations=100 2>/dev/null \
+  | sed -n 's/^accuracy = /test accuracy = /p'

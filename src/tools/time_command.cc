@@ -1,0 +1,112 @@
+// `deepspark time`: Caffe's `caffe time`: one warm-up forward/backward, then
+// --iterations timed passes, layer by layer, printed as Caffe prints them.
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <vector>
+
+#include "cli_util.hpp"
+#include "commands.hpp"
+#include "deepspark/net.hpp"
+
+namespace deepspark {
+namespace tools {
+
+namespace {
+struct TimeOptions {
+  std::string model;
+  int iterations = 50;
+  int level = 0;
+  std::string stage;
+  std::string phase = "TRAIN";
+  std::string gpu;
+  int threads = 0;
+};
+
+using Clock = std::chrono::steady_clock;
+double MsSince(Clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+int RunTime(const TimeOptions& opt) {
+  REQUIRE(!opt.model.empty()) << "time needs --model";
+  REQUIRE(opt.gpu.empty()) << "--gpu: this build runs on the CPU only";
+  REQUIRE(opt.iterations > 0) << "--iterations must be positive";
+  SetBlasThreads(opt.threads);
+  std::vector<std::string> stages = SplitComma(opt.stage);
+  Net<float> net(opt.model, ParsePhase(opt.phase), opt.level, &stages);
+  LOG(INFO) << "Performing Forward";
+  float initial_loss;
+  net.Forward(&initial_loss);
+  LOG(INFO) << "Initial loss: " << initial_loss;
+  LOG(INFO) << "Performing Backward";
+  net.Backward();
+
+  const auto& layers = net.layers();
+  const auto& bottom_vecs = net.bottom_vecs();
+  const auto& top_vecs = net.top_vecs();
+  const auto& bottom_need_backward = net.bottom_need_backward();
+  const size_t n = layers.size();
+  std::vector<double> forward_time_per_layer(n, 0.0);
+  std::vector<double> backward_time_per_layer(n, 0.0);
+  double forward_time = 0.0, backward_time = 0.0;
+  LOG(INFO) << "*** Benchmark begins ***";
+  LOG(INFO) << "Testing for " << opt.iterations << " iterations.";
+  auto total_start = Clock::now();
+  for (int j = 0; j < opt.iterations; ++j) {
+    auto iter_start = Clock::now();
+    auto pass_start = Clock::now();
+    for (size_t i = 0; i < n; ++i) {
+      auto t = Clock::now();
+      layers[i]->Forward(bottom_vecs[i], top_vecs[i]);
+      forward_time_per_layer[i] += MsSince(t);
+    }
+    forward_time += MsSince(pass_start);
+    pass_start = Clock::now();
+    for (int i = static_cast<int>(n) - 1; i >= 0; --i) {
+      auto t = Clock::now();
+      layers[i]->Backward(top_vecs[i], bottom_need_backward[i], bottom_vecs[i]);
+      backward_time_per_layer[i] += MsSince(t);
+    }
+    backward_time += MsSince(pass_start);
+    LOG(INFO) << "Iteration: " << j + 1 << " forward-backward time: " << MsSince(iter_start)
+              << " ms.";
+  }
+  LOG(INFO) << "Average time per layer: ";
+  for (size_t i = 0; i < n; ++i) {
+    char line[256];
+    std::snprintf(line, sizeof(line), "%10s\tforward: %g ms.", layers[i]->layer_param().name().c_str(),
+                  forward_time_per_layer[i] / opt.iterations);
+    LOG(INFO) << line;
+    std::snprintf(line, sizeof(line), "%10s\tbackward: %g ms.",
+                  layers[i]->layer_param().name().c_str(),
+                  backward_time_per_layer[i] / opt.iterations);
+    LOG(INFO) << line;
+  }
+  const double total = MsSince(total_start);
+  LOG(INFO) << "Average Forward pass: " << forward_time / opt.iterations << " ms.";
+  LOG(INFO) << "Average Backward pass: " << backward_time / opt.iterations << " ms.";
+  LOG(INFO) << "Average Forward-Backward: " << total / opt.iterations << " ms.";
+  LOG(INFO) << "Total Time: " << total << " ms.";
+  LOG(INFO) << "*** Benchmark ends ***";
+  std::printf("forward_ms=%.4f backward_ms=%.4f forward_backward_ms=%.4f\n",
+              forward_time / opt.iterations, backward_time / opt.iterations,
+              total / opt.iterations);
+  return 0;
+}
+}  // namespace
+
+Command AddTimeCommand(CLI::App* app) {
+  auto opt = std::make_shared<TimeOptions>();
+  app->add_option("--model", opt->model, "net prototxt");
+  app->add_option("--iterations", opt->iterations, "timed passes (default 50)");
+  app->add_option("--level", opt->level, "NetState level");
+  app->add_option("--stage", opt->stage, "comma-separated NetState stages");
+  app->add_option("--phase", opt->phase, "TRAIN (default) or TEST");
+  app->add_option("--gpu", opt->gpu, "GPU ids (not in this build)");
+  app->add_option("--threads", opt->threads, "BLAS threads (default: library default)");
+  return [opt]() { return RunTime(*opt); };
+}
+
+}  // namespace tools
+}  // namespace deepspark

@@ -1,0 +1,254 @@
+// Net construction: filtering, Split insertion, in-place layers, weight
+// sharing, backward pruning, loss weights, weights loading and its errors.
+#include "deepspark/net.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <string>
+
+#include "deepspark/io.hpp"
+#include "deepspark/proto/caffe.pb.h"
+#include "test_util.hpp"
+
+namespace deepspark {
+namespace {
+
+caffe::NetParameter ParseNet(const std::string& text) {
+  caffe::NetParameter param;
+  ReadProtoFromTextString(text, "test net", &param);
+  return param;
+}
+
+// Input -> ip1 -> relu (in place) -> ip2 -> loss, with data also feeding a
+// second branch that no loss depends on.
+const char kBranchyNet[] = R"(
+name: "branchy"
+force_backward: false
+layer { name: "input" type: "Input" top: "data" top: "target"
+  input_param { shape { dim: 4 dim: 3 } shape { dim: 4 dim: 2 } } }
+layer { name: "ip1" type: "InnerProduct" bottom: "data" top: "ip1"
+  inner_product_param { num_output: 5 weight_filler { type: "gaussian" std: 0.5 }
+                        bias_filler { type: "constant" value: 0.1 } } }
+layer { name: "relu1" type: "ReLU" bottom: "ip1" top: "ip1" }
+layer { name: "ip2" type: "InnerProduct" bottom: "ip1" top: "ip2"
+  inner_product_param { num_output: 2 weight_filler { type: "gaussian" std: 0.5 } } }
+layer { name: "loss" type: "EuclideanLoss" bottom: "ip2" bottom: "target" top: "loss" }
+layer { name: "side" type: "InnerProduct" bottom: "data" top: "side"
+  inner_product_param { num_output: 3 } }
+)";
+
+template <typename Dtype>
+class NetTest : public ::testing::Test {
+ protected:
+  void FillInputs(Net<Dtype>* net) {
+    for (Blob<Dtype>* blob : net->input_blobs()) {
+      for (int i = 0; i < blob->count(); ++i) {
+        blob->mutable_cpu_data()[i] = std::sin(0.7 * i + blob->count());
+      }
+    }
+  }
+};
+TYPED_TEST_SUITE(NetTest, TestDtypes);
+
+TYPED_TEST(NetTest, InsertsSplitsWithCaffeNames) {
+  Net<TypeParam> net(ParseNet(kBranchyNet));
+  ASSERT_TRUE(net.has_layer("data_input_0_split"));
+  EXPECT_TRUE(net.has_blob("data_input_0_split_0"));
+  EXPECT_TRUE(net.has_blob("data_input_0_split_1"));
+  // Outputs are the unconsumed blobs, in name order.
+  ASSERT_EQ(net.num_outputs(), 2);
+  EXPECT_EQ(net.blob_names()[net.output_blob_indices()[0]], "loss");
+  EXPECT_EQ(net.blob_names()[net.output_blob_indices()[1]], "side");
+  EXPECT_EQ(net.num_inputs(), 2);
+}
+
+TYPED_TEST(NetTest, PrunesBackwardWhereNoLossDepends) {
+  Net<TypeParam> net(ParseNet(kBranchyNet));
+  const auto& names = net.layer_names();
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (names[i] == "side" || names[i] == "input") {
+      EXPECT_FALSE(net.layer_need_backward()[i]) << names[i];
+    }
+    if (names[i] == "ip1" || names[i] == "ip2" || names[i] == "loss") {
+      EXPECT_TRUE(net.layer_need_backward()[i]) << names[i];
+    }
+  }
+  caffe::NetParameter forced = ParseNet(kBranchyNet);
+  forced.set_force_backward(true);
+  Net<TypeParam> forced_net(forced);
+  for (size_t i = 0; i < forced_net.layer_names().size(); ++i) {
+    EXPECT_TRUE(forced_net.layer_need_backward()[i]) << forced_net.layer_names()[i];
+  }
+}
+
+TYPED_TEST(NetTest, LossAndGradientMatchNumeric) {
+  Net<TypeParam> net(ParseNet(kBranchyNet));
+  this->FillInputs(&net);
+  TypeParam loss = 0;
+  net.Forward(&loss);
+  EXPECT_GT(loss, 0);
+  net.ClearParamDiffs();
+  net.Backward();
+  // d loss / d w for one weight of ip1, by central differences.
+  Blob<TypeParam>* w = net.layer_by_name("ip1")->blobs()[0].get();
+  const TypeParam analytic = w->cpu_diff()[3];
+  const TypeParam h = sizeof(TypeParam) == 4 ? 1e-2 : 1e-4;
+  w->mutable_cpu_data()[3] += h;
+  TypeParam plus = 0;
+  net.Forward(&plus);
+  w->mutable_cpu_data()[3] -= 2 * h;
+  TypeParam minus = 0;
+  net.Forward(&minus);
+  EXPECT_NEAR(analytic, (plus - minus) / (2 * h), sizeof(TypeParam) == 4 ? 2e-3 : 1e-6);
+}
+
+TYPED_TEST(NetTest, FiltersByPhaseStageAndLevel) {
+  const char text[] = R"(
+layer { name: "in" type: "Input" top: "x" input_param { shape { dim: 1 dim: 2 } } }
+layer { name: "train_only" type: "ReLU" bottom: "x" top: "a" include { phase: TRAIN } }
+layer { name: "test_only" type: "ReLU" bottom: "x" top: "b" include { phase: TEST } }
+layer { name: "staged" type: "ReLU" bottom: "x" top: "c" include { stage: "deploy" } }
+layer { name: "not_deploy" type: "ReLU" bottom: "x" top: "d" exclude { stage: "deploy" } }
+layer { name: "leveled" type: "ReLU" bottom: "x" top: "e" include { min_level: 2 } }
+)";
+  caffe::NetParameter param = ParseNet(text);
+  param.mutable_state()->set_phase(caffe::TRAIN);
+  Net<TypeParam> train(param);
+  EXPECT_TRUE(train.has_layer("train_only"));
+  EXPECT_FALSE(train.has_layer("test_only"));
+  EXPECT_FALSE(train.has_layer("staged"));
+  EXPECT_TRUE(train.has_layer("not_deploy"));
+  EXPECT_FALSE(train.has_layer("leveled"));
+  param.mutable_state()->set_phase(caffe::TEST);
+  param.mutable_state()->add_stage("deploy");
+  param.mutable_state()->set_level(3);
+  Net<TypeParam> test(param);
+  EXPECT_FALSE(test.has_layer("train_only"));
+  EXPECT_TRUE(test.has_layer("test_only"));
+  EXPECT_TRUE(test.has_layer("staged"));
+  EXPECT_FALSE(test.has_layer("not_deploy"));
+  EXPECT_TRUE(test.has_layer("leveled"));
+  // The phase is inherited by layers and saved.
+  caffe::NetParameter saved;
+  test.ToProto(&saved);
+  for (const auto& layer : saved.layer()) EXPECT_EQ(layer.phase(), caffe::TEST);
+}
+
+TYPED_TEST(NetTest, SharesWeightsByParamName) {
+  const char text[] = R"(
+layer { name: "in" type: "Input" top: "x" input_param { shape { dim: 2 dim: 3 } } }
+layer { name: "a" type: "InnerProduct" bottom: "x" top: "ya" param { name: "shared_w" lr_mult: 2 }
+  inner_product_param { num_output: 3 bias_term: false weight_filler { type: "gaussian" } } }
+layer { name: "b" type: "InnerProduct" bottom: "ya" top: "yb" param { name: "shared_w" }
+  inner_product_param { num_output: 3 bias_term: false } }
+)";
+  Net<TypeParam> net(ParseNet(text));
+  ASSERT_EQ(net.params().size(), 2u);
+  ASSERT_EQ(net.learnable_params().size(), 1u);
+  EXPECT_EQ(net.params()[0]->cpu_data(), net.params()[1]->cpu_data());
+  EXPECT_EQ(net.params()[0]->cpu_diff(), net.params()[1]->cpu_diff());
+  EXPECT_EQ(net.params_lr()[0], 2.f);
+  EXPECT_EQ(net.param_owners()[1], 0);
+}
+
+TYPED_TEST(NetTest, LrMultZeroStopsParamGradient) {
+  const char text[] = R"(
+layer { name: "in" type: "Input" top: "x" top: "t" input_param { shape { dim: 2 dim: 3 } } }
+layer { name: "a" type: "InnerProduct" bottom: "x" top: "y" param { lr_mult: 0 } param { lr_mult: 0 }
+  inner_product_param { num_output: 3 } }
+layer { name: "loss" type: "EuclideanLoss" bottom: "y" bottom: "t" top: "l" }
+)";
+  Net<TypeParam> net(ParseNet(text));
+  auto layer = net.layer_by_name("a");
+  EXPECT_FALSE(layer->param_propagate_down(0));
+  EXPECT_FALSE(layer->param_propagate_down(1));
+  EXPECT_FALSE(net.layer_need_backward()[1]);
+}
+
+TYPED_TEST(NetTest, UnknownTypeListsKnownTypes) {
+  const char text[] = R"(
+layer { name: "in" type: "Input" top: "x" input_param { shape { dim: 1 } } }
+layer { name: "weird" type: "NoSuchLayer" bottom: "x" top: "y" }
+)";
+  try {
+    Net<TypeParam> net(ParseNet(text));
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("weird"), std::string::npos) << what;
+    EXPECT_NE(what.find("NoSuchLayer"), std::string::npos) << what;
+    EXPECT_NE(what.find("InnerProduct"), std::string::npos) << what;
+    EXPECT_NE(what.find("Convolution"), std::string::npos) << what;
+  }
+}
+
+TYPED_TEST(NetTest, UnknownBottomAndDuplicateTopAreErrors) {
+  try {
+    Net<TypeParam> net(ParseNet(R"(
+layer { name: "in" type: "Input" top: "x" input_param { shape { dim: 1 } } }
+layer { name: "r" type: "ReLU" bottom: "nope" top: "y" } )"));
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("'nope'"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("'r'"), std::string::npos) << e.what();
+  }
+  try {
+    Net<TypeParam> net(ParseNet(R"(
+layer { name: "in" type: "Input" top: "x" input_param { shape { dim: 1 } } }
+layer { name: "r1" type: "ReLU" bottom: "x" top: "y" }
+layer { name: "r2" type: "ReLU" bottom: "x" top: "y" } )"));
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("more than one layer"), std::string::npos) << e.what();
+  }
+}
+
+TYPED_TEST(NetTest, BadShapesNameTheLayer) {
+  try {
+    Net<TypeParam> net(ParseNet(R"(
+layer { name: "in" type: "Input" top: "x" top: "t" input_param { shape { dim: 2 dim: 3 } shape { dim: 2 dim: 4 } } }
+layer { name: "myloss" type: "EuclideanLoss" bottom: "x" bottom: "t" top: "l" } )"));
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("myloss"), std::string::npos) << e.what();
+  }
+}
+
+TYPED_TEST(NetTest, SaveAndCopyTrainedLayers) {
+  Net<TypeParam> net(ParseNet(kBranchyNet));
+  this->FillInputs(&net);
+  TypeParam loss = 0;
+  net.Forward(&loss);
+  caffe::NetParameter saved;
+  net.ToProto(&saved);
+  // Split layers are saved, with their names, like Caffe's caffemodels.
+  bool has_split = false;
+  for (const auto& layer : saved.layer()) has_split |= layer.type() == "Split";
+  EXPECT_TRUE(has_split);
+  Net<TypeParam> other(ParseNet(kBranchyNet));
+  other.CopyTrainedLayersFrom(saved);
+  this->FillInputs(&other);
+  TypeParam other_loss = 0;
+  other.Forward(&other_loss);
+  EXPECT_EQ(loss, other_loss);
+
+  // A layer of the wrong shape is refused with its name and both shapes.
+  caffe::NetParameter wrong = saved;
+  for (auto& layer : *wrong.mutable_layer()) {
+    if (layer.name() == "ip2") layer.mutable_blobs(0)->mutable_shape()->set_dim(0, 7);
+  }
+  try {
+    other.CopyTrainedLayersFrom(wrong);
+    FAIL();
+  } catch (const Error& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("ip2"), std::string::npos) << what;
+    EXPECT_NE(what.find("shape mismatch"), std::string::npos) << what;
+  }
+  // A missing weights file names the file.
+  EXPECT_THROW(other.CopyTrainedLayersFrom(std::string("/nonexistent/x.caffemodel")), Error);
+}
+
+}  // namespace
+}  // namespace deepspark
