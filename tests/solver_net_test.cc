@@ -1,7 +1,7 @@
 // Solver with a real (tiny) Net: training loop, iter_size accumulation,
 // testing, callbacks, stop/snapshot requests, snapshot files and resuming.
-// Skipped while the layers they use (DummyData, InnerProduct, EuclideanLoss)
-// are not built in.
+// The net is made of three small layers defined here (data, linear, squared
+// loss), so these tests depend only on Net, not on the real layer library.
 #include <google/protobuf/text_format.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "deepspark/filler.hpp"
 #include "deepspark/io.hpp"
 #include "deepspark/layer_factory.hpp"
 #include "deepspark/sgd_solvers.hpp"
@@ -20,26 +21,141 @@
 
 namespace deepspark {
 
+// Test layers. SolverTestData: one top per dummy_data_param shape, refilled
+// by its data_filler at every forward (gaussian fillers draw from the
+// thread's generator, so resumed runs test SeedThreadRng).
+template <typename Dtype>
+class SolverTestDataLayer : public Layer<Dtype> {
+ public:
+  explicit SolverTestDataLayer(const caffe::LayerParameter& param) : Layer<Dtype>(param) {}
+  const char* type() const override { return "SolverTestData"; }
+  void Reshape(const std::vector<Blob<Dtype>*>& bottom,
+               const std::vector<Blob<Dtype>*>& top) override {
+    for (size_t i = 0; i < top.size(); ++i) {
+      top[i]->Reshape(this->layer_param_.dummy_data_param().shape(i));
+    }
+  }
+
+ protected:
+  void Forward_cpu(const std::vector<Blob<Dtype>*>& bottom,
+                   const std::vector<Blob<Dtype>*>& top) override {
+    for (size_t i = 0; i < top.size(); ++i) {
+      GetFiller<Dtype>(this->layer_param_.dummy_data_param().data_filler(i))->Fill(top[i]);
+    }
+  }
+  void Backward_cpu(const std::vector<Blob<Dtype>*>&, const std::vector<bool>&,
+                    const std::vector<Blob<Dtype>*>&) override {}
+};
+
+// SolverTestLinear: y = x W^T + b (x: N x K, W: M x K, b: M).
+template <typename Dtype>
+class SolverTestLinearLayer : public Layer<Dtype> {
+ public:
+  explicit SolverTestLinearLayer(const caffe::LayerParameter& param) : Layer<Dtype>(param) {}
+  const char* type() const override { return "SolverTestLinear"; }
+  void LayerSetUp(const std::vector<Blob<Dtype>*>& bottom,
+                  const std::vector<Blob<Dtype>*>& top) override {
+    if (!this->blobs_.empty()) return;
+    const caffe::InnerProductParameter& p = this->layer_param_.inner_product_param();
+    const int m = p.num_output(), k = bottom[0]->count(1);
+    this->blobs_.push_back(std::make_shared<Blob<Dtype>>(std::vector<int>{m, k}));
+    this->blobs_.push_back(std::make_shared<Blob<Dtype>>(std::vector<int>{m}));
+    GetFiller<Dtype>(p.weight_filler())->Fill(this->blobs_[0].get());
+    GetFiller<Dtype>(p.bias_filler())->Fill(this->blobs_[1].get());
+  }
+  void Reshape(const std::vector<Blob<Dtype>*>& bottom,
+               const std::vector<Blob<Dtype>*>& top) override {
+    top[0]->Reshape(std::vector<int>{bottom[0]->shape(0), this->blobs_[0]->shape(0)});
+  }
+
+ protected:
+  void Forward_cpu(const std::vector<Blob<Dtype>*>& bottom,
+                   const std::vector<Blob<Dtype>*>& top) override {
+    const int n = bottom[0]->shape(0), k = bottom[0]->count(1), m = this->blobs_[0]->shape(0);
+    const Dtype* x = bottom[0]->cpu_data();
+    const Dtype* w = this->blobs_[0]->cpu_data();
+    const Dtype* b = this->blobs_[1]->cpu_data();
+    Dtype* y = top[0]->mutable_cpu_data();
+    for (int i = 0; i < n; ++i) {
+      for (int j = 0; j < m; ++j) {
+        Dtype sum = b[j];
+        for (int l = 0; l < k; ++l) sum += x[i * k + l] * w[j * k + l];
+        y[i * m + j] = sum;
+      }
+    }
+  }
+  void Backward_cpu(const std::vector<Blob<Dtype>*>& top, const std::vector<bool>& propagate_down,
+                    const std::vector<Blob<Dtype>*>& bottom) override {
+    const int n = bottom[0]->shape(0), k = bottom[0]->count(1), m = this->blobs_[0]->shape(0);
+    const Dtype* x = bottom[0]->cpu_data();
+    const Dtype* dy = top[0]->cpu_diff();
+    Dtype* dw = this->blobs_[0]->mutable_cpu_diff();
+    Dtype* db = this->blobs_[1]->mutable_cpu_diff();
+    // Accumulates into the parameter diffs, as every layer must (iter_size).
+    for (int i = 0; i < n; ++i) {
+      for (int j = 0; j < m; ++j) {
+        db[j] += dy[i * m + j];
+        for (int l = 0; l < k; ++l) dw[j * k + l] += dy[i * m + j] * x[i * k + l];
+      }
+    }
+  }
+};
+
+// SolverTestSquareLoss: sum((a - b)^2) / (2 N), loss_weight 1 by default.
+template <typename Dtype>
+class SolverTestSquareLossLayer : public Layer<Dtype> {
+ public:
+  explicit SolverTestSquareLossLayer(const caffe::LayerParameter& param) : Layer<Dtype>(param) {}
+  const char* type() const override { return "SolverTestSquareLoss"; }
+  void LayerSetUp(const std::vector<Blob<Dtype>*>& bottom,
+                  const std::vector<Blob<Dtype>*>& top) override {
+    if (this->layer_param_.loss_weight_size() == 0) this->layer_param_.add_loss_weight(1);
+  }
+  void Reshape(const std::vector<Blob<Dtype>*>& bottom,
+               const std::vector<Blob<Dtype>*>& top) override {
+    top[0]->Reshape(std::vector<int>{});
+  }
+  bool AllowForceBackward(int bottom_index) const override { return bottom_index == 0; }
+
+ protected:
+  void Forward_cpu(const std::vector<Blob<Dtype>*>& bottom,
+                   const std::vector<Blob<Dtype>*>& top) override {
+    Dtype sum = 0;
+    for (int i = 0; i < bottom[0]->count(); ++i) {
+      const Dtype d = bottom[0]->cpu_data()[i] - bottom[1]->cpu_data()[i];
+      sum += d * d;
+    }
+    top[0]->mutable_cpu_data()[0] = sum / (2 * bottom[0]->shape(0));
+  }
+  void Backward_cpu(const std::vector<Blob<Dtype>*>& top, const std::vector<bool>& propagate_down,
+                    const std::vector<Blob<Dtype>*>& bottom) override {
+    if (!propagate_down[0]) return;
+    const Dtype scale = top[0]->cpu_diff()[0] / bottom[0]->shape(0);
+    for (int i = 0; i < bottom[0]->count(); ++i) {
+      bottom[0]->mutable_cpu_diff()[i] =
+          scale * (bottom[0]->cpu_data()[i] - bottom[1]->cpu_data()[i]);
+    }
+  }
+};
+
+REGISTER_LAYER_CLASS(SolverTestData);
+REGISTER_LAYER_CLASS(SolverTestLinear);
+REGISTER_LAYER_CLASS(SolverTestSquareLoss);
+
 namespace {
 // Linear regression: 4 samples of 3 inputs -> 2 outputs, Euclidean loss.
 // `filler` fills data and target (gaussian: redrawn every forward).
 std::string TinyNet(const std::string& filler) {
   return R"(name: "tiny"
-layer { name: "data" type: "DummyData" top: "data" top: "target"
+layer { name: "data" type: "SolverTestData" top: "data" top: "target"
   dummy_data_param { shape { dim: 4 dim: 3 } shape { dim: 4 dim: 2 }
-    data_filler { )" + filler + R"( } data_filler { )" + filler + R"( } } }
-layer { name: "ip" type: "InnerProduct" bottom: "data" top: "out"
+    data_filler { )" +
+         filler + R"( } data_filler { )" + filler + R"( } } }
+layer { name: "ip" type: "SolverTestLinear" bottom: "data" top: "out"
   inner_product_param { num_output: 2 weight_filler { type: "gaussian" std: 0.5 }
     bias_filler { type: "constant" value: 0.1 } } }
-layer { name: "loss" type: "EuclideanLoss" bottom: "out" bottom: "target" top: "loss" }
+layer { name: "loss" type: "SolverTestSquareLoss" bottom: "out" bottom: "target" top: "loss" }
 )";
-}
-
-bool LayersAvailable() {
-  for (const char* type : {"DummyData", "InnerProduct", "EuclideanLoss"}) {
-    if (!LayerRegistry<float>::Has(type)) return false;
-  }
-  return true;
 }
 
 std::string MakeTempDir() {
@@ -53,10 +169,9 @@ template <typename Dtype>
 class SolverNetTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (!LayersAvailable()) GTEST_SKIP() << "DummyData/InnerProduct/EuclideanLoss not built in";
     dir_ = MakeTempDir();
-    CHECK(google::protobuf::TextFormat::ParseFromString(
-        TinyNet(R"(type: "gaussian" std: 1)"), param_.mutable_net_param()));
+    CHECK(google::protobuf::TextFormat::ParseFromString(TinyNet(R"(type: "gaussian" std: 1)"),
+                                                        param_.mutable_net_param()));
     param_.set_base_lr(0.05f);
     param_.set_lr_policy("fixed");
     param_.set_momentum(0.9f);
@@ -155,9 +270,9 @@ TYPED_TEST(SolverNetTest, RestoreFindsTheModelBesideTheState) {
   this->param_.set_momentum(0.95f);
   CreateSolver<TypeParam>(this->param_)->Snapshot();
   this->param_.set_type("SGD");
-  EXPECT_THROW(CreateSolver<TypeParam>(this->param_)->Restore(this->dir_ +
-                                                              "/tiny_iter_0.solverstate"),
-               Error);
+  EXPECT_THROW(
+      CreateSolver<TypeParam>(this->param_)->Restore(this->dir_ + "/tiny_iter_0.solverstate"),
+      Error);
 }
 
 TYPED_TEST(SolverNetTest, IterSizeAccumulatesAndNormalizes) {
@@ -234,6 +349,29 @@ TYPED_TEST(SolverNetTest, TrainNetFieldsAndHdf5) {
   caffe::SolverParameter hdf5 = this->param_;
   hdf5.set_snapshot_format(caffe::SolverParameter::HDF5);
   EXPECT_THROW(CreateSolver<TypeParam>(hdf5)->Snapshot(), Error);
+}
+
+TYPED_TEST(SolverNetTest, LogLinesInCaffeFormat) {
+  CHECK(google::protobuf::TextFormat::ParseFromString(TinyNet(R"(type: "constant" value: 0.5)"),
+                                                      this->param_.mutable_net_param()));
+  this->param_.set_display(2);
+  this->param_.add_test_iter(1);
+  this->param_.set_test_interval(2);
+  this->param_.set_max_iter(2);
+  this->param_.set_test_initialization(false);
+  auto solver = CreateSolver<TypeParam>(this->param_);
+  ::testing::internal::CaptureStderr();
+  solver->Solve();
+  const std::string log = ::testing::internal::GetCapturedStderr();
+  if (std::getenv("SHOW_LOG")) std::fputs(log.c_str(), stdout);
+  for (const char* line :
+       {"Solving tiny", "Iteration 0 (", " iter/s, ",
+        "s/2 iters), loss = ", "    Train net output #0: loss = ", " (* 1 = ", " loss)",
+        "Iteration 0, lr = 0.05", "Iteration 2, loss = ", "Iteration 2, Testing net (#0)",
+        "    Test net output #0: loss = ", "Optimization Done."}) {
+    EXPECT_NE(log.find(line), std::string::npos) << "missing '" << line << "' in\n" << log;
+  }
+  EXPECT_EQ(log.find("Iteration 0, Testing net"), std::string::npos);  // no test_initialization
 }
 
 }  // namespace deepspark

@@ -1,6 +1,7 @@
 // Solver update math without a Net: net-less solvers over bare blobs,
 // checked against hand-computed values and a scalar reference of each rule.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
@@ -8,7 +9,6 @@
 #include <cstdio>
 #include <memory>
 #include <string>
-#include <unistd.h>
 #include <vector>
 
 #include "deepspark/sgd_solvers.hpp"
@@ -142,8 +142,11 @@ TYPED_TEST(SolverUpdateTest, FirstStepsByHand) {
   EXPECT_NEAR(this->w0_.cpu_data()[0], 1.0 - 0.095, 1e-6);
   // AdaGrad step 1: lr*g/(|g|+delta) = lr*sign(g); RMSProp(0.99): 10*lr*sign(g);
   // Adam step 1: lr*sign(g) (the bias correction cancels); all ~exactly.
-  const struct { const char* type; float momentum; double move; } cases[] = {
-      {"AdaGrad", 0, 0.1}, {"RMSProp", 0, 1.0}, {"Adam", 0.9f, 0.1}};
+  const struct {
+    const char* type;
+    float momentum;
+    double move;
+  } cases[] = {{"AdaGrad", 0, 0.1}, {"RMSProp", 0, 1.0}, {"Adam", 0.9f, 0.1}};
   for (const auto& c : cases) {
     this->w0_.mutable_cpu_data()[0] = 1.0;
     this->param_.set_type(c.type);
@@ -304,7 +307,8 @@ TYPED_TEST(SolverUpdateTest, FactoryErrors) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("Adamax"), std::string::npos);
     EXPECT_NE(std::string(e.what()).find("AdaDelta, AdaGrad, Adam, Nesterov, RMSProp, SGD"),
-              std::string::npos) << e.what();
+              std::string::npos)
+        << e.what();
   }
   this->param_.set_momentum(0.9f);
   this->param_.set_type("AdaGrad");

@@ -35,10 +35,10 @@ namespace deepspark {
 // One scalar a test net produced: the mean over test_iter forward passes of
 // one element of one output blob.
 struct TestScore {
-  int net_id = 0;        // which test net
-  int output_id = 0;     // index in Caffe's "Test net output #k" numbering
-  std::string name;      // the output blob's name
-  double value = 0;      // mean over test_iter passes
+  int net_id = 0;          // which test net
+  int output_id = 0;       // index in Caffe's "Test net output #k" numbering
+  std::string name;        // the output blob's name
+  double value = 0;        // mean over test_iter passes
   double loss_weight = 0;  // the blob's loss weight (0 for non-loss outputs)
 };
 

@@ -16,8 +16,8 @@ void AdamSolver<Dtype>::ComputeUpdateValue(int param_id, Dtype rate) {
   const Dtype eps_hat = this->param_.delta();
   const Dtype local_rate = rate * this->params_lr_[param_id];
   const int t = this->iter_ + 1;
-  const Dtype correction = std::sqrt(Dtype(1) - std::pow(beta2, Dtype(t))) /
-                           (Dtype(1) - std::pow(beta1, Dtype(t)));
+  const Dtype correction =
+      std::sqrt(Dtype(1) - std::pow(beta2, Dtype(t))) / (Dtype(1) - std::pow(beta1, Dtype(t)));
   Dtype* m = this->history_[param_id]->mutable_cpu_data();
   Dtype* v = this->history_[param_id + num_params]->mutable_cpu_data();
   Dtype* g = blob->mutable_cpu_diff();

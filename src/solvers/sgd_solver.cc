@@ -72,15 +72,16 @@ Dtype SGDSolver<Dtype>::GetLearningRate() {
     if (this->current_step_ < param.stepvalue_size() &&
         this->iter_ >= param.stepvalue(this->current_step_)) {
       ++this->current_step_;
-      LOG(INFO) << "MultiStep Status: Iteration " << this->iter_ << ", step = "
-                << this->current_step_;
+      LOG(INFO) << "MultiStep Status: Iteration " << this->iter_
+                << ", step = " << this->current_step_;
     }
     rate = base_lr * std::pow(gamma, this->current_step_);
   } else if (policy == "poly") {
     rate = base_lr * std::pow(1.0 - iter / static_cast<double>(param.max_iter()),
                               static_cast<double>(param.power()));
   } else if (policy == "sigmoid") {
-    rate = base_lr * (1.0 / (1.0 + std::exp(-gamma * (iter - static_cast<double>(param.stepsize())))));
+    rate =
+        base_lr * (1.0 / (1.0 + std::exp(-gamma * (iter - static_cast<double>(param.stepsize())))));
   } else {
     THROW_ERROR() << "Unknown learning rate policy: '" << policy << "'";
   }

@@ -55,6 +55,10 @@ void Solver<Dtype>::Init() {
   REQUIRE(param_.snapshot() >= 0) << "Solver: snapshot must be >= 0, got " << param_.snapshot();
   REQUIRE(param_.snapshot() == 0 || !param_.snapshot_prefix().empty())
       << "In solver params, snapshot is specified but snapshot_prefix is not";
+  // Checked now rather than when the first snapshot is due, hours later.
+  REQUIRE(param_.snapshot_format() == caffe::SolverParameter::BINARYPROTO ||
+          (param_.snapshot() == 0 && !param_.snapshot_after_train()))
+      << "HDF5 snapshots not supported yet: set snapshot_format: BINARYPROTO";
   CheckSnapshotWritePermissions();
   // Seed before the nets exist, so their initial weights are repeatable.
   if (param_.random_seed() >= 0) SetRandomSeed(param_.random_seed());
@@ -117,19 +121,23 @@ void Solver<Dtype>::InitTestNets() {
   int num_generic_net_instances = 0;
   if (has_net_param || has_net_file) {
     REQUIRE(param_.test_iter_size() >= num_test_nets)
-        << "SolverParameter: test_iter must be specified for each test network ("
-        << num_test_nets << " test nets, " << param_.test_iter_size() << " test_iter)";
+        << "SolverParameter: test_iter must be specified for each test network (" << num_test_nets
+        << " test nets, " << param_.test_iter_size() << " test_iter)";
     num_generic_net_instances = param_.test_iter_size() - num_test_nets;
   } else {
     REQUIRE(param_.test_iter_size() == num_test_nets)
-        << "SolverParameter: test_iter must be specified for each test network ("
-        << num_test_nets << " test nets, " << param_.test_iter_size() << " test_iter)";
+        << "SolverParameter: test_iter must be specified for each test network (" << num_test_nets
+        << " test nets, " << param_.test_iter_size() << " test_iter)";
   }
   const int num_instances = num_test_nets + num_generic_net_instances;
   if (param_.test_state_size()) {
     REQUIRE(param_.test_state_size() == num_instances)
         << "SolverParameter: test_state must be unspecified or specified once per test net ("
         << num_instances << " test nets, " << param_.test_state_size() << " test_state)";
+  }
+  for (int i = 0; i < param_.test_iter_size(); ++i) {
+    REQUIRE(param_.test_iter(i) > 0)
+        << "SolverParameter: test_iter must be > 0, got " << param_.test_iter(i);
   }
   if (num_instances) {
     REQUIRE(param_.test_interval() > 0)
@@ -272,8 +280,8 @@ void Solver<Dtype>::DisplayTrainOutputs() {
       if (loss_weight) {
         loss_msg << " (* " << loss_weight << " = " << loss_weight * values[k] << " loss)";
       }
-      LOG(INFO) << "    Train net output #" << score_index++ << ": " << name << " = "
-                << values[k] << loss_msg.str();
+      LOG(INFO) << "    Train net output #" << score_index++ << ": " << name << " = " << values[k]
+                << loss_msg.str();
     }
   }
 }
