@@ -290,20 +290,47 @@ TYPED_TEST(SolverNetTest, IterSizeAccumulatesAndNormalizes) {
 TYPED_TEST(SolverNetTest, TestNetsShareTheTrainWeights) {
   CHECK(google::protobuf::TextFormat::ParseFromString(TinyNet(R"(type: "constant" value: 0.5)"),
                                                       this->param_.mutable_net_param()));
+  // An output only test nets in stage "more" have (test_state of net #1).
+  caffe::LayerParameter* extra = this->param_.mutable_net_param()->add_layer();
+  CHECK(google::protobuf::TextFormat::ParseFromString(
+      R"(name: "extra" type: "SolverTestData" top: "extra" include { phase: TEST stage: "more" }
+         dummy_data_param { shape { dim: 1 } data_filler { type: "constant" value: 0.25 } })",
+      extra));
   this->param_.add_test_iter(2);
+  this->param_.add_test_iter(1);
+  this->param_.add_test_state();
+  this->param_.add_test_state()->add_stage("more");
   this->param_.set_test_interval(2);
   auto solver = CreateSolver<TypeParam>(this->param_);
-  ASSERT_EQ(solver->test_nets().size(), 1u);
+  ASSERT_EQ(solver->test_nets().size(), 2u);
+  EXPECT_EQ(solver->net()->num_outputs(), 1);
+  EXPECT_EQ(solver->test_nets()[0]->num_outputs(), 1);
+  EXPECT_EQ(solver->test_nets()[1]->num_outputs(), 2);
   EXPECT_EQ(solver->test_nets()[0]->phase(), caffe::TEST);
   EXPECT_EQ(solver->net()->phase(), caffe::TRAIN);
   solver->Step(3);
   std::vector<TestScore> scores = solver->TestAll();
-  ASSERT_EQ(scores.size(), 1u);
+  ASSERT_EQ(scores.size(), 3u);
   EXPECT_EQ(scores[0].name, "loss");
   EXPECT_EQ(scores[0].loss_weight, 1.0);
+  EXPECT_EQ(scores[1].net_id, 1);
+  EXPECT_EQ(scores[2].net_id, 1);
+  EXPECT_EQ(scores[2].output_id, 1);
   TypeParam train_loss = 0;
   solver->net()->Forward(&train_loss);
+  // The test nets see the trained weights (and the same constant batch).
   EXPECT_NEAR(scores[0].value, train_loss, 1e-5);
+  for (int i : {1, 2}) {  // net #1's outputs come in blob-name order
+    const TestScore& score = scores[i];
+    if (score.name == "loss") {
+      EXPECT_NEAR(score.value, train_loss, 1e-5);
+      EXPECT_EQ(score.loss_weight, 1.0);
+    } else {
+      EXPECT_EQ(score.name, "extra");
+      EXPECT_NEAR(score.value, 0.25, 1e-7);
+      EXPECT_EQ(score.loss_weight, 0.0);
+    }
+  }
 }
 
 TYPED_TEST(SolverNetTest, CallbacksAndRequests) {
@@ -372,6 +399,21 @@ TYPED_TEST(SolverNetTest, LogLinesInCaffeFormat) {
     EXPECT_NE(log.find(line), std::string::npos) << "missing '" << line << "' in\n" << log;
   }
   EXPECT_EQ(log.find("Iteration 0, Testing net"), std::string::npos);  // no test_initialization
+}
+
+TYPED_TEST(SolverNetTest, WeightsFieldLoadsAModel) {
+  auto trained = CreateSolver<TypeParam>(this->param_);
+  trained->Step(2);
+  trained->Snapshot();
+  this->param_.set_random_seed(99);  // different initial weights
+  this->param_.add_weights(this->dir_ + "/tiny_iter_2.caffemodel");
+  this->param_.add_test_iter(1);
+  this->param_.set_test_interval(10);
+  auto finetuned = CreateSolver<TypeParam>(this->param_);
+  this->ExpectNear(this->Weights(finetuned.get()), this->Weights(trained.get()), 0);
+  EXPECT_EQ(finetuned->iter(), 0);
+  const Blob<TypeParam>* test_w = finetuned->test_nets()[0]->learnable_params()[0];
+  EXPECT_EQ(test_w->cpu_data()[0], trained->net()->learnable_params()[0]->cpu_data()[0]);
 }
 
 }  // namespace deepspark

@@ -49,14 +49,23 @@ SignalHandler::~SignalHandler() {
   g_installed = false;
 }
 
-SolverAction SignalHandler::CheckForSignals() const {
-  if (g_got_sighup.exchange(false)) return sighup_action_;
-  if (g_got_sigint.exchange(false)) return sigint_action_;
+namespace {
+SolverAction PollSignals(SolverAction sigint_action, SolverAction sighup_action) {
+  if (g_got_sighup.exchange(false)) return sighup_action;
+  if (g_got_sigint.exchange(false)) return sigint_action;
   return SolverAction::NONE;
+}
+}  // namespace
+
+SolverAction SignalHandler::CheckForSignals() const {
+  return PollSignals(sigint_action_, sighup_action_);
 }
 
 ActionCallback SignalHandler::GetActionFunction() {
-  return [this]() { return CheckForSignals(); };
+  // Captures the actions by value: the function stays valid (and reports
+  // nothing new) after the handler is gone.
+  const SolverAction sigint_action = sigint_action_, sighup_action = sighup_action_;
+  return [sigint_action, sighup_action]() { return PollSignals(sigint_action, sighup_action); };
 }
 
 }  // namespace deepspark
