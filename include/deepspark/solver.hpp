@@ -113,6 +113,8 @@ class Solver {
   void set_iter(int iter) { iter_ = iter; }
   int current_step() const { return current_step_; }
   void set_current_step(int step) { current_step_ = step; }
+  // The train loss averaged over the last average_loss iterations of the
+  // current (or last) Step call; each Step starts a fresh average, as Caffe's.
   Dtype smoothed_loss() const { return smoothed_loss_; }
   // <prefix>_iter_<iter><extension>.
   std::string SnapshotFilename(const std::string& extension) const;
