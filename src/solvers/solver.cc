@@ -464,13 +464,15 @@ void Solver<Dtype>::Restore(const std::string& state_file) {
       learned_net = beside;
     }
   }
-  RestoreSolverState(state);  // checks the history count first
-  iter_ = state.iter();
-  current_step_ = state.current_step();
+  caffe::NetParameter weights;
   if (!learned_net.empty()) {
     LOG(INFO) << "Loading weights from " << learned_net;
-    net_->CopyTrainedLayersFrom(learned_net);
+    ReadNetParamsFromBinaryFile(learned_net, &weights);
   }
+  RestoreSolverState(state);  // checks the history count and shapes first
+  iter_ = state.iter();
+  current_step_ = state.current_step();
+  if (!learned_net.empty()) net_->CopyTrainedLayersFrom(weights);
   // The data layers continue where the interrupted run stopped.
   if (net_) net_->SeekData(static_cast<uint64_t>(iter_) * param_.iter_size());
 }
