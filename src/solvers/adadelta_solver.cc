@@ -1,0 +1,30 @@
+// AdaDelta (Zeiler 2012) as Caffe has it: momentum is the decay of both
+// running averages, and the step is still scaled by the learning rate.
+#include <cmath>
+
+#include "deepspark/sgd_solvers.hpp"
+
+namespace deepspark {
+
+template <typename Dtype>
+void AdaDeltaSolver<Dtype>::ComputeUpdateValue(int param_id, Dtype rate) {
+  Blob<Dtype>* blob = this->params_[param_id];
+  const int n = blob->count();
+  const size_t num_params = this->params_.size();
+  const Dtype delta = this->param_.delta();
+  const Dtype momentum = this->param_.momentum();
+  const Dtype local_rate = rate * this->params_lr_[param_id];
+  Dtype* hg = this->history_[param_id]->mutable_cpu_data();               // E[g^2]
+  Dtype* hu = this->history_[param_id + num_params]->mutable_cpu_data();  // E[u^2]
+  Dtype* g = blob->mutable_cpu_diff();
+  for (int i = 0; i < n; ++i) {
+    hg[i] = momentum * hg[i] + (Dtype(1) - momentum) * g[i] * g[i];
+    const Dtype u = g[i] * std::sqrt((hu[i] + delta) / (hg[i] + delta));
+    hu[i] = momentum * hu[i] + (Dtype(1) - momentum) * u * u;
+    g[i] = local_rate * u;
+  }
+}
+
+INSTANTIATE_CLASS(AdaDeltaSolver);
+
+}  // namespace deepspark

@@ -1,0 +1,482 @@
+// Solver: the training loop, testing, display, snapshot and restore, in the
+// order and with the log lines of Caffe's Solver (see solver.hpp).
+#include "deepspark/solver.hpp"
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "deepspark/io.hpp"
+#include "deepspark/rng.hpp"
+
+namespace deepspark {
+
+namespace {
+
+double SecondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+// The directory part of a path, with its trailing slash ("" if none).
+std::string DirName(const std::string& path) {
+  size_t slash = path.find_last_of('/');
+  return slash == std::string::npos ? std::string() : path.substr(0, slash + 1);
+}
+
+std::string BaseName(const std::string& path) {
+  size_t slash = path.find_last_of('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+}  // namespace
+
+template <typename Dtype>
+Solver<Dtype>::Solver(const caffe::SolverParameter& param) : param_(param) {
+  Init();
+}
+
+template <typename Dtype>
+Solver<Dtype>::Solver(const caffe::SolverParameter& param, const SolverParamSet<Dtype>& params)
+    : param_(param),
+      params_(params.params),
+      params_lr_(params.lr_mult),
+      params_decay_(params.decay_mult) {
+  REQUIRE(params_lr_.size() == params_.size() && params_decay_.size() == params_.size())
+      << "SolverParamSet: params, lr_mult and decay_mult must have the same length ("
+      << params_.size() << ", " << params_lr_.size() << ", " << params_decay_.size() << ")";
+  REQUIRE(param_.iter_size() >= 1) << "Solver: iter_size must be >= 1, got " << param_.iter_size();
+}
+
+template <typename Dtype>
+void Solver<Dtype>::Init() {
+  REQUIRE(param_.iter_size() >= 1) << "Solver: iter_size must be >= 1, got " << param_.iter_size();
+  REQUIRE(param_.average_loss() >= 1)
+      << "Solver: average_loss must be >= 1, got " << param_.average_loss();
+  REQUIRE(param_.snapshot() >= 0) << "Solver: snapshot must be >= 0, got " << param_.snapshot();
+  REQUIRE(param_.snapshot() == 0 || !param_.snapshot_prefix().empty())
+      << "In solver params, snapshot is specified but snapshot_prefix is not";
+  // Checked now rather than when the first snapshot is due, hours later.
+  REQUIRE(param_.snapshot_format() == caffe::SolverParameter::BINARYPROTO ||
+          (param_.snapshot() == 0 && !param_.snapshot_after_train()))
+      << "HDF5 snapshots not supported yet: set snapshot_format: BINARYPROTO";
+  CheckSnapshotWritePermissions();
+  // Seed before the nets exist, so their initial weights are repeatable.
+  if (param_.random_seed() >= 0) SetRandomSeed(param_.random_seed());
+  InitTrainNet();
+  InitTestNets();
+  params_ = net_->learnable_params();
+  params_lr_ = net_->params_lr();
+  params_decay_ = net_->params_weight_decay();
+  CHECK_EQ(params_lr_.size(), params_.size());
+  CHECK_EQ(params_decay_.size(), params_.size());
+  iter_ = 0;
+  current_step_ = 0;
+}
+
+template <typename Dtype>
+void Solver<Dtype>::InitTrainNet() {
+  int num_train_nets = param_.has_net() + param_.has_net_param() + param_.has_train_net() +
+                       param_.has_train_net_param();
+  const char* fields = "net, net_param, train_net, train_net_param";
+  REQUIRE(num_train_nets >= 1) << "SolverParameter must specify a train net using one of these "
+                                  "fields: "
+                               << fields;
+  REQUIRE(num_train_nets <= 1)
+      << "SolverParameter must not contain more than one of these fields specifying a train "
+         "net: "
+      << fields;
+  caffe::NetParameter net_param;
+  if (param_.has_train_net_param()) {
+    LOG(INFO) << "Creating training net specified in train_net_param.";
+    net_param.CopyFrom(param_.train_net_param());
+  } else if (param_.has_train_net()) {
+    LOG(INFO) << "Creating training net from train_net file: " << param_.train_net();
+    ReadNetParamsFromTextFile(param_.train_net(), &net_param);
+  } else if (param_.has_net_param()) {
+    LOG(INFO) << "Creating training net specified in net_param.";
+    net_param.CopyFrom(param_.net_param());
+  } else {
+    LOG(INFO) << "Creating training net from net file: " << param_.net();
+    ReadNetParamsFromTextFile(param_.net(), &net_param);
+  }
+  // Phase TRAIN, then the net's own state, then train_state (later wins).
+  caffe::NetState net_state;
+  net_state.set_phase(caffe::TRAIN);
+  net_state.MergeFrom(net_param.state());
+  net_state.MergeFrom(param_.train_state());
+  *net_param.mutable_state() = net_state;
+  net_ = std::make_shared<Net<Dtype>>(net_param);
+  LoadWeights(net_.get());
+}
+
+template <typename Dtype>
+void Solver<Dtype>::InitTestNets() {
+  const bool has_net_param = param_.has_net_param();
+  const bool has_net_file = param_.has_net();
+  REQUIRE(has_net_param + has_net_file <= 1)
+      << "SolverParameter: both net_param and net may not be specified";
+  const int num_test_net_params = param_.test_net_param_size();
+  const int num_test_net_files = param_.test_net_size();
+  const int num_test_nets = num_test_net_params + num_test_net_files;
+  int num_generic_net_instances = 0;
+  if (has_net_param || has_net_file) {
+    REQUIRE(param_.test_iter_size() >= num_test_nets)
+        << "SolverParameter: test_iter must be specified for each test network (" << num_test_nets
+        << " test nets, " << param_.test_iter_size() << " test_iter)";
+    num_generic_net_instances = param_.test_iter_size() - num_test_nets;
+  } else {
+    REQUIRE(param_.test_iter_size() == num_test_nets)
+        << "SolverParameter: test_iter must be specified for each test network (" << num_test_nets
+        << " test nets, " << param_.test_iter_size() << " test_iter)";
+  }
+  const int num_instances = num_test_nets + num_generic_net_instances;
+  if (param_.test_state_size()) {
+    REQUIRE(param_.test_state_size() == num_instances)
+        << "SolverParameter: test_state must be unspecified or specified once per test net ("
+        << num_instances << " test nets, " << param_.test_state_size() << " test_state)";
+  }
+  for (int i = 0; i < param_.test_iter_size(); ++i) {
+    REQUIRE(param_.test_iter(i) > 0)
+        << "SolverParameter: test_iter must be > 0, got " << param_.test_iter(i);
+  }
+  if (num_instances) {
+    REQUIRE(param_.test_interval() > 0)
+        << "SolverParameter: test_interval must be > 0 when there are test nets";
+  }
+  std::vector<caffe::NetParameter> net_params(num_instances);
+  std::vector<std::string> sources(num_instances);
+  int id = 0;
+  for (int i = 0; i < num_test_net_params; ++i, ++id) {
+    sources[id] = "test_net_param";
+    net_params[id].CopyFrom(param_.test_net_param(i));
+  }
+  for (int i = 0; i < num_test_net_files; ++i, ++id) {
+    sources[id] = "test_net file: " + param_.test_net(i);
+    ReadNetParamsFromTextFile(param_.test_net(i), &net_params[id]);
+  }
+  for (int i = 0; i < num_generic_net_instances; ++i, ++id) {
+    if (has_net_param) {
+      sources[id] = "net_param";
+      net_params[id].CopyFrom(param_.net_param());
+    } else {
+      sources[id] = "net file: " + param_.net();
+      ReadNetParamsFromTextFile(param_.net(), &net_params[id]);
+    }
+  }
+  test_nets_.clear();
+  for (int i = 0; i < num_instances; ++i) {
+    caffe::NetState net_state;
+    net_state.set_phase(caffe::TEST);
+    net_state.MergeFrom(net_params[i].state());
+    if (param_.test_state_size()) net_state.MergeFrom(param_.test_state(i));
+    *net_params[i].mutable_state() = net_state;
+    LOG(INFO) << "Creating test net (#" << i << ") specified by " << sources[i];
+    test_nets_.push_back(std::make_shared<Net<Dtype>>(net_params[i]));
+    LoadWeights(test_nets_.back().get());
+  }
+}
+
+// The solver's `weights` field: comma-separated .caffemodel files copied
+// into the net by layer name.
+template <typename Dtype>
+void Solver<Dtype>::LoadWeights(Net<Dtype>* net) const {
+  for (const std::string& list : param_.weights()) {
+    std::stringstream stream(list);
+    std::string file;
+    while (std::getline(stream, file, ',')) {
+      if (file.empty()) continue;
+      LOG(INFO) << "Finetuning from " << file;
+      net->CopyTrainedLayersFrom(file);
+    }
+  }
+}
+
+template <typename Dtype>
+void Solver<Dtype>::CheckSnapshotWritePermissions() const {
+  if (!param_.snapshot()) return;
+  const std::string probe = SnapshotFilename(".tempfile");
+  std::ofstream file(probe);
+  REQUIRE(file.good()) << "Cannot write to snapshot prefix '" << param_.snapshot_prefix()
+                       << "'. Make sure that the directory exists and is writable.";
+  file.close();
+  std::remove(probe.c_str());
+}
+
+template <typename Dtype>
+SolverAction Solver<Dtype>::GetRequestedAction() {
+  if (stop_requested_) {
+    stop_requested_ = false;
+    return SolverAction::STOP;
+  }
+  if (action_request_function_) return action_request_function_();
+  return SolverAction::NONE;
+}
+
+template <typename Dtype>
+void Solver<Dtype>::Step(int iters) {
+  REQUIRE(net_ != nullptr) << "Solver::Step needs a train net (this solver was built without one)";
+  const int start_iter = iter_;
+  const int stop_iter = iter_ + iters;
+  const int average_loss = param_.average_loss();
+  losses_.clear();
+  smoothed_loss_ = 0;
+  iteration_start_ = std::chrono::steady_clock::now();
+  iterations_last_ = iter_;
+
+  while (iter_ < stop_iter) {
+    net_->ClearParamDiffs();
+    if (param_.test_interval() && iter_ % param_.test_interval() == 0 &&
+        (iter_ > 0 || param_.test_initialization())) {
+      TestAll();
+      if (requested_early_exit_) break;
+    }
+    for (Callback* callback : callbacks_) callback->on_start();
+    const bool display = Displaying();
+    net_->set_debug_info(display && param_.debug_info());
+    // Seeded per iteration, so a resumed run draws what an uninterrupted
+    // one would have drawn at this iteration.
+    if (param_.random_seed() >= 0) SeedThreadRng(param_.random_seed(), iter_);
+    Dtype loss = 0;
+    for (int i = 0; i < param_.iter_size(); ++i) loss += net_->ForwardBackward();
+    loss /= param_.iter_size();
+    UpdateSmoothedLoss(loss, start_iter, average_loss);
+    if (display) {
+      const double lapse = SecondsSince(iteration_start_);
+      const double per_s = (iter_ - iterations_last_) / (lapse ? lapse : 1);
+      LOG(INFO) << "Iteration " << iter_ << " (" << per_s << " iter/s, " << lapse << "s/"
+                << param_.display() << " iters), loss = " << smoothed_loss_;
+      iteration_start_ = std::chrono::steady_clock::now();
+      iterations_last_ = iter_;
+      DisplayTrainOutputs();
+    }
+    for (Callback* callback : callbacks_) callback->on_gradients_ready();
+    ApplyUpdate();
+    // iter_ counts the updates done so far.
+    ++iter_;
+    for (Callback* callback : callbacks_) callback->on_iteration_end(iter_);
+    const SolverAction request = GetRequestedAction();
+    if ((param_.snapshot() && iter_ % param_.snapshot() == 0) ||
+        request == SolverAction::SNAPSHOT) {
+      Snapshot();
+    }
+    if (request == SolverAction::STOP) {
+      requested_early_exit_ = true;
+      break;
+    }
+  }
+}
+
+template <typename Dtype>
+void Solver<Dtype>::DisplayTrainOutputs() {
+  const std::vector<Blob<Dtype>*>& result = net_->output_blobs();
+  int score_index = 0;
+  for (size_t j = 0; j < result.size(); ++j) {
+    const Dtype* values = result[j]->cpu_data();
+    const int blob_index = net_->output_blob_indices()[j];
+    const std::string& name = net_->blob_names()[blob_index];
+    const Dtype loss_weight = net_->blob_loss_weights()[blob_index];
+    for (int k = 0; k < result[j]->count(); ++k) {
+      std::ostringstream loss_msg;
+      if (loss_weight) {
+        loss_msg << " (* " << loss_weight << " = " << loss_weight * values[k] << " loss)";
+      }
+      LOG(INFO) << "    Train net output #" << score_index++ << ": " << name << " = " << values[k]
+                << loss_msg.str();
+    }
+  }
+}
+
+template <typename Dtype>
+void Solver<Dtype>::UpdateSmoothedLoss(Dtype loss, int start_iter, int average_loss) {
+  if (static_cast<int>(losses_.size()) < average_loss) {
+    losses_.push_back(loss);
+    const int size = static_cast<int>(losses_.size());
+    smoothed_loss_ = (smoothed_loss_ * (size - 1) + loss) / size;
+  } else {
+    const int idx = (iter_ - start_iter) % average_loss;
+    smoothed_loss_ += (loss - losses_[idx]) / average_loss;
+    losses_[idx] = loss;
+  }
+}
+
+template <typename Dtype>
+void Solver<Dtype>::Solve(const std::string& resume_file) {
+  REQUIRE(net_ != nullptr) << "Solver::Solve needs a train net (this solver was built without one)";
+  LOG(INFO) << "Solving " << net_->name();
+  LOG(INFO) << "Learning Rate Policy: " << param_.lr_policy();
+  requested_early_exit_ = false;
+  if (!resume_file.empty()) {
+    LOG(INFO) << "Restoring previous solver status from " << resume_file;
+    Restore(resume_file);
+  }
+  const int start_iter = iter_;
+  Step(param_.max_iter() - iter_);
+  if (param_.snapshot_after_train() && (!param_.snapshot() || iter_ % param_.snapshot() != 0)) {
+    if (param_.snapshot_prefix().empty()) {
+      LOG(WARNING) << "snapshot_after_train is set but snapshot_prefix is empty: no final snapshot";
+    } else {
+      Snapshot();
+    }
+  }
+  if (requested_early_exit_) {
+    LOG(INFO) << "Optimization stopped early.";
+    return;
+  }
+  // One more forward pass for the final display (no backward: the weights
+  // after the last update are what is reported).
+  if (param_.display() && iter_ % param_.display() == 0) {
+    Dtype loss = 0;
+    net_->Forward(&loss);
+    UpdateSmoothedLoss(loss, start_iter, param_.average_loss());
+    LOG(INFO) << "Iteration " << iter_ << ", loss = " << smoothed_loss_;
+  }
+  if (param_.test_interval() && iter_ % param_.test_interval() == 0) TestAll();
+  LOG(INFO) << "Optimization Done.";
+}
+
+template <typename Dtype>
+std::vector<TestScore> Solver<Dtype>::TestAll() {
+  std::vector<TestScore> all;
+  for (int id = 0; id < static_cast<int>(test_nets_.size()) && !requested_early_exit_; ++id) {
+    std::vector<TestScore> scores = Test(id);
+    all.insert(all.end(), scores.begin(), scores.end());
+  }
+  return all;
+}
+
+template <typename Dtype>
+std::vector<TestScore> Solver<Dtype>::Test(int test_net_id) {
+  CHECK(test_net_id >= 0 && test_net_id < static_cast<int>(test_nets_.size()));
+  LOG(INFO) << "Iteration " << iter_ << ", Testing net (#" << test_net_id << ")";
+  Net<Dtype>* test_net = test_nets_[test_net_id].get();
+  test_net->ShareTrainedLayersWith(net_.get());
+  std::vector<double> sums;
+  std::vector<int> output_of;  // which output blob each score belongs to
+  double loss = 0;
+  const int test_iter = param_.test_iter(test_net_id);
+  for (int i = 0; i < test_iter; ++i) {
+    for (SolverAction request = GetRequestedAction(); request != SolverAction::NONE;
+         request = GetRequestedAction()) {
+      if (request == SolverAction::SNAPSHOT) {
+        Snapshot();
+      } else if (request == SolverAction::STOP) {
+        requested_early_exit_ = true;
+      }
+    }
+    if (requested_early_exit_) break;
+    Dtype iter_loss = 0;
+    const std::vector<Blob<Dtype>*>& result = test_net->Forward(&iter_loss);
+    if (param_.test_compute_loss()) loss += iter_loss;
+    size_t index = 0;
+    for (size_t j = 0; j < result.size(); ++j) {
+      const Dtype* values = result[j]->cpu_data();
+      for (int k = 0; k < result[j]->count(); ++k, ++index) {
+        if (i == 0) {
+          sums.push_back(values[k]);
+          output_of.push_back(static_cast<int>(j));
+        } else {
+          CHECK_LT(index, sums.size());
+          sums[index] += values[k];
+        }
+      }
+    }
+  }
+  std::vector<TestScore> scores;
+  if (requested_early_exit_) {
+    LOG(INFO) << "Test interrupted.";
+    return scores;
+  }
+  if (param_.test_compute_loss()) {
+    loss /= test_iter;
+    LOG(INFO) << "Test loss: " << loss;
+  }
+  for (size_t i = 0; i < sums.size(); ++i) {
+    const int blob_index = test_net->output_blob_indices()[output_of[i]];
+    TestScore score;
+    score.net_id = test_net_id;
+    score.output_id = static_cast<int>(i);
+    score.name = test_net->blob_names()[blob_index];
+    score.loss_weight = test_net->blob_loss_weights()[blob_index];
+    // Averaged in Dtype, as Caffe prints it.
+    const Dtype mean = static_cast<Dtype>(sums[i] / test_iter);
+    score.value = mean;
+    std::ostringstream loss_msg;
+    if (score.loss_weight) {
+      const Dtype weight = static_cast<Dtype>(score.loss_weight);
+      loss_msg << " (* " << weight << " = " << weight * mean << " loss)";
+    }
+    LOG(INFO) << "    Test net output #" << i << ": " << score.name << " = " << mean
+              << loss_msg.str();
+    scores.push_back(score);
+  }
+  return scores;
+}
+
+template <typename Dtype>
+std::string Solver<Dtype>::SnapshotFilename(const std::string& extension) const {
+  return param_.snapshot_prefix() + "_iter_" + std::to_string(iter_) + extension;
+}
+
+template <typename Dtype>
+std::string Solver<Dtype>::Snapshot() {
+  REQUIRE(param_.snapshot_format() == caffe::SolverParameter::BINARYPROTO)
+      << "HDF5 snapshots not supported yet: set snapshot_format: BINARYPROTO";
+  REQUIRE(!param_.snapshot_prefix().empty())
+      << "Cannot snapshot: the solver has no snapshot_prefix";
+  caffe::SolverState state;
+  if (net_) {
+    const std::string model_filename = SnapshotFilename(".caffemodel");
+    LOG(INFO) << "Snapshotting to binary proto file " << model_filename;
+    caffe::NetParameter net_param;
+    net_->ToProto(&net_param, param_.snapshot_diff());
+    WriteProtoToBinaryFile(net_param, model_filename);
+    state.set_learned_net(model_filename);
+  }
+  state.set_iter(iter_);
+  state.set_current_step(current_step_);
+  SnapshotSolverState(&state);
+  const std::string state_filename = SnapshotFilename(".solverstate");
+  LOG(INFO) << "Snapshotting solver state to binary proto file " << state_filename;
+  WriteProtoToBinaryFile(state, state_filename);
+  return state_filename;
+}
+
+template <typename Dtype>
+void Solver<Dtype>::Restore(const std::string& state_file) {
+  const std::string h5 = ".h5";
+  REQUIRE(!(state_file.size() >= h5.size() &&
+            state_file.compare(state_file.size() - h5.size(), h5.size(), h5) == 0))
+      << "Cannot restore " << state_file << ": HDF5 snapshots not supported yet";
+  caffe::SolverState state;
+  ReadProtoFromBinaryFile(state_file, &state);
+  // Find the weights before changing anything, so a failed restore leaves
+  // the solver as it was.
+  std::string learned_net;
+  if (net_ && state.has_learned_net() && !state.learned_net().empty()) {
+    learned_net = state.learned_net();
+    if (!FileExists(learned_net)) {
+      // Snapshots moved together: look beside the .solverstate.
+      const std::string beside = DirName(state_file) + BaseName(learned_net);
+      REQUIRE(FileExists(beside))
+          << "Cannot restore " << state_file << ": its weights file " << learned_net
+          << " does not exist (nor " << beside
+          << "); put the .caffemodel written with this .solverstate next to it";
+      learned_net = beside;
+    }
+  }
+  caffe::NetParameter weights;
+  if (!learned_net.empty()) {
+    LOG(INFO) << "Loading weights from " << learned_net;
+    ReadNetParamsFromBinaryFile(learned_net, &weights);
+  }
+  RestoreSolverState(state);  // checks the history count and shapes first
+  iter_ = state.iter();
+  current_step_ = state.current_step();
+  if (!learned_net.empty()) net_->CopyTrainedLayersFrom(weights);
+  // The data layers continue where the interrupted run stopped.
+  if (net_) net_->SeekData(static_cast<uint64_t>(iter_) * param_.iter_size());
+}
+
+INSTANTIATE_CLASS(Solver);
+
+}  // namespace deepspark
