@@ -63,8 +63,7 @@ TYPED_TEST(ConcatLayerTest, MismatchedShapesNameBottomAndShapes) {
   Blob<Dtype> top;
   std::vector<Blob<Dtype>*> bottom{a.get(), b.get(), c.get()}, tops{&top};
   ConcatLayer<Dtype> layer(ParseLayer(""));
-  ExpectErrorWith([&] { layer.SetUp(bottom, tops); },
-                  {"bottom 2", "2 1 5 (10)", "2 3 4 (24)"});
+  ExpectErrorWith([&] { layer.SetUp(bottom, tops); }, {"bottom 2", "2 1 5 (10)", "2 3 4 (24)"});
   ConcatLayer<Dtype> both(ParseLayer("concat_param { axis: 1 concat_dim: 1 }"));
   EXPECT_THROW(both.SetUp(bottom, tops), Error);
   ConcatLayer<Dtype> far(ParseLayer("concat_param { axis: 3 }"));

@@ -72,8 +72,7 @@ TYPED_TEST(EltwiseLayerTest, Errors) {
   Blob<Dtype> other(std::vector<int>{4});
   std::vector<Blob<Dtype>*> mismatched{this->a_.get(), &other};
   EltwiseLayer<Dtype> layer(ParseLayer(""));
-  ExpectErrorWith([&] { layer.SetUp(mismatched, this->tops_); },
-                  {"bottom 1", "4 (4)", "2 2 (4)"});
+  ExpectErrorWith([&] { layer.SetUp(mismatched, this->tops_); }, {"bottom 1", "4 (4)", "2 2 (4)"});
 }
 
 TYPED_TEST(EltwiseLayerTest, Gradients) {
@@ -82,11 +81,11 @@ TYPED_TEST(EltwiseLayerTest, Gradients) {
   auto b = GaussianBlob<Dtype>({2, 3}, 12);
   auto c = GaussianBlob<Dtype>({2, 3}, 13);
   std::vector<Blob<Dtype>*> bottom{a.get(), b.get(), c.get()};
-  for (const char* text :
-       {"eltwise_param { operation: SUM }", "eltwise_param { operation: SUM coeff: 1 coeff: -0.5 coeff: 2 }",
-        "eltwise_param { operation: PROD }",
-        "eltwise_param { operation: PROD stable_prod_grad: false }",
-        "eltwise_param { operation: MAX }"}) {
+  for (const char* text : {"eltwise_param { operation: SUM }",
+                           "eltwise_param { operation: SUM coeff: 1 coeff: -0.5 coeff: 2 }",
+                           "eltwise_param { operation: PROD }",
+                           "eltwise_param { operation: PROD stable_prod_grad: false }",
+                           "eltwise_param { operation: MAX }"}) {
     SCOPED_TRACE(text);
     EltwiseLayer<Dtype> layer(ParseLayer(text));
     GradientChecker<Dtype> checker(1e-4, 1e-2);

@@ -25,8 +25,8 @@ void BatchNormLayer<Dtype>::LayerSetUp(const std::vector<Blob<Dtype>*>& bottom,
           << " but the bottom has " << channels_ << " channels";
     }
     REQUIRE(this->blobs_[2]->count() == 1)
-        << "BatchNorm: stored blob 2 (scale factor) has shape "
-        << this->blobs_[2]->shape_string() << ", expected 1 element";
+        << "BatchNorm: stored blob 2 (scale factor) has shape " << this->blobs_[2]->shape_string()
+        << ", expected 1 element";
   } else {
     this->blobs_.resize(3);
     this->blobs_[0] = std::make_shared<Blob<Dtype>>(std::vector<int>{channels_});
@@ -52,8 +52,8 @@ void BatchNormLayer<Dtype>::Reshape(const std::vector<Blob<Dtype>*>& bottom,
                                     const std::vector<Blob<Dtype>*>& top) {
   if (bottom[0]->num_axes() >= 1) {
     const int c = bottom[0]->num_axes() == 1 ? 1 : bottom[0]->shape(1);
-    REQUIRE(c == channels_) << "BatchNorm: bottom of shape " << bottom[0]->shape_string()
-                            << " has " << c << " channels, expected " << channels_;
+    REQUIRE(c == channels_) << "BatchNorm: bottom of shape " << bottom[0]->shape_string() << " has "
+                            << c << " channels, expected " << channels_;
   }
   if (bottom[0] != top[0]) top[0]->ReshapeLike(*bottom[0]);
   x_norm_.ReshapeLike(*bottom[0]);

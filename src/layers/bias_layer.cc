@@ -32,8 +32,7 @@ std::vector<int> ParamShape(const std::vector<int>& bottom_shape, int axis, int 
                           << " must be >= 0, or -1 to extend to the end of the bottom";
   const int end = num_axes == -1 ? n : start + num_axes;
   REQUIRE(end <= n) << layer_type << ": axis " << axis << " with num_axes " << num_axes
-                    << " goes past the last axis of bottom of shape "
-                    << ShapeString(bottom_shape);
+                    << " goes past the last axis of bottom of shape " << ShapeString(bottom_shape);
   return std::vector<int>(bottom_shape.begin() + start, bottom_shape.begin() + end);
 }
 
@@ -43,9 +42,9 @@ void Dims(const std::vector<int>& bottom_shape, const std::vector<int>& factor_s
   const int k = static_cast<int>(factor_shape.size());
   int start = 0;  // a scalar factor broadcasts the same from any axis
   if (k > 0) {
-    REQUIRE(axis >= -n && axis < n) << layer_type << ": axis " << axis
-                                    << " out of range for bottom of shape "
-                                    << ShapeString(bottom_shape);
+    REQUIRE(axis >= -n && axis < n)
+        << layer_type << ": axis " << axis << " out of range for bottom of shape "
+        << ShapeString(bottom_shape);
     start = axis < 0 ? axis + n : axis;
   }
   bool ok = start + k <= n;
@@ -72,8 +71,8 @@ void BiasLayer<Dtype>::LayerSetUp(const std::vector<Blob<Dtype>*>& bottom,
       broadcast::ParamShape(bottom[0]->shape(), p.axis(), p.num_axes(), "Bias");
   if (!this->blobs_.empty()) {
     REQUIRE(this->blobs_.size() == 1 && this->blobs_[0]->shape() == shape)
-        << "Bias: stored bias blob has the wrong shape (expected one blob of "
-        << shape.size() << " axes matching the bottom from axis " << p.axis() << ")";
+        << "Bias: stored bias blob has the wrong shape (expected one blob of " << shape.size()
+        << " axes matching the bottom from axis " << p.axis() << ")";
   } else {
     this->blobs_.push_back(std::make_shared<Blob<Dtype>>(shape));
     GetFiller<Dtype>(p.filler())->Fill(this->blobs_[0].get());
@@ -85,8 +84,8 @@ template <typename Dtype>
 void BiasLayer<Dtype>::Reshape(const std::vector<Blob<Dtype>*>& bottom,
                                const std::vector<Blob<Dtype>*>& top) {
   const Blob<Dtype>* bias = bottom.size() > 1 ? bottom[1] : this->blobs_[0].get();
-  broadcast::Dims(bottom[0]->shape(), bias->shape(), this->layer_param_.bias_param().axis(),
-                  "Bias", &outer_dim_, &bias_dim_, &inner_dim_);
+  broadcast::Dims(bottom[0]->shape(), bias->shape(), this->layer_param_.bias_param().axis(), "Bias",
+                  &outer_dim_, &bias_dim_, &inner_dim_);
   if (bottom[0] != top[0]) top[0]->ReshapeLike(*bottom[0]);
 }
 

@@ -19,9 +19,9 @@ void ConcatLayer<Dtype>::Reshape(const std::vector<Blob<Dtype>*>& bottom,
   const int num_axes = bottom[0]->num_axes();
   if (p.has_concat_dim()) {
     concat_axis_ = static_cast<int>(p.concat_dim());
-    REQUIRE(concat_axis_ < num_axes) << "Concat: concat_dim " << concat_axis_
-                                     << " out of range for bottom 0 of shape "
-                                     << bottom[0]->shape_string();
+    REQUIRE(concat_axis_ < num_axes)
+        << "Concat: concat_dim " << concat_axis_ << " out of range for bottom 0 of shape "
+        << bottom[0]->shape_string();
   } else {
     REQUIRE(p.axis() >= -num_axes && p.axis() < num_axes)
         << "Concat: axis " << p.axis() << " out of range for bottom 0 of shape "

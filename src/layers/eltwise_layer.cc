@@ -12,10 +12,13 @@ void EltwiseLayer<Dtype>::LayerSetUp(const std::vector<Blob<Dtype>*>& bottom,
   REQUIRE(p.coeff_size() == 0 || p.coeff_size() == static_cast<int>(bottom.size()))
       << "Eltwise: " << p.coeff_size() << " coeff(s) given for " << bottom.size()
       << " bottoms; give one coefficient per bottom or none";
-  REQUIRE(p.coeff_size() == 0 || op_ == caffe::EltwiseParameter::SUM)
-      << "Eltwise: coeff is only allowed with operation SUM";
+  // As in Caffe, coefficients are rejected for PROD and ignored for MAX.
+  REQUIRE(p.coeff_size() == 0 || op_ != caffe::EltwiseParameter::PROD)
+      << "Eltwise: coeff is only used with operation SUM, not PROD";
   coeffs_.assign(bottom.size(), Dtype(1));
-  for (int i = 0; i < p.coeff_size(); ++i) coeffs_[i] = p.coeff(i);
+  if (op_ == caffe::EltwiseParameter::SUM) {
+    for (int i = 0; i < p.coeff_size(); ++i) coeffs_[i] = p.coeff(i);
+  }
   stable_prod_grad_ = p.stable_prod_grad();
 }
 

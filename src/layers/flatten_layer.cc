@@ -18,8 +18,8 @@ void FlattenLayer<Dtype>::Reshape(const std::vector<Blob<Dtype>*>& bottom,
       << bottom[0]->shape_string();
   const int start = bottom[0]->CanonicalAxisIndex(p.axis());
   const int end = bottom[0]->CanonicalAxisIndex(p.end_axis());
-  REQUIRE(start <= end) << "Flatten: axis " << p.axis() << " comes after end_axis "
-                        << p.end_axis() << " for bottom of shape " << bottom[0]->shape_string();
+  REQUIRE(start <= end) << "Flatten: axis " << p.axis() << " comes after end_axis " << p.end_axis()
+                        << " for bottom of shape " << bottom[0]->shape_string();
   std::vector<int> top_shape(bottom[0]->shape().begin(), bottom[0]->shape().begin() + start);
   top_shape.push_back(bottom[0]->count(start, end + 1));
   for (int i = end + 1; i < n; ++i) top_shape.push_back(bottom[0]->shape(i));

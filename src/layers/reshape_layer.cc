@@ -36,14 +36,13 @@ void ReshapeLayer<Dtype>::Reshape(const std::vector<Blob<Dtype>*>& bottom,
   const int n = bottom[0]->num_axes();
   // axis counts from the end when negative; -1 means "after the last axis".
   const int start = p.axis() >= 0 ? p.axis() : n + p.axis() + 1;
-  REQUIRE(start >= 0 && start <= n) << "Reshape: axis " << p.axis()
-                                    << " out of range for bottom of shape "
-                                    << bottom[0]->shape_string();
+  REQUIRE(start >= 0 && start <= n)
+      << "Reshape: axis " << p.axis() << " out of range for bottom of shape "
+      << bottom[0]->shape_string();
   REQUIRE(p.num_axes() >= -1) << "Reshape: num_axes must be >= 0, or -1 for all remaining axes";
   const int end = p.num_axes() == -1 ? n : start + p.num_axes();
   REQUIRE(end <= n) << "Reshape: axis " << p.axis() << " with num_axes " << p.num_axes()
-                    << " goes past the last axis of bottom of shape "
-                    << bottom[0]->shape_string();
+                    << " goes past the last axis of bottom of shape " << bottom[0]->shape_string();
   std::vector<int> top_shape(bottom[0]->shape().begin(), bottom[0]->shape().begin() + start);
   for (int i = 0; i < shape.dim_size(); ++i) top_shape.push_back(static_cast<int>(shape.dim(i)));
   for (int i = end; i < n; ++i) top_shape.push_back(bottom[0]->shape(i));
@@ -58,9 +57,8 @@ void ReshapeLayer<Dtype>::Reshape(const std::vector<Blob<Dtype>*>& bottom,
     explicit_count *= bottom[0]->count(end);
     for (int c : copy_axes_) explicit_count *= bottom[0]->shape(start + c);
     REQUIRE(explicit_count > 0 && bottom[0]->count() % explicit_count == 0)
-        << "Reshape: cannot infer the -1 dim: bottom count " << bottom[0]->count()
-        << " (shape " << bottom[0]->shape_string() << ") is not divisible by "
-        << explicit_count;
+        << "Reshape: cannot infer the -1 dim: bottom count " << bottom[0]->count() << " (shape "
+        << bottom[0]->shape_string() << ") is not divisible by " << explicit_count;
     top_shape[start + inferred_axis_] = static_cast<int>(bottom[0]->count() / explicit_count);
   }
   long long top_count = 1;

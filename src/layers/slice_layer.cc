@@ -20,9 +20,9 @@ void SliceLayer<Dtype>::Reshape(const std::vector<Blob<Dtype>*>& bottom,
   const int num_axes = bottom[0]->num_axes();
   if (p.has_slice_dim()) {
     slice_axis_ = static_cast<int>(p.slice_dim());
-    REQUIRE(slice_axis_ < num_axes) << "Slice: slice_dim " << slice_axis_
-                                    << " out of range for bottom of shape "
-                                    << bottom[0]->shape_string();
+    REQUIRE(slice_axis_ < num_axes)
+        << "Slice: slice_dim " << slice_axis_ << " out of range for bottom of shape "
+        << bottom[0]->shape_string();
   } else {
     REQUIRE(p.axis() >= -num_axes && p.axis() < num_axes)
         << "Slice: axis " << p.axis() << " out of range for bottom of shape "

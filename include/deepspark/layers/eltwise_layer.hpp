@@ -1,7 +1,7 @@
 // Eltwise: combines K >= 2 bottoms of one shape element by element into one
 // top of that shape.
 //   SUM (default): top = sum_k coeff_k * bottom_k (coeff defaults to 1; if
-//     given, one per bottom).
+//     given, one per bottom; rejected for PROD, ignored for MAX, as in Caffe).
 //   PROD: top = prod_k bottom_k. Backward with stable_prod_grad (default)
 //     multiplies the other bottoms; otherwise divides top by the bottom.
 //   MAX: top = max_k bottom_k; the first bottom holding the maximum wins and

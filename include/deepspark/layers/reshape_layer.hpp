@@ -31,8 +31,8 @@ class ReshapeLayer : public Layer<Dtype> {
   void Backward_cpu(const std::vector<Blob<Dtype>*>& top, const std::vector<bool>& propagate_down,
                     const std::vector<Blob<Dtype>*>& bottom) override {}
 
-  std::vector<int> copy_axes_;  // positions in `shape` holding 0
-  int inferred_axis_ = -1;      // position in `shape` holding -1, or -1
+  std::vector<int> copy_axes_;    // positions in `shape` holding 0
+  int inferred_axis_ = -1;        // position in `shape` holding -1, or -1
   long long constant_count_ = 1;  // product of the explicit (positive) dims
 };
 
