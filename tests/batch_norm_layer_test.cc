@@ -158,4 +158,25 @@ TYPED_TEST(BatchNormLayerTest, BackwardGlobalStats) {
   }
 }
 
+TYPED_TEST(BatchNormLayerTest, StoredStatisticsFromModel) {
+  using Dtype = TypeParam;
+  // Blobs as a .caffemodel stores them, with 3 lr_mult 0 param specs.
+  caffe::LayerParameter param = ParseLayer(
+      "phase: TEST param { lr_mult: 0 } param { lr_mult: 0 } param { lr_mult: 0 } "
+      "blobs { shape { dim: 1 } data: 4 } blobs { shape { dim: 1 } data: 18 } "
+      "blobs { shape { dim: 1 } data: 2 }");
+  auto b = ValueBlob<Dtype>({2, 1}, {2, 5});
+  Blob<Dtype> top;
+  std::vector<Blob<Dtype>*> bottom{b.get()}, tops{&top};
+  BatchNormLayer<Dtype> layer(param);
+  layer.SetUp(bottom, tops);
+  layer.Forward(bottom, tops);
+  // mean 2, variance 9.
+  EXPECT_NEAR(top.cpu_data()[0], 0, 1e-6);
+  EXPECT_NEAR(top.cpu_data()[1], 3 / std::sqrt(9 + 1e-5), 1e-6);
+  caffe::LayerParameter wrong = ParseLayer("blobs { shape { dim: 3 } data: 0 data: 0 data: 0 }");
+  BatchNormLayer<Dtype> bad(wrong);
+  EXPECT_THROW(bad.SetUp(bottom, tops), Error);
+}
+
 }  // namespace deepspark

@@ -151,4 +151,25 @@ TYPED_TEST(ScaleLayerTest, InPlaceMatches) {
   }
 }
 
+TYPED_TEST(ScaleLayerTest, StoredBlobsFromModel) {
+  using Dtype = TypeParam;
+  // Blobs stored in the layer parameter (as in a .caffemodel) are used as is;
+  // legacy 4-d dims with the right count are accepted.
+  caffe::LayerParameter param = ParseLayer(
+      "scale_param { bias_term: true } "
+      "blobs { shape { dim: 2 } data: 2 data: 3 } "
+      "blobs { num: 1 channels: 1 height: 1 width: 2 data: 1 data: -1 }");
+  auto b = ValueBlob<Dtype>({1, 2}, {1, 1});
+  Blob<Dtype> top;
+  std::vector<Blob<Dtype>*> bottom{b.get()}, tops{&top};
+  ScaleLayer<Dtype> layer(param);
+  layer.SetUp(bottom, tops);
+  layer.Forward(bottom, tops);
+  EXPECT_NEAR(top.cpu_data()[0], 3, 1e-6);
+  EXPECT_NEAR(top.cpu_data()[1], 2, 1e-6);
+  caffe::LayerParameter wrong = ParseLayer("blobs { shape { dim: 3 } data: 1 data: 1 data: 1 }");
+  ScaleLayer<Dtype> bad(wrong);
+  EXPECT_THROW(bad.SetUp(bottom, tops), Error);
+}
+
 }  // namespace deepspark

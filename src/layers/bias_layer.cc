@@ -70,7 +70,7 @@ void BiasLayer<Dtype>::LayerSetUp(const std::vector<Blob<Dtype>*>& bottom,
   const std::vector<int> shape =
       broadcast::ParamShape(bottom[0]->shape(), p.axis(), p.num_axes(), "Bias");
   if (!this->blobs_.empty()) {
-    REQUIRE(this->blobs_.size() == 1 && this->blobs_[0]->shape() == shape)
+    REQUIRE(this->blobs_.size() == 1 && broadcast::FitStoredBlob(this->blobs_[0].get(), shape))
         << "Bias: stored bias blob has the wrong shape (expected one blob of " << shape.size()
         << " axes matching the bottom from axis " << p.axis() << ")";
   } else {

@@ -4,6 +4,7 @@
 
 #include "deepspark/filler.hpp"
 #include "deepspark/layer_factory.hpp"
+#include "deepspark/layers/bias_layer.hpp"  // broadcast::FitStoredBlob
 
 namespace deepspark {
 
@@ -21,11 +22,11 @@ void EmbedLayer<Dtype>::LayerSetUp(const std::vector<Blob<Dtype>*>& bottom,
   if (!this->blobs_.empty()) {
     REQUIRE(this->blobs_.size() == (bias_term_ ? 2u : 1u))
         << "Embed: " << this->blobs_.size() << " stored blob(s), expected " << (bias_term_ ? 2 : 1);
-    REQUIRE(this->blobs_[0]->shape() == w_shape)
+    REQUIRE(broadcast::FitStoredBlob(this->blobs_[0].get(), w_shape))
         << "Embed: stored weights have shape " << this->blobs_[0]->shape_string() << ", expected "
         << input_dim_ << " x " << num_output_;
     if (bias_term_) {
-      REQUIRE(this->blobs_[1]->shape() == b_shape)
+      REQUIRE(broadcast::FitStoredBlob(this->blobs_[1].get(), b_shape))
           << "Embed: stored bias has shape " << this->blobs_[1]->shape_string() << ", expected "
           << num_output_;
     }

@@ -20,9 +20,11 @@ void ScaleLayer<Dtype>::LayerSetUp(const std::vector<Blob<Dtype>*>& bottom,
   if (!this->blobs_.empty()) {
     REQUIRE(this->blobs_.size() == expected)
         << "Scale: " << this->blobs_.size() << " stored blob(s), expected " << expected;
-    REQUIRE(this->blobs_[0]->shape() == shape)
-        << "Scale: stored blob 0 has shape " << this->blobs_[0]->shape_string()
-        << ", which does not match the factor's shape (from axis " << p.axis() << ")";
+    for (auto& blob : this->blobs_) {
+      REQUIRE(broadcast::FitStoredBlob(blob.get(), shape))
+          << "Scale: stored blob of shape " << blob->shape_string()
+          << " does not match the factor's shape (from axis " << p.axis() << ")";
+    }
   } else {
     if (bottom.size() == 1) {
       this->blobs_.push_back(std::make_shared<Blob<Dtype>>(shape));

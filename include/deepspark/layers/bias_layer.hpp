@@ -26,6 +26,17 @@ std::vector<int> ParamShape(const std::vector<int>& bottom_shape, int axis, int 
 // (axis ignored for a 0-axis factor); throws if the shapes do not line up.
 void Dims(const std::vector<int>& bottom_shape, const std::vector<int>& factor_shape, int axis,
           const char* layer_type, int* outer, int* dim, int* inner);
+// A stored blob (from a model file) fits `shape` if it has that shape or, as
+// with legacy 4-d dims, the same count; then it is given that shape.
+template <typename Dtype>
+bool FitStoredBlob(Blob<Dtype>* blob, const std::vector<int>& shape) {
+  if (blob->shape() == shape) return true;
+  long long count = 1;
+  for (int d : shape) count *= d;
+  if (blob->count() != count) return false;
+  blob->Reshape(shape);
+  return true;
+}
 }  // namespace broadcast
 
 template <typename Dtype>
