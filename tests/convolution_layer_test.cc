@@ -1,11 +1,13 @@
 // Convolution, Deconvolution, Im2col and im2col/col2im: forward values against
 // naive loops, output-shape formulas, parameter errors, gradient checks.
+#include "deepspark/layers/convolution_layer.hpp"
+
 #include <gtest/gtest.h>
 
 #include <memory>
 #include <vector>
 
-#include "deepspark/layers/convolution_layer.hpp"
+#include "deepspark/layer_factory.hpp"
 #include "deepspark/layers/deconvolution_layer.hpp"
 #include "deepspark/layers/im2col.hpp"
 #include "deepspark/layers/im2col_layer.hpp"
@@ -53,10 +55,10 @@ std::vector<Dtype> NaiveConv(const Dtype* in, int N, int C, const int* is, const
                     if (iz < 0 || iy < 0 || ix < 0 || iz >= is[0] || iy >= is[1] || ix >= is[2])
                       continue;
                     const int c = grp * cg + ci;
-                    const Dtype v = in[(((size_t)n * C + c) * is[0] + iz) * is[1] * is[2] +
-                                       iy * is[2] + ix];
-                    const Dtype wt =
-                        w[(((size_t)o * cg + ci) * g.k[0] + kz) * g.k[1] * g.k[2] + ky * g.k[2] + kx];
+                    const Dtype v =
+                        in[(((size_t)n * C + c) * is[0] + iz) * is[1] * is[2] + iy * is[2] + ix];
+                    const Dtype wt = w[(((size_t)o * cg + ci) * g.k[0] + kz) * g.k[1] * g.k[2] +
+                                       ky * g.k[2] + kx];
                     sum += v * wt;
                   }
             out[idx] = sum;
@@ -102,8 +104,7 @@ std::vector<Dtype> NaiveDeconv(const Dtype* in, int N, int C, const int* is, con
   return out;
 }
 
-caffe::LayerParameter ConvParam(const char* type, int num_output, int kernel, int stride,
-                                int pad) {
+caffe::LayerParameter ConvParam(const char* type, int num_output, int kernel, int stride, int pad) {
   caffe::LayerParameter p;
   p.set_type(type);
   auto* c = p.mutable_convolution_param();
@@ -150,7 +151,8 @@ class ConvolutionLayerTest : public ::testing::Test {
     layer.Forward(bv, tv);
     const int N = bottom->shape(0), C = bottom->shape(1);
     int is[3] = {1, 1, 1};
-    for (int a = 2; a < bottom->num_axes(); ++a) is[3 - (bottom->num_axes() - a)] = bottom->shape(a);
+    for (int a = 2; a < bottom->num_axes(); ++a)
+      is[3 - (bottom->num_axes() - a)] = bottom->shape(a);
     const auto& cp = param.convolution_param();
     const Dtype* b = cp.bias_term() ? layer.blobs()[1]->cpu_data() : nullptr;
     int os[3];
@@ -191,9 +193,8 @@ TYPED_TEST(ConvolutionLayerTest, OutputShapeFloor) {
 }
 
 TYPED_TEST(ConvolutionLayerTest, ForwardMatchesNaive) {
-  this->template CheckForward<ConvolutionLayer<TypeParam>>(ConvParam("Convolution", 4, 3, 2, 1),
-                                                           &this->bottom_, Geo2D(3, 3, 2, 2, 1, 1),
-                                                           false);
+  this->template CheckForward<ConvolutionLayer<TypeParam>>(
+      ConvParam("Convolution", 4, 3, 2, 1), &this->bottom_, Geo2D(3, 3, 2, 2, 1, 1), false);
 }
 
 TYPED_TEST(ConvolutionLayerTest, ForwardRectangularDilatedGroup) {
@@ -210,12 +211,12 @@ TYPED_TEST(ConvolutionLayerTest, ForwardRectangularDilatedGroup) {
   c->set_pad_w(2);
   c->set_group(2);
   c->add_dilation(2);
-  this->template CheckForward<ConvolutionLayer<TypeParam>>(p, &bottom, Geo2D(3, 2, 2, 1, 1, 2, 2, 2),
-                                                           false);
+  this->template CheckForward<ConvolutionLayer<TypeParam>>(p, &bottom,
+                                                           Geo2D(3, 2, 2, 1, 1, 2, 2, 2), false);
   // The N-d im2col path gives the same result.
   c->set_force_nd_im2col(true);
-  this->template CheckForward<ConvolutionLayer<TypeParam>>(p, &bottom, Geo2D(3, 2, 2, 1, 1, 2, 2, 2),
-                                                           false);
+  this->template CheckForward<ConvolutionLayer<TypeParam>>(p, &bottom,
+                                                           Geo2D(3, 2, 2, 1, 1, 2, 2, 2), false);
 }
 
 TYPED_TEST(ConvolutionLayerTest, Forward1x1NoBias) {
@@ -224,8 +225,8 @@ TYPED_TEST(ConvolutionLayerTest, Forward1x1NoBias) {
   ConvolutionLayer<TypeParam> layer(p);
   layer.SetUp(this->bottom_vec_, this->top_vec_);
   EXPECT_EQ(layer.blobs().size(), 1u);
-  this->template CheckForward<ConvolutionLayer<TypeParam>>(p, &this->bottom_, Geo2D(1, 1, 1, 1, 0, 0),
-                                                           false);
+  this->template CheckForward<ConvolutionLayer<TypeParam>>(p, &this->bottom_,
+                                                           Geo2D(1, 1, 1, 1, 0, 0), false);
 }
 
 TYPED_TEST(ConvolutionLayerTest, Forward3D) {
@@ -257,6 +258,32 @@ TYPED_TEST(ConvolutionLayerTest, TwoBottomsShareWeights) {
   std::vector<Blob<TypeParam>*> b1{&bottom2}, t1{&top_single};
   layer.Forward(b1, t1);
   for (int i = 0; i < top2.count(); ++i) EXPECT_EQ(top2.cpu_data()[i], top_single.cpu_data()[i]);
+}
+
+TYPED_TEST(ConvolutionLayerTest, ReshapeFollowsBottom) {
+  // A second forward with a larger bottom recomputes the output size.
+  auto p = ConvParam("Convolution", 2, 3, 2, 1);
+  this->template CheckForward<ConvolutionLayer<TypeParam>>(p, &this->bottom_,
+                                                           Geo2D(3, 3, 2, 2, 1, 1), false);
+  ConvolutionLayer<TypeParam> layer(p);
+  layer.SetUp(this->bottom_vec_, this->top_vec_);
+  Blob<TypeParam> big(2, 3, 8, 7);
+  FillGaussian(&big);
+  std::vector<Blob<TypeParam>*> bv{&big};
+  layer.Forward(bv, this->top_vec_);
+  EXPECT_EQ(this->top_.shape(), (std::vector<int>{2, 2, 4, 4}));
+  Blob<TypeParam> other_channels(2, 4, 5, 5);
+  std::vector<Blob<TypeParam>*> bad{&other_channels};
+  EXPECT_THROW(layer.Forward(bad, this->top_vec_), Error);
+}
+
+TYPED_TEST(ConvolutionLayerTest, LayersAreRegistered) {
+  for (const char* type :
+       {"Convolution", "Deconvolution", "Im2col", "Pooling", "LRN", "InnerProduct"}) {
+    EXPECT_TRUE(LayerRegistry<TypeParam>::Has(type)) << type;
+  }
+  auto layer = LayerRegistry<TypeParam>::CreateLayer(ConvParam("Deconvolution", 2, 3, 1, 0));
+  EXPECT_STREQ(layer->type(), "Deconvolution");
 }
 
 TYPED_TEST(ConvolutionLayerTest, ParameterErrors) {

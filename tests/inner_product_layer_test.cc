@@ -1,10 +1,11 @@
 // InnerProduct: forward against a naive product (axis, transpose, no bias),
 // shapes, errors, and gradient checks.
+#include "deepspark/layers/inner_product_layer.hpp"
+
 #include <gtest/gtest.h>
 
 #include <vector>
 
-#include "deepspark/layers/inner_product_layer.hpp"
 #include "deepspark/rng.hpp"
 #include "gradient_checker.hpp"
 #include "test_util.hpp"
@@ -88,6 +89,34 @@ TYPED_TEST(InnerProductLayerTest, Errors) {
   Blob<TypeParam> other(2, 5, 2, 2);
   std::vector<Blob<TypeParam>*> bv{&other};
   EXPECT_THROW(layer.Forward(bv, this->top_vec_), Error);  // K changed
+}
+
+TYPED_TEST(InnerProductLayerTest, StoredLegacyBlobs) {
+  // Blobs in the layer parameter with legacy 4-D shapes (1,1,N,K), (1,1,1,N).
+  caffe::LayerParameter p = IPParam(2);
+  auto* w = p.add_blobs();
+  w->set_num(1);
+  w->set_channels(1);
+  w->set_height(2);
+  w->set_width(12);
+  for (int i = 0; i < 24; ++i) w->add_data(i % 5 - 2);
+  auto* b = p.add_blobs();
+  b->set_num(1);
+  b->set_channels(1);
+  b->set_height(1);
+  b->set_width(2);
+  b->add_data(0.5);
+  b->add_data(-1);
+  this->CheckForward(p, 2, 12, 2);
+  InnerProductLayer<TypeParam> layer(p);
+  layer.SetUp(this->bottom_vec_, this->top_vec_);
+  EXPECT_EQ(layer.blobs()[0]->shape(), (std::vector<int>{2, 12}));
+  EXPECT_EQ(layer.blobs()[1]->cpu_data()[1], TypeParam(-1));
+  caffe::LayerParameter wrong = IPParam(3);
+  *wrong.add_blobs() = *w;
+  *wrong.add_blobs() = *b;
+  InnerProductLayer<TypeParam> bad(wrong);
+  EXPECT_THROW(bad.SetUp(this->bottom_vec_, this->top_vec_), Error);
 }
 
 TYPED_TEST(InnerProductLayerTest, Gradient) {

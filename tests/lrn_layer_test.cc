@@ -1,11 +1,12 @@
 // LRN: both normalisation regions against a naive reference written from
 // the formulas, the odd local_size rule, and gradient checks.
+#include "deepspark/layers/lrn_layer.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <vector>
 
-#include "deepspark/layers/lrn_layer.hpp"
 #include "deepspark/rng.hpp"
 #include "gradient_checker.hpp"
 #include "test_util.hpp"
@@ -78,9 +79,8 @@ class LRNLayerTest : public ::testing::Test {
     layer.Forward(bottom_vec_, top_vec_);
     ASSERT_EQ(top_.shape(), bottom_.shape());
     const auto& l = p.lrn_param();
-    const std::vector<Dtype> ref =
-        NaiveLRN(bottom_, l.local_size(), l.alpha(), l.beta(), l.k(),
-                 l.norm_region() == caffe::LRNParameter::WITHIN_CHANNEL);
+    const std::vector<Dtype> ref = NaiveLRN(bottom_, l.local_size(), l.alpha(), l.beta(), l.k(),
+                                            l.norm_region() == caffe::LRNParameter::WITHIN_CHANNEL);
     for (int i = 0; i < top_.count(); ++i) EXPECT_NEAR(top_.cpu_data()[i], ref[i], 1e-5) << i;
   }
   Blob<Dtype> bottom_, top_;
@@ -113,7 +113,7 @@ TYPED_TEST(LRNLayerTest, HandComputedValue) {
   LRNLayer<Dtype> layer(LRNParam(3, 3, 1, 1, false));
   layer.SetUp(bv, tv);
   layer.Forward(bv, tv);
-  EXPECT_NEAR(top.cpu_data()[0], Dtype(1) / 6, 1e-6);   // 1 + (1+4) = 6
+  EXPECT_NEAR(top.cpu_data()[0], Dtype(1) / 6, 1e-6);  // 1 + (1+4) = 6
   EXPECT_NEAR(top.cpu_data()[1], Dtype(2) / 15, 1e-6);
   EXPECT_NEAR(top.cpu_data()[2], Dtype(3) / 14, 1e-6);  // 1 + (4+9) = 14
 }

@@ -1,13 +1,14 @@
 // Pooling: Caffe's output-size rule (CEIL with the pad correction, FLOOR),
 // MAX/AVE values against hand-computed numbers and a naive reference,
 // STOCHASTIC sampling, parameter errors, and gradient checks.
+#include "deepspark/layers/pooling_layer.hpp"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cfloat>
 #include <vector>
 
-#include "deepspark/layers/pooling_layer.hpp"
 #include "deepspark/rng.hpp"
 #include "gradient_checker.hpp"
 #include "test_util.hpp"
@@ -183,9 +184,9 @@ TYPED_TEST(PoolingLayerTest, ParameterErrors) {
   both.mutable_pooling_param()->set_kernel_h(2);
   both.mutable_pooling_param()->set_kernel_w(2);
   expect_error(both);
-  expect_error(PoolParam(PoolingParameter::MAX, 2, 0, 0));  // zero stride
+  expect_error(PoolParam(PoolingParameter::MAX, 2, 0, 0));         // zero stride
   expect_error(PoolParam(PoolingParameter::STOCHASTIC, 3, 1, 1));  // pad with STOCHASTIC
-  expect_error(PoolParam(PoolingParameter::MAX, 7, 1, 0));  // kernel > input
+  expect_error(PoolParam(PoolingParameter::MAX, 7, 1, 0));         // kernel > input
 }
 
 TYPED_TEST(PoolingLayerTest, GradientMaxAve) {

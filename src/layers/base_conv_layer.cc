@@ -15,8 +15,8 @@ std::vector<int> PerAxis(const google::protobuf::RepeatedField<uint32_t>& values
                          int default_value, const char* name) {
   const int n = values.size();
   REQUIRE(n == 0 || n == 1 || n == num_axes)
-      << name << " must be specified once, or once per spatial dimension (" << name
-      << " specified " << n << " times; " << num_axes << " spatial dims)";
+      << name << " must be specified once, or once per spatial dimension (" << name << " specified "
+      << n << " times; " << num_axes << " spatial dims)";
   std::vector<int> out(num_axes, default_value);
   for (int i = 0; i < num_axes && n > 0; ++i) out[i] = static_cast<int>(values.Get(n == 1 ? 0 : i));
   return out;
@@ -41,8 +41,7 @@ ConvGeometry ConvGeometry::Parse(const caffe::ConvolutionParameter& p, int num_s
     REQUIRE(num_spatial_axes == 2) << "kernel_h & kernel_w can only be used for 2D convolution";
     REQUIRE(p.kernel_size_size() == 0)
         << "Either kernel_size or kernel_h/w should be specified; not both";
-    REQUIRE(p.has_kernel_h() && p.has_kernel_w())
-        << "kernel_h and kernel_w must be given together";
+    REQUIRE(p.has_kernel_h() && p.has_kernel_w()) << "kernel_h and kernel_w must be given together";
     g.kernel = {static_cast<int>(p.kernel_h()), static_cast<int>(p.kernel_w())};
   } else {
     REQUIRE(p.kernel_size_size() > 0) << "kernel_size (or kernel_h and kernel_w) must be specified";
@@ -101,8 +100,8 @@ void BaseConvolutionLayer<Dtype>::LayerSetUp(const std::vector<Blob<Dtype>*>& bo
   REQUIRE(group_ > 0) << "group must be positive";
   REQUIRE(channels_ % group_ == 0) << "the number of input channels (" << channels_
                                    << ") must be divisible by group (" << group_ << ")";
-  REQUIRE(num_output_ % group_ == 0) << "num_output (" << num_output_
-                                     << ") must be divisible by group (" << group_ << ")";
+  REQUIRE(num_output_ % group_ == 0)
+      << "num_output (" << num_output_ << ") must be divisible by group (" << group_ << ")";
   if (reverse_dimensions()) {
     conv_out_channels_ = channels_;
     conv_in_channels_ = num_output_;
@@ -118,9 +117,8 @@ void BaseConvolutionLayer<Dtype>::LayerSetUp(const std::vector<Blob<Dtype>*>& bo
   if (!this->blobs_.empty()) {
     // Blobs given in the layer parameter: check them. Legacy 4-D shapes of
     // the same size are accepted and reshaped.
-    REQUIRE(this->blobs_.size() == num_blobs)
-        << "incorrect number of weight blobs: expected " << num_blobs << ", got "
-        << this->blobs_.size();
+    REQUIRE(this->blobs_.size() == num_blobs) << "incorrect number of weight blobs: expected "
+                                              << num_blobs << ", got " << this->blobs_.size();
     const std::vector<int>* expected[2] = {&weight_shape, &bias_shape};
     for (size_t i = 0; i < num_blobs; ++i) {
       Blob<Dtype> want(*expected[i]);
@@ -157,8 +155,8 @@ void BaseConvolutionLayer<Dtype>::Reshape(const std::vector<Blob<Dtype>*>& botto
       << " channels expected, got " << bottom[0]->shape(channel_axis_);
   for (size_t i = 1; i < bottom.size(); ++i) {
     REQUIRE(bottom[0]->shape() == bottom[i]->shape())
-        << "all bottom blobs must have the same shape: bottom[0] is "
-        << bottom[0]->shape_string() << ", bottom[" << i << "] is " << bottom[i]->shape_string();
+        << "all bottom blobs must have the same shape: bottom[0] is " << bottom[0]->shape_string()
+        << ", bottom[" << i << "] is " << bottom[i]->shape_string();
   }
   bottom_shape_ = &bottom[0]->shape();
   compute_output_shape();
@@ -226,8 +224,9 @@ void BaseConvolutionLayer<Dtype>::forward_cpu_gemm(const Dtype* input, const Dty
   }
   for (int g = 0; g < group_; ++g) {
     caffe_cpu_gemm<Dtype>(CblasNoTrans, CblasNoTrans, conv_out_channels_ / group_,
-                          conv_out_spatial_dim_, kernel_dim_, Dtype(1), weights + weight_offset_ * g,
-                          col_buff + col_offset_ * g, Dtype(0), output + output_offset_ * g);
+                          conv_out_spatial_dim_, kernel_dim_, Dtype(1),
+                          weights + weight_offset_ * g, col_buff + col_offset_ * g, Dtype(0),
+                          output + output_offset_ * g);
   }
 }
 

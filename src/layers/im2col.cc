@@ -149,8 +149,8 @@ void ForEachNd(int num_axes, const int* im_shape, const int* col_shape, const in
 
 template <typename Dtype>
 void im2col_nd_cpu(const Dtype* data_im, int num_spatial_axes, const int* im_shape,
-                   const int* col_shape, const int* kernel_shape, const int* pad,
-                   const int* stride, const int* dilation, Dtype* data_col) {
+                   const int* col_shape, const int* kernel_shape, const int* pad, const int* stride,
+                   const int* dilation, Dtype* data_col) {
   ForEachNd(
       num_spatial_axes, im_shape, col_shape, kernel_shape, pad, stride, dilation,
       [&](long long col, long long im) { data_col[col] = data_im[im]; },
@@ -159,8 +159,8 @@ void im2col_nd_cpu(const Dtype* data_im, int num_spatial_axes, const int* im_sha
 
 template <typename Dtype>
 void col2im_nd_cpu(const Dtype* data_col, int num_spatial_axes, const int* im_shape,
-                   const int* col_shape, const int* kernel_shape, const int* pad,
-                   const int* stride, const int* dilation, Dtype* data_im) {
+                   const int* col_shape, const int* kernel_shape, const int* pad, const int* stride,
+                   const int* dilation, Dtype* data_im) {
   long long im_size = 1;
   for (int i = 0; i <= num_spatial_axes; ++i) im_size *= im_shape[i];
   std::fill(data_im, data_im + im_size, Dtype(0));
@@ -169,14 +169,14 @@ void col2im_nd_cpu(const Dtype* data_col, int num_spatial_axes, const int* im_sh
       [&](long long col, long long im) { data_im[im] += data_col[col]; }, [](long long) {});
 }
 
-#define INSTANTIATE_IM2COL(Dtype)                                                              \
-  template void im2col_cpu<Dtype>(const Dtype*, int, int, int, int, int, int, int, int, int,  \
-                                  int, int, Dtype*);                                          \
-  template void col2im_cpu<Dtype>(const Dtype*, int, int, int, int, int, int, int, int, int,  \
-                                  int, int, Dtype*);                                          \
-  template void im2col_nd_cpu<Dtype>(const Dtype*, int, const int*, const int*, const int*,   \
-                                     const int*, const int*, const int*, Dtype*);             \
-  template void col2im_nd_cpu<Dtype>(const Dtype*, int, const int*, const int*, const int*,   \
+#define INSTANTIATE_IM2COL(Dtype)                                                                 \
+  template void im2col_cpu<Dtype>(const Dtype*, int, int, int, int, int, int, int, int, int, int, \
+                                  int, Dtype*);                                                   \
+  template void col2im_cpu<Dtype>(const Dtype*, int, int, int, int, int, int, int, int, int, int, \
+                                  int, Dtype*);                                                   \
+  template void im2col_nd_cpu<Dtype>(const Dtype*, int, const int*, const int*, const int*,       \
+                                     const int*, const int*, const int*, Dtype*);                 \
+  template void col2im_nd_cpu<Dtype>(const Dtype*, int, const int*, const int*, const int*,       \
                                      const int*, const int*, const int*, Dtype*)
 INSTANTIATE_IM2COL(float);
 INSTANTIATE_IM2COL(double);

@@ -33,8 +33,7 @@ void Im2colLayer<Dtype>::Reshape(const std::vector<Blob<Dtype>*>& bottom,
   for (int i = 0; i < num_spatial_axes_; ++i) {
     const int extent = dilation_[i] * (kernel_[i] - 1) + 1;
     REQUIRE(im_shape_[i + 1] + 2 * pad_[i] >= extent)
-        << "the kernel extent " << extent << " exceeds the padded input size on spatial axis "
-        << i;
+        << "the kernel extent " << extent << " exceeds the padded input size on spatial axis " << i;
     col_shape_.push_back((im_shape_[i + 1] + 2 * pad_[i] - extent) / stride_[i] + 1);
   }
   std::vector<int> top_shape(bottom[0]->shape().begin(),
@@ -76,9 +75,9 @@ void Im2colLayer<Dtype>::Backward_cpu(const std::vector<Blob<Dtype>*>& top,
                  kernel_[1], pad_[0], pad_[1], stride_[0], stride_[1], dilation_[0], dilation_[1],
                  bottom_diff + n * bottom_dim_);
     } else {
-      col2im_nd_cpu(top_diff + n * top_dim_, num_spatial_axes_, im_shape_.data(),
-                    col_shape_.data(), kernel_.data(), pad_.data(), stride_.data(),
-                    dilation_.data(), bottom_diff + n * bottom_dim_);
+      col2im_nd_cpu(top_diff + n * top_dim_, num_spatial_axes_, im_shape_.data(), col_shape_.data(),
+                    kernel_.data(), pad_.data(), stride_.data(), dilation_.data(),
+                    bottom_diff + n * bottom_dim_);
     }
   }
 }

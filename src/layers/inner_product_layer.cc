@@ -17,14 +17,13 @@ void InnerProductLayer<Dtype>::LayerSetUp(const std::vector<Blob<Dtype>*>& botto
   transpose_ = p.transpose();
   axis_ = CheckedAxis(p.axis(), bottom[0]->num_axes(), "inner_product_param.axis");
   K_ = bottom[0]->count(axis_);
-  const std::vector<int> weight_shape = transpose_ ? std::vector<int>{K_, N_}
-                                                   : std::vector<int>{N_, K_};
+  const std::vector<int> weight_shape =
+      transpose_ ? std::vector<int>{K_, N_} : std::vector<int>{N_, K_};
   const std::vector<int> bias_shape{N_};
   const size_t num_blobs = bias_term_ ? 2 : 1;
   if (!this->blobs_.empty()) {
-    REQUIRE(this->blobs_.size() == num_blobs)
-        << "incorrect number of weight blobs: expected " << num_blobs << ", got "
-        << this->blobs_.size();
+    REQUIRE(this->blobs_.size() == num_blobs) << "incorrect number of weight blobs: expected "
+                                              << num_blobs << ", got " << this->blobs_.size();
     const std::vector<int>* expected[2] = {&weight_shape, &bias_shape};
     for (size_t i = 0; i < num_blobs; ++i) {
       if (this->blobs_[i]->shape() == *expected[i]) continue;

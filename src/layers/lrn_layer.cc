@@ -1,10 +1,29 @@
 #include "deepspark/layers/lrn_layer.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 #include "deepspark/layer_factory.hpp"
 
 namespace deepspark {
+
+namespace {
+
+// out = s^-beta. beta = 0.75 (the value in nearly every model) uses two square
+// roots, several times faster than pow and within a few ulps of it.
+template <typename Dtype>
+void NegPow(int n, const Dtype* s, Dtype beta, Dtype* out) {
+  if (beta == Dtype(0.75)) {
+    for (int i = 0; i < n; ++i) {
+      const Dtype r = std::sqrt(s[i]);
+      out[i] = Dtype(1) / (r * std::sqrt(r));
+    }
+  } else {
+    caffe_powx(n, s, -beta, out);
+  }
+}
+
+}  // namespace
 
 template <typename Dtype>
 void LRNLayer<Dtype>::LayerSetUp(const std::vector<Blob<Dtype>*>& bottom,
@@ -30,6 +49,7 @@ void LRNLayer<Dtype>::Reshape(const std::vector<Blob<Dtype>*>& bottom,
   width_ = bottom[0]->shape(3);
   top[0]->ReshapeLike(*bottom[0]);
   scale_.ReshapeLike(*bottom[0]);
+  scale_pow_.ReshapeLike(*bottom[0]);
   const size_t plane = static_cast<size_t>(height_) * width_;
   padded_.resize(across_channels_ ? (channels_ + size_ - 1) * plane : plane);
 }
@@ -70,7 +90,8 @@ void LRNLayer<Dtype>::Forward_cpu(const std::vector<Blob<Dtype>*>& bottom,
       Dtype* sq = padded_.data() + static_cast<size_t>(pre_pad_) * plane;
       for (int i = 0; i < channels_ * plane; ++i) sq[i] = alpha_over_size * x[i] * x[i];
       caffe_set(plane, k_, s);
-      for (int c = 0; c < size_ - 1; ++c) caffe_axpy(plane, Dtype(1), padded_.data() + c * plane, s);
+      for (int c = 0; c < size_ - 1; ++c)
+        caffe_axpy(plane, Dtype(1), padded_.data() + c * plane, s);
       for (int c = 0; c < channels_; ++c) {
         Dtype* sc = s + c * plane;
         if (c > 0) caffe_copy(plane, sc - plane, sc);
@@ -89,8 +110,9 @@ void LRNLayer<Dtype>::Forward_cpu(const std::vector<Blob<Dtype>*>& bottom,
       for (int i = 0; i < plane; ++i) s[i] = Dtype(1) + alpha_over_area * s[i];
     }
   }
-  caffe_powx(count, scale, -beta_, top_data);
-  caffe_mul(count, top_data, bottom_data, top_data);
+  Dtype* scale_pow = scale_pow_.mutable_cpu_data();
+  NegPow(count, scale, beta_, scale_pow);
+  caffe_mul(count, scale_pow, bottom_data, top_data);
 }
 
 template <typename Dtype>
@@ -109,8 +131,7 @@ void LRNLayer<Dtype>::Backward_cpu(const std::vector<Blob<Dtype>*>& top,
   Dtype* bottom_diff = bottom[0]->mutable_cpu_diff();
   const int plane = height_ * width_;
   const int count = bottom[0]->count();
-  caffe_powx(count, scale, -beta_, bottom_diff);
-  caffe_mul(count, top_diff, bottom_diff, bottom_diff);
+  caffe_mul(count, top_diff, scale_pow_.cpu_data(), bottom_diff);
   std::vector<Dtype> accum(plane);
   if (across_channels_) {
     const Dtype cache_ratio = Dtype(2) * alpha_ * beta_ / size_;

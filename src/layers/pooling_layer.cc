@@ -14,8 +14,8 @@ template <typename Dtype>
 void PoolingLayer<Dtype>::LayerSetUp(const std::vector<Blob<Dtype>*>& bottom,
                                      const std::vector<Blob<Dtype>*>& top) {
   const PoolingParameter& p = this->layer_param_.pooling_param();
-  REQUIRE(bottom[0]->num_axes() == 4) << "Pooling needs a 4-D bottom (N, C, H, W), got "
-                                      << bottom[0]->shape_string();
+  REQUIRE(bottom[0]->num_axes() == 4)
+      << "Pooling needs a 4-D bottom (N, C, H, W), got " << bottom[0]->shape_string();
   global_pooling_ = p.global_pooling();
   if (global_pooling_) {
     REQUIRE(!(p.has_kernel_size() || p.has_kernel_h() || p.has_kernel_w()))
@@ -62,16 +62,16 @@ void PoolingLayer<Dtype>::LayerSetUp(const std::vector<Blob<Dtype>*>& bottom,
     REQUIRE(p.pool() == PoolingParameter::AVE || p.pool() == PoolingParameter::MAX)
         << "padding is implemented only for average and max pooling";
     REQUIRE(pad_h_ < kernel_h_ && pad_w_ < kernel_w_)
-        << "pad (" << pad_h_ << ", " << pad_w_ << ") must be smaller than the kernel ("
-        << kernel_h_ << ", " << kernel_w_ << ")";
+        << "pad (" << pad_h_ << ", " << pad_w_ << ") must be smaller than the kernel (" << kernel_h_
+        << ", " << kernel_w_ << ")";
   }
 }
 
 template <typename Dtype>
 void PoolingLayer<Dtype>::Reshape(const std::vector<Blob<Dtype>*>& bottom,
                                   const std::vector<Blob<Dtype>*>& top) {
-  REQUIRE(bottom[0]->num_axes() == 4) << "Pooling needs a 4-D bottom (N, C, H, W), got "
-                                      << bottom[0]->shape_string();
+  REQUIRE(bottom[0]->num_axes() == 4)
+      << "Pooling needs a 4-D bottom (N, C, H, W), got " << bottom[0]->shape_string();
   channels_ = bottom[0]->shape(1);
   height_ = bottom[0]->shape(2);
   width_ = bottom[0]->shape(3);
@@ -79,8 +79,7 @@ void PoolingLayer<Dtype>::Reshape(const std::vector<Blob<Dtype>*>& bottom,
     kernel_h_ = height_;
     kernel_w_ = width_;
   }
-  const bool ceil_mode =
-      this->layer_param_.pooling_param().round_mode() == PoolingParameter::CEIL;
+  const bool ceil_mode = this->layer_param_.pooling_param().round_mode() == PoolingParameter::CEIL;
   auto pooled = [ceil_mode](int size, int pad, int kernel, int stride) {
     const double q = static_cast<double>(size + 2 * pad - kernel) / stride;
     int out = static_cast<int>(ceil_mode ? std::ceil(q) : std::floor(q)) + 1;
@@ -128,10 +127,10 @@ void PoolingLayer<Dtype>::Forward_cpu(const std::vector<Blob<Dtype>*>& bottom,
             for (int h = hstart; h < hend; ++h) {
               const Dtype* row = bottom_data + h * width_;
               for (int w = wstart; w < wend; ++w) {
-                if (row[w] > best) {
-                  best = row[w];
-                  best_index = h * width_ + w;
-                }
+                // Select without branching: the comparison is unpredictable.
+                const bool greater = row[w] > best;
+                best = greater ? row[w] : best;
+                best_index = greater ? h * width_ + w : best_index;
               }
             }
             const int out = ph * pooled_width_ + pw;
@@ -187,8 +186,7 @@ void PoolingLayer<Dtype>::Forward_cpu(const std::vector<Blob<Dtype>*>& bottom,
 }
 
 template <typename Dtype>
-void PoolingLayer<Dtype>::ForwardStochastic(const Dtype* bottom_data, Dtype* top_data,
-                                            bool train) {
+void PoolingLayer<Dtype>::ForwardStochastic(const Dtype* bottom_data, Dtype* top_data, bool train) {
   sampled_ = train;
   const int planes = static_cast<int>(index_.size()) / (pooled_height_ * pooled_width_);
   std::vector<Dtype> rand;

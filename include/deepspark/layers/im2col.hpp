@@ -32,13 +32,13 @@ void col2im_cpu(const Dtype* data_col, int channels, int height, int width, int 
 // kernel/pad/stride/dilation have num_spatial_axes entries.
 template <typename Dtype>
 void im2col_nd_cpu(const Dtype* data_im, int num_spatial_axes, const int* im_shape,
-                   const int* col_shape, const int* kernel_shape, const int* pad,
-                   const int* stride, const int* dilation, Dtype* data_col);
+                   const int* col_shape, const int* kernel_shape, const int* pad, const int* stride,
+                   const int* dilation, Dtype* data_col);
 
 // N-d col2im (the adjoint of im2col_nd_cpu); overwrites data_im.
 template <typename Dtype>
 void col2im_nd_cpu(const Dtype* data_col, int num_spatial_axes, const int* im_shape,
-                   const int* col_shape, const int* kernel_shape, const int* pad,
-                   const int* stride, const int* dilation, Dtype* data_im);
+                   const int* col_shape, const int* kernel_shape, const int* pad, const int* stride,
+                   const int* dilation, Dtype* data_im);
 
 }  // namespace deepspark

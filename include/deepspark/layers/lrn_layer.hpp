@@ -45,7 +45,8 @@ class LRNLayer : public Layer<Dtype> {
   Dtype alpha_ = 1, beta_ = Dtype(0.75), k_ = 1;
   bool across_channels_ = true;
   int num_ = 0, channels_ = 0, height_ = 0, width_ = 0;
-  Blob<Dtype> scale_;  // the bottom's shape: the scale of every element
+  Blob<Dtype> scale_;          // the bottom's shape: the scale of every element
+  Blob<Dtype> scale_pow_;      // scale^-beta, kept for Backward
   std::vector<Dtype> padded_;  // work buffer for the channel window sums
 };
 

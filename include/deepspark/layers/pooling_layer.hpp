@@ -34,9 +34,8 @@ class PoolingLayer : public Layer<Dtype> {
   int MinTopBlobs() const override { return 1; }
   // MAX can write the argmax mask as a second top.
   int MaxTopBlobs() const override {
-    return this->layer_param_.pooling_param().pool() == caffe::PoolingParameter_PoolMethod_MAX
-               ? 2
-               : 1;
+    return this->layer_param_.pooling_param().pool() == caffe::PoolingParameter_PoolMethod_MAX ? 2
+                                                                                               : 1;
   }
 
  protected:
