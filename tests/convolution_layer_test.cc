@@ -163,7 +163,7 @@ class ConvolutionLayerTest : public ::testing::Test {
                            (int)cp.num_output(), (int)cp.group(), g, os);
     ASSERT_EQ(static_cast<int>(ref.size()), top_.count());
     EXPECT_EQ(top_.shape(-1), os[2]);
-    EXPECT_EQ(top_.shape(-2), os[1]);
+    if (top_.num_axes() >= 4) EXPECT_EQ(top_.shape(-2), os[1]);
     const Dtype tol = sizeof(Dtype) == 4 ? Dtype(1e-4) : Dtype(1e-10);
     for (int i = 0; i < top_.count(); ++i) EXPECT_NEAR(top_.cpu_data()[i], ref[i], tol) << i;
   }
@@ -245,6 +245,41 @@ TYPED_TEST(ConvolutionLayerTest, Forward3D) {
   Geo g{{2, 3, 2}, {1, 2, 1}, {1, 1, 1}, {1, 1, 1}};
   this->template CheckForward<ConvolutionLayer<TypeParam>>(p, &bottom, g, false);
   EXPECT_EQ(this->top_.shape(), (std::vector<int>{2, 3, 4, 2, 5}));
+}
+
+TYPED_TEST(ConvolutionLayerTest, Forward1D) {
+  Blob<TypeParam> bottom(std::vector<int>{2, 3, 9});
+  FillGaussian(&bottom);
+  caffe::LayerParameter p = ConvParam("Convolution", 2, 3, 2, 1);
+  p.mutable_convolution_param()->add_dilation(2);
+  Geo g{{1, 1, 3}, {1, 1, 2}, {0, 0, 1}, {1, 1, 2}};
+  this->template CheckForward<ConvolutionLayer<TypeParam>>(p, &bottom, g, false);
+  // (9 + 2 - 5) / 2 + 1 = 4
+  EXPECT_EQ(this->top_.shape(), (std::vector<int>{2, 2, 4}));
+}
+
+TYPED_TEST(ConvolutionLayerTest, ChannelAxisTwo) {
+  // (2, 3, C=4, 5, 5) with axis 2 is the same as (6, 4, 5, 5) with axis 1.
+  Blob<TypeParam> bottom5(std::vector<int>{2, 3, 4, 5, 5}), top5;
+  FillGaussian(&bottom5);
+  caffe::LayerParameter p = ConvParam("Convolution", 2, 3, 1, 1);
+  p.mutable_convolution_param()->set_axis(2);
+  ConvolutionLayer<TypeParam> layer5(p);
+  std::vector<Blob<TypeParam>*> bv5{&bottom5}, tv5{&top5};
+  layer5.SetUp(bv5, tv5);
+  layer5.Forward(bv5, tv5);
+  EXPECT_EQ(top5.shape(), (std::vector<int>{2, 3, 2, 5, 5}));
+  Blob<TypeParam> bottom4(6, 4, 5, 5);
+  bottom4.ShareData(bottom5);
+  p.mutable_convolution_param()->set_axis(1);
+  ConvolutionLayer<TypeParam> layer4(p);
+  std::vector<Blob<TypeParam>*> bv4{&bottom4};
+  layer4.SetUp(bv4, this->top_vec_);
+  layer4.blobs()[0]->CopyFrom(*layer5.blobs()[0]);
+  layer4.blobs()[1]->CopyFrom(*layer5.blobs()[1]);
+  layer4.Forward(bv4, this->top_vec_);
+  ASSERT_EQ(this->top_.count(), top5.count());
+  for (int i = 0; i < top5.count(); ++i) EXPECT_EQ(top5.cpu_data()[i], this->top_.cpu_data()[i]);
 }
 
 TYPED_TEST(ConvolutionLayerTest, TwoBottomsShareWeights) {
