@@ -143,6 +143,39 @@ TYPED_TEST(PoolingLayerTest, ForwardAveDivisorCountsPadding) {
   EXPECT_NEAR(top.data_at(0, 0, 1, 2), Dtype(7 + 11 + 15) / 6, 1e-6);
 }
 
+TYPED_TEST(PoolingLayerTest, EmptyLastWindowIsSafe) {
+  typedef TypeParam Dtype;
+  // H = W = 5, kernel 1, stride 3, no pad: CEIL gives ceil(4/3)+1 = 3 and the
+  // last window starts at 6, outside the image (as in Caffe).
+  for (auto method : {PoolingParameter::MAX, PoolingParameter::AVE, PoolingParameter::STOCHASTIC}) {
+    Blob<Dtype> bottom(1, 1, 5, 5), top;
+    caffe_set(25, Dtype(1), bottom.mutable_cpu_data());
+    std::vector<Blob<Dtype>*> bv{&bottom}, tv{&top};
+    PoolingLayer<Dtype> layer(PoolParam(method, 1, 3, 0));
+    layer.SetUp(bv, tv);
+    ASSERT_EQ(top.shape(), (std::vector<int>{1, 1, 3, 3}));
+    layer.Forward(bv, tv);
+    EXPECT_EQ(top.data_at(0, 0, 0, 0), Dtype(1));
+    if (method == PoolingParameter::MAX) EXPECT_EQ(top.data_at(0, 0, 2, 2), Dtype(-FLT_MAX));
+    if (method == PoolingParameter::AVE) EXPECT_EQ(top.data_at(0, 0, 2, 2), Dtype(0));
+    caffe_set(top.count(), Dtype(1), top.mutable_cpu_diff());
+    layer.Backward(tv, {true}, bv);
+    EXPECT_EQ(bottom.diff_at(0, 0, 3, 3), Dtype(1));
+    EXPECT_EQ(bottom.diff_at(0, 0, 4, 4), Dtype(0));
+  }
+  // A window starting exactly at H (4x4, kernel 1, stride 2 -> 3x3): AVE
+  // outputs 0 there rather than 0/0.
+  Blob<Dtype> bottom(1, 1, 4, 4), top;
+  caffe_set(16, Dtype(2), bottom.mutable_cpu_data());
+  std::vector<Blob<Dtype>*> bv{&bottom}, tv{&top};
+  PoolingLayer<Dtype> layer(PoolParam(PoolingParameter::AVE, 1, 2, 0));
+  layer.SetUp(bv, tv);
+  layer.Forward(bv, tv);
+  ASSERT_EQ(top.shape(), (std::vector<int>{1, 1, 3, 3}));
+  EXPECT_EQ(top.data_at(0, 0, 1, 1), Dtype(2));
+  EXPECT_EQ(top.data_at(0, 0, 2, 1), Dtype(0));
+}
+
 TYPED_TEST(PoolingLayerTest, GlobalPooling) {
   typedef TypeParam Dtype;
   caffe::LayerParameter p;

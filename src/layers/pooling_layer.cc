@@ -170,7 +170,10 @@ void PoolingLayer<Dtype>::Forward_cpu(const std::vector<Blob<Dtype>*>& bottom,
             for (int h = hstart; h < hend; ++h) {
               for (int w = wstart; w < wend; ++w) sum += bottom_data[h * width_ + w];
             }
-            top_data[ph * pooled_width_ + pw] = sum / pool_size;
+            // An empty window (see Backward) would divide 0 by 0 (NaN in
+            // Caffe); it outputs 0 instead.
+            top_data[ph * pooled_width_ + pw] =
+                hstart < hend && wstart < wend ? sum / pool_size : 0;
           }
         }
         bottom_data += in_size;
@@ -212,8 +215,10 @@ void PoolingLayer<Dtype>::ForwardStochastic(const Dtype* bottom_data, Dtype* top
             sum_sq += v * v;
           }
         }
-        if (!train) {
+        if (!train || hstart >= hend || wstart >= wend) {
+          // TEST, or an empty window (see the MAX backward): no sample.
           top_data[out] = sum > 0 ? sum_sq / sum : Dtype(0);
+          index_[out] = -1;
           continue;
         }
         // Walk the cumulative sum until it reaches the threshold; the last
@@ -257,7 +262,10 @@ void PoolingLayer<Dtype>::Backward_cpu(const std::vector<Blob<Dtype>*>& top,
       for (int plane = 0; plane < planes; ++plane) {
         for (int i = 0; i < out_size; ++i) {
           const int idx = use_top_mask ? static_cast<int>(top_mask[i]) : mask[i];
-          bottom_diff[idx] += top_diff[i];
+          // -1: an empty window (CEIL rounding with stride > kernel and no
+          // pad can place the last window outside the image; Caffe outputs
+          // -FLT_MAX there). It has no input to route the gradient to.
+          if (idx >= 0) bottom_diff[idx] += top_diff[i];
         }
         bottom_diff += in_size;
         top_diff += out_size;
@@ -283,6 +291,7 @@ void PoolingLayer<Dtype>::Backward_cpu(const std::vector<Blob<Dtype>*>& top,
             const int pool_size = pool_h * (wend - wstart);
             wstart = std::max(wstart, 0);
             wend = std::min(wend, width_);
+            if (hstart >= hend || wstart >= wend) continue;  // empty window
             const Dtype g = top_diff[ph * pooled_width_ + pw] / pool_size;
             for (int h = hstart; h < hend; ++h) {
               for (int w = wstart; w < wend; ++w) bottom_diff[h * width_ + w] += g;
@@ -315,7 +324,7 @@ void PoolingLayer<Dtype>::BackwardStochastic(const Dtype* top_diff, const Dtype*
       for (int pw = 0; pw < pooled_width_; ++pw, ++out) {
         if (sampled_) {
           // TRAIN: the output is the sampled cell.
-          diff[index_[out]] += top_diff[out];
+          if (index_[out] >= 0) diff[index_[out]] += top_diff[out];
           continue;
         }
         // TEST: y = S2 / S1 with S1 = sum x, S2 = sum x^2, so

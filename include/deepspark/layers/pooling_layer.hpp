@@ -11,6 +11,9 @@
 //   with probability proportional to its (non-negative) value; TEST outputs
 //   sum(x^2)/sum(x) (0 if the sum is not positive). No padding allowed.
 // global_pooling: the kernel is the whole H x W.
+// A window wholly outside the image (CEIL rounding with stride > kernel and
+// no pad) gives -FLT_MAX for MAX, as in Caffe, and 0 for AVE (Caffe: 0/0) and
+// STOCHASTIC; it passes no gradient.
 //
 // Thread safety: one thread per instance (it keeps argmax/sample indices).
 #pragma once
