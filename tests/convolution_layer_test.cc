@@ -163,7 +163,9 @@ class ConvolutionLayerTest : public ::testing::Test {
                            (int)cp.num_output(), (int)cp.group(), g, os);
     ASSERT_EQ(static_cast<int>(ref.size()), top_.count());
     EXPECT_EQ(top_.shape(-1), os[2]);
-    if (top_.num_axes() >= 4) EXPECT_EQ(top_.shape(-2), os[1]);
+    if (top_.num_axes() >= 4) {
+      EXPECT_EQ(top_.shape(-2), os[1]);
+    }
     const Dtype tol = sizeof(Dtype) == 4 ? Dtype(1e-4) : Dtype(1e-10);
     for (int i = 0; i < top_.count(); ++i) EXPECT_NEAR(top_.cpu_data()[i], ref[i], tol) << i;
   }

@@ -156,8 +156,12 @@ TYPED_TEST(PoolingLayerTest, EmptyLastWindowIsSafe) {
     ASSERT_EQ(top.shape(), (std::vector<int>{1, 1, 3, 3}));
     layer.Forward(bv, tv);
     EXPECT_EQ(top.data_at(0, 0, 0, 0), Dtype(1));
-    if (method == PoolingParameter::MAX) EXPECT_EQ(top.data_at(0, 0, 2, 2), Dtype(-FLT_MAX));
-    if (method == PoolingParameter::AVE) EXPECT_EQ(top.data_at(0, 0, 2, 2), Dtype(0));
+    if (method == PoolingParameter::MAX) {
+      EXPECT_EQ(top.data_at(0, 0, 2, 2), Dtype(-FLT_MAX));
+    }
+    if (method == PoolingParameter::AVE) {
+      EXPECT_EQ(top.data_at(0, 0, 2, 2), Dtype(0));
+    }
     caffe_set(top.count(), Dtype(1), top.mutable_cpu_diff());
     layer.Backward(tv, {true}, bv);
     EXPECT_EQ(bottom.diff_at(0, 0, 3, 3), Dtype(1));
