@@ -1,0 +1,100 @@
+// Shared machinery of Convolution and Deconvolution (and the parameter
+// parsing Im2col also uses): kernel/pad/stride/dilation per spatial axis,
+// groups, weight and bias blobs, and the im2col + GEMM kernels.
+//
+// Shapes: bottom (outer..., C, spatial...) with C at `axis` (default 1);
+// top (outer..., num_output, out_spatial...). Parameter blobs:
+// W (conv_out_channels, conv_in_channels / group, kernel...), b (num_output)
+// when bias_term. Convolution maps C -> num_output; Deconvolution is the
+// transposed operation (reverse_dimensions), so its W is (C, num_output/group, k...).
+//
+// Thread safety: a layer instance is used by one thread (it owns a column
+// buffer that Forward and Backward overwrite).
+#pragma once
+
+#include <vector>
+
+#include "deepspark/layer.hpp"
+
+namespace deepspark {
+
+// Kernel geometry read from a ConvolutionParameter, validated; throws
+// deepspark::Error on bad values. Also used by the Im2col layer.
+struct ConvGeometry {
+  std::vector<int> kernel, stride, pad, dilation;
+  // Parses conv_param for num_spatial_axes spatial axes.
+  static ConvGeometry Parse(const caffe::ConvolutionParameter& conv_param, int num_spatial_axes);
+};
+
+// Resolves a possibly negative axis for a blob of num_axes axes; throws
+// deepspark::Error naming `what` when out of range.
+int CheckedAxis(int axis, int num_axes, const char* what);
+
+template <typename Dtype>
+class BaseConvolutionLayer : public Layer<Dtype> {
+ public:
+  explicit BaseConvolutionLayer(const caffe::LayerParameter& param) : Layer<Dtype>(param) {}
+  void LayerSetUp(const std::vector<Blob<Dtype>*>& bottom,
+                  const std::vector<Blob<Dtype>*>& top) override;
+  void Reshape(const std::vector<Blob<Dtype>*>& bottom,
+               const std::vector<Blob<Dtype>*>& top) override;
+
+  int MinBottomBlobs() const override { return 1; }
+  int MinTopBlobs() const override { return 1; }
+  bool EqualNumBottomTopBlobs() const override { return true; }
+
+ protected:
+  // GEMM helpers for one image (n-th item): weights (out x kernel_dim) times
+  // columns (kernel_dim x out_spatial), per group.
+  void forward_cpu_gemm(const Dtype* input, const Dtype* weights, Dtype* output,
+                        bool skip_im2col = false);
+  void forward_cpu_bias(Dtype* output, const Dtype* bias);
+  void backward_cpu_gemm(const Dtype* output, const Dtype* weights, Dtype* input);
+  void weight_cpu_gemm(const Dtype* input, const Dtype* output, Dtype* weights);
+  void backward_cpu_bias(Dtype* bias, const Dtype* input);
+
+  // The spatial output shape from the input shape (conv: floor formula;
+  // deconv: its inverse).
+  virtual void compute_output_shape() = 0;
+  // True for Deconvolution: the GEMMs run in the transposed direction.
+  virtual bool reverse_dimensions() = 0;
+
+  // The spatial input dims of the current bottom (after the channel axis).
+  int input_shape(int i) const { return (*bottom_shape_)[channel_axis_ + i]; }
+
+  std::vector<int> kernel_shape_, stride_, pad_, dilation_;
+  std::vector<int> conv_input_shape_;  // (C, spatial...) of the im2col image
+  std::vector<int> col_buffer_shape_;
+  std::vector<int> output_shape_;  // spatial output dims
+  const std::vector<int>* bottom_shape_ = nullptr;
+
+  int num_spatial_axes_ = 0;
+  int bottom_dim_ = 0;
+  int top_dim_ = 0;
+  int channel_axis_ = 1;
+  int num_ = 0;
+  int channels_ = 0;
+  int group_ = 1;
+  int out_spatial_dim_ = 0;
+  int weight_offset_ = 0;
+  int num_output_ = 0;
+  bool bias_term_ = true;
+  bool is_1x1_ = false;
+  bool force_nd_im2col_ = false;
+
+ private:
+  void conv_im2col_cpu(const Dtype* data, Dtype* col_buff);
+  void conv_col2im_cpu(const Dtype* col_buff, Dtype* data);
+
+  int conv_out_channels_ = 0;
+  int conv_in_channels_ = 0;
+  int conv_out_spatial_dim_ = 0;
+  int kernel_dim_ = 0;
+  int col_offset_ = 0;
+  int output_offset_ = 0;
+
+  Blob<Dtype> col_buffer_;
+  Blob<Dtype> bias_multiplier_;
+};
+
+}  // namespace deepspark
