@@ -88,4 +88,8 @@ TYPED_TEST(DropoutLayerTest, BadRatioIsAnError) {
   EXPECT_THROW(layer.SetUp(this->bottom_vec_, this->top_vec_), Error);
 }
 
+TYPED_TEST(DropoutLayerTest, InPlaceTestPhase) {
+  this->CheckInPlaceMatches(LayerParam("Dropout", caffe::TEST));
+}
+
 }  // namespace deepspark

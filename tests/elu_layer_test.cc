@@ -32,4 +32,6 @@ TYPED_TEST(ELULayerTest, GradientDefaultAlpha) {
   this->CheckGradient(&layer, 0, TypeParam(0.01));
 }
 
+TYPED_TEST(ELULayerTest, InPlace) { this->CheckInPlaceMatches(LayerParam("ELU")); }
+
 }  // namespace deepspark

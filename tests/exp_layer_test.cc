@@ -39,4 +39,11 @@ TYPED_TEST(ExpLayerTest, BadBaseIsAnError) {
   EXPECT_THROW(layer.SetUp(this->bottom_vec_, this->top_vec_), Error);
 }
 
+TYPED_TEST(ExpLayerTest, InPlace) {
+  caffe::LayerParameter p = LayerParam("Exp");
+  p.mutable_exp_param()->set_base(2.f);
+  p.mutable_exp_param()->set_scale(0.5f);
+  this->CheckInPlaceMatches(p);
+}
+
 }  // namespace deepspark

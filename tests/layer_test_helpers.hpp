@@ -12,6 +12,7 @@
 
 #include "deepspark/blob.hpp"
 #include "deepspark/layer.hpp"
+#include "deepspark/layer_factory.hpp"
 #include "deepspark/math_functions.hpp"
 #include "deepspark/proto/caffe.pb.h"
 #include "deepspark/rng.hpp"
@@ -55,6 +56,30 @@ class NeuronTestBase : public ::testing::Test {
     checker.CheckGradientEltwise(layer, bottom_vec_, top_vec_);
   }
 
+  // Runs the layer out of place and a second instance in place (top ==
+  // bottom) and expects the same top and bottom diff.
+  void CheckInPlaceMatches(const caffe::LayerParameter& param) {
+    auto ref = LayerRegistry<Dtype>::CreateLayer(param);
+    ref->SetUp(bottom_vec_, top_vec_);
+    ref->Forward(bottom_vec_, top_vec_);
+    caffe_rng_gaussian(top_.count(), Dtype(0), Dtype(1), top_.mutable_cpu_diff());
+    ref->Backward(top_vec_, {true}, bottom_vec_);
+
+    Blob<Dtype> data;
+    data.CopyFrom(bottom_, false, true);
+    std::vector<Blob<Dtype>*> vec{&data};
+    auto inplace = LayerRegistry<Dtype>::CreateLayer(param);
+    inplace->SetUp(vec, vec);
+    inplace->Forward(vec, vec);
+    for (int i = 0; i < top_.count(); ++i) EXPECT_EQ(data.cpu_data()[i], top_.cpu_data()[i]);
+    caffe_copy(top_.count(), top_.cpu_diff(), data.mutable_cpu_diff());
+    inplace->Backward(vec, {true}, vec);
+    for (int i = 0; i < top_.count(); ++i) {
+      EXPECT_NEAR(data.cpu_diff()[i], bottom_.cpu_diff()[i], NearTol(bottom_.cpu_diff()[i]))
+          << "at " << i;
+    }
+  }
+
   // Moves the bottom values away from `point` by at least `gap` (kinks).
   void AvoidPoint(Dtype point, Dtype gap) {
     Dtype* x = bottom_.mutable_cpu_data();
@@ -75,8 +100,7 @@ class NeuronTestBase : public ::testing::Test {
   std::vector<Blob<Dtype>*> top_vec_;
 };
 
-inline caffe::LayerParameter LayerParam(const char* type,
-                                        caffe::Phase phase = caffe::TRAIN) {
+inline caffe::LayerParameter LayerParam(const char* type, caffe::Phase phase = caffe::TRAIN) {
   caffe::LayerParameter p;
   p.set_type(type);
   p.set_phase(phase);

@@ -23,7 +23,8 @@ TYPED_TEST(ReLULayerTest, ForwardLeaky) {
   p.mutable_relu_param()->set_negative_slope(0.01f);
   ReLULayer<TypeParam> layer(p);
   const TypeParam slope = TypeParam(0.01f);
-  this->CheckForward(&layer, [slope](double x) { return x > 0 ? x : double(slope * TypeParam(x)); });
+  this->CheckForward(&layer,
+                     [slope](double x) { return x > 0 ? x : double(slope * TypeParam(x)); });
 }
 
 TYPED_TEST(ReLULayerTest, Gradient) {
@@ -55,6 +56,12 @@ TYPED_TEST(ReLULayerTest, InPlaceMatches) {
 TEST(ReLULayerRegistry, Registered) {
   EXPECT_TRUE(LayerRegistry<float>::Has("ReLU"));
   EXPECT_STREQ(LayerRegistry<double>::CreateLayer(LayerParam("ReLU"))->type(), "ReLU");
+}
+
+TYPED_TEST(ReLULayerTest, InPlaceLeaky) {
+  caffe::LayerParameter p = LayerParam("ReLU");
+  p.mutable_relu_param()->set_negative_slope(0.1f);
+  this->CheckInPlaceMatches(p);
 }
 
 }  // namespace deepspark

@@ -37,4 +37,6 @@ TYPED_TEST(SigmoidLayerTest, Gradient) {
   this->CheckGradient(&layer);
 }
 
+TYPED_TEST(SigmoidLayerTest, InPlace) { this->CheckInPlaceMatches(LayerParam("Sigmoid")); }
+
 }  // namespace deepspark

@@ -45,8 +45,12 @@ TYPED_TEST(SoftmaxLayerTest, ForwardLastAxisLargeValues) {
   this->bottom_.Reshape(std::vector<int>{2, 3});
   TypeParam* x = this->bottom_.mutable_cpu_data();
   // Without the max subtraction exp(1000) would overflow.
-  x[0] = 1000; x[1] = 1001; x[2] = 1002;
-  x[3] = -1; x[4] = 0; x[5] = 1;
+  x[0] = 1000;
+  x[1] = 1001;
+  x[2] = 1002;
+  x[3] = -1;
+  x[4] = 0;
+  x[5] = 1;
   layer.SetUp(this->bottom_vec_, this->top_vec_);
   layer.Forward(this->bottom_vec_, this->top_vec_);
   const double e0 = 1 / (1 + std::exp(1.) + std::exp(2.));

@@ -39,7 +39,8 @@ TYPED_TEST_SUITE(SoftmaxWithLossLayerTest, TestDtypes);
 
 TYPED_TEST(SoftmaxWithLossLayerTest, ForwardValidByDefault) {
   double sum = 0;
-  for (int n = 0; n < 2; ++n) for (int h = 0; h < 2; ++h) sum += this->NegLogProb(n, h);
+  for (int n = 0; n < 2; ++n)
+    for (int h = 0; h < 2; ++h) sum += this->NegLogProb(n, h);
   EXPECT_NEAR(this->LossFor(LayerParam("SoftmaxWithLoss")), sum / 4, 1e-5);
 }
 

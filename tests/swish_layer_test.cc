@@ -37,4 +37,6 @@ TYPED_TEST(SwishLayerTest, GradientBeta) {
   this->CheckGradient(&layer);
 }
 
+TYPED_TEST(SwishLayerTest, InPlace) { this->CheckInPlaceMatches(LayerParam("Swish")); }
+
 }  // namespace deepspark

@@ -23,4 +23,6 @@ TYPED_TEST(TanHLayerTest, Gradient) {
   this->CheckGradient(&layer);
 }
 
+TYPED_TEST(TanHLayerTest, InPlace) { this->CheckInPlaceMatches(LayerParam("TanH")); }
+
 }  // namespace deepspark

@@ -61,8 +61,7 @@ void AccuracyLayer<Dtype>::Forward_cpu(const std::vector<Blob<Dtype>*>& bottom,
       const int label_value = static_cast<int>(label[i * inner_num_ + j]);
       if (has_ignore_label_ && label_value == ignore_label_) continue;
       REQUIRE(label_value >= 0 && label_value < num_labels)
-          << "Accuracy layer: label " << label_value << " out of range [0, " << num_labels
-          << ")";
+          << "Accuracy layer: label " << label_value << " out of range [0, " << num_labels << ")";
       if (per_class) ++nums_buffer_[label_value];
       const Dtype true_score = scores[i * dim + label_value * inner_num_ + j];
       // The true class itself scores >= itself; start at -1 to not count it.

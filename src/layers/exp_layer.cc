@@ -16,7 +16,7 @@ void ExpLayer<Dtype>::LayerSetUp(const std::vector<Blob<Dtype>*>& bottom,
   const Dtype log_base = (base == Dtype(-1)) ? Dtype(1) : Dtype(std::log(base));
   inner_scale_ = log_base * p.scale();
   const Dtype shift = p.shift();
-  outer_scale_ = (shift == Dtype(0))    ? Dtype(1)
+  outer_scale_ = (shift == Dtype(0))   ? Dtype(1)
                  : (base == Dtype(-1)) ? Dtype(std::exp(shift))
                                        : Dtype(std::pow(base, shift));
 }

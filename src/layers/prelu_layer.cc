@@ -28,8 +28,8 @@ void PReLULayer<Dtype>::LayerSetUp(const std::vector<Blob<Dtype>*>& bottom,
     }
     GetFiller<Dtype>(filler_param)->Fill(this->blobs_[0].get());
   } else {
-    REQUIRE(this->blobs_.size() == 1u) << "PReLU layer expects 1 parameter blob, got "
-                                       << this->blobs_.size();
+    REQUIRE(this->blobs_.size() == 1u)
+        << "PReLU layer expects 1 parameter blob, got " << this->blobs_.size();
     REQUIRE(this->blobs_[0]->count() == (channel_shared_ ? 1 : channels))
         << "PReLU layer: slope blob " << this->blobs_[0]->shape_string() << " does not match "
         << (channel_shared_ ? "channel_shared (1 slope)" : "the bottom's channel count")

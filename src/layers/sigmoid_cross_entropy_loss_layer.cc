@@ -23,8 +23,8 @@ void SigmoidCrossEntropyLossLayer<Dtype>::LayerSetUp(const std::vector<Blob<Dtyp
   if (lp.has_normalization()) {
     normalization_ = lp.normalization();
   } else if (lp.has_normalize()) {
-    normalization_ = lp.normalize() ? caffe::LossParameter::VALID
-                                    : caffe::LossParameter::BATCH_SIZE;
+    normalization_ =
+        lp.normalize() ? caffe::LossParameter::VALID : caffe::LossParameter::BATCH_SIZE;
   } else {
     normalization_ = caffe::LossParameter::BATCH_SIZE;
   }
@@ -37,8 +37,8 @@ void SigmoidCrossEntropyLossLayer<Dtype>::Reshape(const std::vector<Blob<Dtype>*
   outer_num_ = bottom[0]->shape(0);
   inner_num_ = bottom[0]->count(1);
   REQUIRE(bottom[0]->count() == bottom[1]->count())
-      << "SigmoidCrossEntropyLoss: inputs must have the same count ("
-      << bottom[0]->shape_string() << " vs " << bottom[1]->shape_string() << ")";
+      << "SigmoidCrossEntropyLoss: inputs must have the same count (" << bottom[0]->shape_string()
+      << " vs " << bottom[1]->shape_string() << ")";
   sigmoid_bottom_vec_[0] = bottom[0];
   sigmoid_layer_->Reshape(sigmoid_bottom_vec_, sigmoid_top_vec_);
 }

@@ -25,8 +25,8 @@ void SoftmaxWithLossLayer<Dtype>::LayerSetUp(const std::vector<Blob<Dtype>*>& bo
   has_ignore_label_ = lp.has_ignore_label();
   if (has_ignore_label_) ignore_label_ = lp.ignore_label();
   if (!lp.has_normalization() && lp.has_normalize()) {
-    normalization_ = lp.normalize() ? caffe::LossParameter::VALID
-                                    : caffe::LossParameter::BATCH_SIZE;
+    normalization_ =
+        lp.normalize() ? caffe::LossParameter::VALID : caffe::LossParameter::BATCH_SIZE;
   } else {
     normalization_ = lp.normalization();
   }

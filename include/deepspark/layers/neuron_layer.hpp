@@ -24,17 +24,17 @@ class NeuronLayer : public Layer<Dtype> {
   int ExactNumTopBlobs() const override { return 1; }
 };
 
-// Declares a parameterless-constructor neuron layer class body's boilerplate.
-#define DEEPSPARK_NEURON_LAYER_BOILERPLATE(Name, TypeString)                         \
- public:                                                                              \
-  explicit Name(const caffe::LayerParameter& param) : NeuronLayer<Dtype>(param) {}   \
-  const char* type() const override { return TypeString; }                           \
-                                                                                      \
- protected:                                                                           \
-  void Forward_cpu(const std::vector<Blob<Dtype>*>& bottom,                           \
-                   const std::vector<Blob<Dtype>*>& top) override;                    \
-  void Backward_cpu(const std::vector<Blob<Dtype>*>& top,                             \
-                    const std::vector<bool>& propagate_down,                          \
+// The constructor, type() and the Forward_cpu/Backward_cpu declarations that
+// every neuron layer has; leaves the class in a protected section.
+#define DEEPSPARK_NEURON_LAYER_BOILERPLATE(Name, TypeString)                                       \
+ public:                                                                                           \
+  explicit Name(const caffe::LayerParameter& param) : NeuronLayer<Dtype>(param) {}                 \
+  const char* type() const override { return TypeString; }                                         \
+                                                                                                   \
+ protected:                                                                                        \
+  void Forward_cpu(const std::vector<Blob<Dtype>*>& bottom, const std::vector<Blob<Dtype>*>& top)  \
+      override;                                                                                    \
+  void Backward_cpu(const std::vector<Blob<Dtype>*>& top, const std::vector<bool>& propagate_down, \
                     const std::vector<Blob<Dtype>*>& bottom) override
 
 }  // namespace deepspark

@@ -28,9 +28,9 @@ class SoftmaxLayer : public Layer<Dtype> {
                     const std::vector<Blob<Dtype>*>& bottom) override;
 
  private:
-  int outer_num_ = 0;  // count before the axis
-  int inner_num_ = 0;  // count after the axis
-  int channels_ = 0;   // size of the axis
+  int outer_num_ = 0;         // count before the axis
+  int inner_num_ = 0;         // count after the axis
+  int channels_ = 0;          // size of the axis
   std::vector<Dtype> scale_;  // per-inner-position max / sum / dot scratch
 };
 
