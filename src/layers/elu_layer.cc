@@ -1,0 +1,42 @@
+#include "deepspark/layers/elu_layer.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "deepspark/layer_factory.hpp"
+
+namespace deepspark {
+
+template <typename Dtype>
+void ELULayer<Dtype>::Forward_cpu(const std::vector<Blob<Dtype>*>& bottom,
+                                  const std::vector<Blob<Dtype>*>& top) {
+  const Dtype* x = bottom[0]->cpu_data();
+  Dtype* y = top[0]->mutable_cpu_data();
+  const int count = bottom[0]->count();
+  const Dtype alpha = this->layer_param_.elu_param().alpha();
+  for (int i = 0; i < count; ++i) {
+    y[i] = std::max(x[i], Dtype(0)) + alpha * (std::exp(std::min(x[i], Dtype(0))) - Dtype(1));
+  }
+}
+
+template <typename Dtype>
+void ELULayer<Dtype>::Backward_cpu(const std::vector<Blob<Dtype>*>& top,
+                                   const std::vector<bool>& propagate_down,
+                                   const std::vector<Blob<Dtype>*>& bottom) {
+  if (!propagate_down[0]) return;
+  const Dtype* x = bottom[0]->cpu_data();
+  const Dtype* y = top[0]->cpu_data();
+  const Dtype* top_diff = top[0]->cpu_diff();
+  Dtype* bottom_diff = bottom[0]->mutable_cpu_diff();
+  const int count = bottom[0]->count();
+  const Dtype alpha = this->layer_param_.elu_param().alpha();
+  // For x <= 0, dy/dx = alpha * exp(x) = y + alpha.
+  for (int i = 0; i < count; ++i) {
+    bottom_diff[i] = top_diff[i] * ((x[i] > 0) + (alpha + y[i]) * (x[i] <= 0));
+  }
+}
+
+INSTANTIATE_CLASS(ELULayer);
+REGISTER_LAYER_CLASS(ELU);
+
+}  // namespace deepspark

@@ -1,0 +1,39 @@
+#include "deepspark/layers/relu_layer.hpp"
+
+#include <algorithm>
+
+#include "deepspark/layer_factory.hpp"
+
+namespace deepspark {
+
+template <typename Dtype>
+void ReLULayer<Dtype>::Forward_cpu(const std::vector<Blob<Dtype>*>& bottom,
+                                   const std::vector<Blob<Dtype>*>& top) {
+  const Dtype* x = bottom[0]->cpu_data();
+  Dtype* y = top[0]->mutable_cpu_data();
+  const int count = bottom[0]->count();
+  const Dtype slope = this->layer_param_.relu_param().negative_slope();
+  for (int i = 0; i < count; ++i) {
+    y[i] = std::max(x[i], Dtype(0)) + slope * std::min(x[i], Dtype(0));
+  }
+}
+
+template <typename Dtype>
+void ReLULayer<Dtype>::Backward_cpu(const std::vector<Blob<Dtype>*>& top,
+                                    const std::vector<bool>& propagate_down,
+                                    const std::vector<Blob<Dtype>*>& bottom) {
+  if (!propagate_down[0]) return;
+  const Dtype* x = bottom[0]->cpu_data();
+  const Dtype* top_diff = top[0]->cpu_diff();
+  Dtype* bottom_diff = bottom[0]->mutable_cpu_diff();
+  const int count = bottom[0]->count();
+  const Dtype slope = this->layer_param_.relu_param().negative_slope();
+  for (int i = 0; i < count; ++i) {
+    bottom_diff[i] = top_diff[i] * ((x[i] > 0) + slope * (x[i] <= 0));
+  }
+}
+
+INSTANTIATE_CLASS(ReLULayer);
+REGISTER_LAYER_CLASS(ReLU);
+
+}  // namespace deepspark

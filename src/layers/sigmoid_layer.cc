@@ -1,0 +1,33 @@
+#include "deepspark/layers/sigmoid_layer.hpp"
+
+#include <cmath>
+
+#include "deepspark/layer_factory.hpp"
+
+namespace deepspark {
+
+template <typename Dtype>
+void SigmoidLayer<Dtype>::Forward_cpu(const std::vector<Blob<Dtype>*>& bottom,
+                                      const std::vector<Blob<Dtype>*>& top) {
+  const Dtype* x = bottom[0]->cpu_data();
+  Dtype* y = top[0]->mutable_cpu_data();
+  const int count = bottom[0]->count();
+  for (int i = 0; i < count; ++i) y[i] = Dtype(0.5) * std::tanh(Dtype(0.5) * x[i]) + Dtype(0.5);
+}
+
+template <typename Dtype>
+void SigmoidLayer<Dtype>::Backward_cpu(const std::vector<Blob<Dtype>*>& top,
+                                       const std::vector<bool>& propagate_down,
+                                       const std::vector<Blob<Dtype>*>& bottom) {
+  if (!propagate_down[0]) return;
+  const Dtype* y = top[0]->cpu_data();
+  const Dtype* top_diff = top[0]->cpu_diff();
+  Dtype* bottom_diff = bottom[0]->mutable_cpu_diff();
+  const int count = bottom[0]->count();
+  for (int i = 0; i < count; ++i) bottom_diff[i] = top_diff[i] * y[i] * (Dtype(1) - y[i]);
+}
+
+INSTANTIATE_CLASS(SigmoidLayer);
+REGISTER_LAYER_CLASS(Sigmoid);
+
+}  // namespace deepspark
