@@ -15,6 +15,8 @@ Command AddTestCommand(CLI::App* app);
 Command AddTimeCommand(CLI::App* app);
 Command AddConvertMnistCommand(CLI::App* app);
 Command AddComputeImageMeanCommand(CLI::App* app);
+Command AddServerCommand(CLI::App* app);
+Command AddWorkerCommand(CLI::App* app);
 
 }  // namespace tools
 }  // namespace deepspark

@@ -26,6 +26,8 @@ int main(int argc, char** argv) {
   add("convert-mnist", "MNIST IDX files to an LMDB/LevelDB of Datum", AddConvertMnistCommand);
   add("compute-image-mean", "mean image of a Datum database as .binaryproto",
       AddComputeImageMeanCommand);
+  add("server", "run a parameter server for N workers (any launcher)", AddServerCommand);
+  add("worker", "run one worker against a server", AddWorkerCommand);
 
   std::vector<std::string> args = NormalizeCaffeFlags(argc, argv);
   std::vector<char*> arg_ptrs;

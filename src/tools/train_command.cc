@@ -5,6 +5,7 @@
 
 #include "cli_util.hpp"
 #include "commands.hpp"
+#include "dist_commands.hpp"
 #include "deepspark/io.hpp"
 #include "deepspark/signal_handler.hpp"
 #include "deepspark/solver_factory.hpp"
@@ -23,6 +24,7 @@ struct TrainOptions {
   std::string sigint_effect = "stop";
   std::string sighup_effect = "snapshot";
   int threads = 0;
+  DistOptions dist;
 };
 
 int RunTrain(const TrainOptions& opt) {
@@ -31,6 +33,14 @@ int RunTrain(const TrainOptions& opt) {
       << "give --snapshot to resume training or --weights to finetune, not both";
   REQUIRE(opt.gpu.empty()) << "--gpu: this build runs on the CPU only";
   SetBlasThreads(opt.threads);
+  if (opt.dist.workers > 0) {
+    REQUIRE(opt.snapshot.empty())
+        << "--snapshot with --workers: resume a distributed job with `deepspark server "
+           "--snapshot=PREFIX_iter_N.serverstate`";
+    DistOptions dist = opt.dist;
+    dist.threads = opt.threads;
+    return RunLocalJob(opt.solver, opt.weights, dist);
+  }
   caffe::SolverParameter param;
   ReadSolverParamsFromTextFile(opt.solver, &param);
   param.mutable_train_state()->set_level(opt.level);
@@ -66,6 +76,7 @@ Command AddTrainCommand(CLI::App* app) {
   app->add_option("--sigint_effect", opt->sigint_effect, "stop (default), snapshot or none");
   app->add_option("--sighup_effect", opt->sighup_effect, "snapshot (default), stop or none");
   app->add_option("--threads", opt->threads, "BLAS threads (default: library default)");
+  AddDistOptions(app, &opt->dist, true);
   return [opt]() { return RunTrain(*opt); };
 }
 

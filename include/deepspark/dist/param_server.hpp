@@ -1,0 +1,98 @@
+// The parameter server: holds the center variable of elastic averaging SGD
+// in S shards (contiguous ranges of the flat parameter vector, in
+// Net::learnable_params() order), each owned by one thread with its own
+// socket, so no lock is shared between workers and no worker waits for
+// another in the asynchronous mode. It also owns the job: hands out ranks,
+// partitions and the solver; tracks membership by heartbeats (a silent
+// worker is dropped; a synchronous round then completes without it); runs
+// the solver's test nets on the center every test_interval (the tester);
+// writes snapshots of the center (.caffemodel + .serverstate) at the
+// solver's snapshot interval and at the end; and logs metrics as JSON lines.
+//
+// Thread safety: Start/Wait/Stop from one thread; the rest is internal.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "deepspark/dist/protocol.hpp"
+#include "deepspark/proto/caffe.pb.h"
+#include "deepspark/proto/deepspark.pb.h"
+#include "deepspark/solver.hpp"
+
+namespace deepspark {
+namespace dist {
+
+struct ServerOptions {
+  caffe::SolverParameter solver;  // as read from the solver file
+  std::string solver_path;        // names it in messages
+  int num_workers = 1;
+  pb::Mode mode = pb::ASYNC_EASGD;
+  int tau = 10;
+  float moving_rate = -1;          // < 0: 0.9 / num_workers
+  pb::DeepSparkParam schedule;     // decay of moving rate / server factor
+  int server_threads = 2;          // shards
+  std::string listen = "tcp://127.0.0.1:0";
+  JobKey key;
+  std::string weights;             // comma-separated .caffemodel to start from
+  std::string snapshot;            // .serverstate to resume from
+  std::string metrics_path;        // JSON lines; default <prefix>_metrics.jsonl
+  int heartbeat_timeout_ms = 10000;
+  int idle_timeout_s = 60;         // job ends this long after the last worker left
+  int64_t slow_delay_us = 0;       // benchmark only: delay per iteration of slow_rank
+  int slow_rank = -1;
+  bool quiet = false;              // no console progress lines
+};
+
+struct ServerResult {
+  int center_iter = 0;
+  std::vector<TestScore> scores;   // the final test of the center
+  std::string caffemodel;          // the final snapshot
+  double seconds = 0;
+  int64_t total_worker_iters = 0;
+};
+
+class ParameterServer {
+ public:
+  explicit ParameterServer(ServerOptions options);
+  ~ParameterServer();
+  ParameterServer(const ParameterServer&) = delete;
+  ParameterServer& operator=(const ParameterServer&) = delete;
+
+  // Builds the center (fillers, --weights or --snapshot), binds the sockets
+  // and starts the threads. Throws deepspark::Error on bad input.
+  void Start();
+  // The address workers connect to (tcp port resolved).
+  std::string control_endpoint() const { return control_endpoint_; }
+  // Blocks until the job ends (all workers done, or none left for
+  // idle_timeout_s), then runs the final test and snapshot.
+  ServerResult Wait();
+  // Ends the job early (the final test and snapshot still run).
+  void Stop() { stop_requested_ = true; }
+
+  // Test hooks: the current center (a copy, assembled from the shards by
+  // pulling like a worker) and the center's iteration.
+  std::vector<float> CenterForTest();
+  int center_iter() const { return center_iter_; }
+  int64_t param_count() const { return param_count_; }
+
+  struct Impl;
+
+ private:
+  ServerOptions options_;
+  std::string control_endpoint_;
+  std::atomic<bool> stop_requested_{false};
+  std::atomic<int> center_iter_{0};
+  int64_t param_count_ = 0;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Reads a solver file and inlines its train net (net_param), so a worker
+// needs no file but what the server sends.
+caffe::SolverParameter ReadJobSolver(const std::string& solver_path);
+
+}  // namespace dist
+}  // namespace deepspark

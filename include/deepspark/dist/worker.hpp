@@ -1,0 +1,28 @@
+// A DeepSpark worker: joins the job at the server, builds the solver the
+// server sends (its own Caffe solver, with its own momentum history), reads
+// only its partition of the training data, and every tau iterations
+// exchanges parameters with the center by the job's rule. Heartbeats with
+// its metrics go out from a second thread. The same command run again after
+// a crash rejoins under the same rank and continues from the center.
+#pragma once
+
+#include <string>
+
+namespace deepspark {
+namespace dist {
+
+struct WorkerOptions {
+  std::string server;         // control endpoint, tcp://HOST:PORT
+  std::string key_file;       // job key (else DEEPSPARK_JOB_KEY_FILE / _KEY)
+  int rank = -1;              // -1: any free rank
+  std::string train_source;   // overrides the train Data layer's source
+  int threads = 0;            // BLAS threads (0: library default)
+  int rejoin_timeout_s = 120;
+};
+
+// Runs until the worker's iterations are done or the server says stop.
+// Returns the process exit code; throws deepspark::Error on bad input.
+int RunWorker(const WorkerOptions& options);
+
+}  // namespace dist
+}  // namespace deepspark

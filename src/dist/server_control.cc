@@ -1,0 +1,446 @@
+// The parameter server's job side: start-up (center, sockets, threads),
+// membership by hello/heartbeat, and the end of the job.
+#include <unistd.h>
+#include <zmq.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+#include "deepspark/dist/exchange_rules.hpp"
+#include "deepspark/io.hpp"
+#include "deepspark/rng.hpp"
+#include "server_internal.hpp"
+
+namespace deepspark {
+namespace dist {
+namespace {
+using Clock = std::chrono::steady_clock;
+double Seconds(Clock::time_point a, Clock::time_point b) {
+  return std::chrono::duration<double>(b - a).count();
+}
+
+std::string ShardBind(const std::string& listen, int shard) {
+  if (listen.rfind("ipc://", 0) == 0 || listen.rfind("inproc://", 0) == 0) {
+    return listen + ".shard" + std::to_string(shard);
+  }
+  const size_t colon = listen.rfind(':');
+  REQUIRE(colon != std::string::npos && colon > 6)
+      << "--listen must look like tcp://HOST:PORT or ipc://PATH, not '" << listen << "'";
+  return listen.substr(0, colon) + ":0";
+}
+
+caffe::NetParameter NetWithState(const caffe::NetParameter& net, const caffe::NetState& base,
+                                 const caffe::NetState* extra, caffe::Phase phase) {
+  caffe::NetParameter param = net;
+  caffe::NetState state;
+  state.set_phase(phase);
+  state.MergeFrom(base);
+  if (extra) state.MergeFrom(*extra);
+  state.set_phase(phase);
+  *param.mutable_state() = state;
+  return param;
+}
+
+const char* ModeName(pb::Mode mode) {
+  switch (mode) {
+    case pb::ASYNC_EASGD: return "async-easgd";
+    case pb::SYNC_EASGD: return "sync-easgd";
+    case pb::MODEL_AVERAGING: return "model-averaging";
+    case pb::SYNC_SGD: return "sync-sgd";
+  }
+  return "?";
+}
+}  // namespace
+
+float ParameterServer::Impl::CurrentAlpha() const {
+  return DecayedRate(alpha, opt->schedule.decay_rate(), opt->schedule.decay_step(),
+                     opt->schedule.decay_limit(), owner->center_iter_);
+}
+
+float ParameterServer::Impl::CurrentFactor() const {
+  return DecayedRate(opt->schedule.server_factor(), opt->schedule.factor_decay_rate(),
+                     opt->schedule.factor_decay_step(), opt->schedule.factor_decay_limit(),
+                     owner->center_iter_);
+}
+
+void ParameterServer::Impl::Start() {
+  CHECK(!started);
+  started = true;
+  solver = opt->solver;
+  REQUIRE(opt->num_workers >= 1) << "--workers must be at least 1";
+  REQUIRE(opt->tau >= 1) << "--tau must be at least 1";
+  REQUIRE(opt->server_threads >= 1) << "--server-threads must be at least 1";
+  if (solver.random_seed() >= 0) SetRandomSeed(solver.random_seed());
+  snapshot_prefix = solver.snapshot_prefix();
+
+  // The center lives in a train net (so snapshots are the train net's
+  // .caffemodel, as Caffe writes them); test nets share its weights.
+  const caffe::NetParameter* train_def =
+      solver.has_net_param() ? &solver.net_param()
+                             : (solver.has_train_net_param() ? &solver.train_net_param() : nullptr);
+  REQUIRE(train_def) << opt->solver_path << ": the solver names no train net";
+  try {
+    model = std::make_shared<Net<float>>(NetWithState(
+        *train_def, train_def->state(), solver.has_train_state() ? &solver.train_state() : nullptr,
+        caffe::TRAIN));
+  } catch (const Error& e) {
+    THROW_ERROR() << opt->solver_path << ": cannot build the train net on the server: " << e.what();
+  }
+  std::vector<const caffe::NetParameter*> test_defs;
+  for (const auto& t : solver.test_net_param()) test_defs.push_back(&t);
+  if (solver.has_net_param()) {
+    while (static_cast<int>(test_defs.size()) < solver.test_iter_size()) {
+      test_defs.push_back(&solver.net_param());
+    }
+  }
+  REQUIRE(static_cast<int>(test_defs.size()) == solver.test_iter_size())
+      << opt->solver_path << ": " << test_defs.size() << " test nets but "
+      << solver.test_iter_size() << " test_iter values";
+  for (size_t i = 0; i < test_defs.size(); ++i) {
+    const caffe::NetState* extra =
+        static_cast<int>(i) < solver.test_state_size() ? &solver.test_state(i) : nullptr;
+    test_nets.push_back(std::make_shared<Net<float>>(
+        NetWithState(*test_defs[i], test_defs[i]->state(), extra, caffe::TEST)));
+  }
+  for (const std::string& w : opt->weights.empty() ? std::vector<std::string>{}
+                                                    : std::vector<std::string>{opt->weights}) {
+    size_t start = 0;
+    while (start <= w.size()) {
+      size_t comma = w.find(',', start);
+      std::string file = w.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+      if (!file.empty()) model->CopyTrainedLayersFrom(file);
+      if (comma == std::string::npos) break;
+      start = comma + 1;
+    }
+  }
+  if (!opt->snapshot.empty()) {
+    caffe::SolverState state;
+    ReadProtoFromBinaryFile(opt->snapshot, &state);
+    std::string learned = state.learned_net();
+    if (!FileExists(learned)) {
+      const size_t slash = opt->snapshot.rfind('/');
+      const std::string dir = slash == std::string::npos ? "" : opt->snapshot.substr(0, slash + 1);
+      const size_t lslash = learned.rfind('/');
+      const std::string beside = dir + (lslash == std::string::npos ? learned : learned.substr(lslash + 1));
+      REQUIRE(FileExists(beside)) << opt->snapshot << ": its center " << learned
+                                  << " is missing (looked also for " << beside << ")";
+      learned = beside;
+    }
+    model->CopyTrainedLayersFrom(learned);
+    restored_iter = state.iter();
+    LOG(INFO) << "Resuming the center from " << opt->snapshot << " at iteration " << restored_iter;
+  }
+  for (auto& test_net : test_nets) test_net->ShareTrainedLayersWith(model.get());
+
+  // Flatten the center and cut it into contiguous shards.
+  std::vector<float> flat;
+  for (Blob<float>* blob : model->learnable_params()) {
+    flat.insert(flat.end(), blob->cpu_data(), blob->cpu_data() + blob->count());
+  }
+  param_count = static_cast<int64_t>(flat.size());
+  REQUIRE(param_count > 0) << opt->solver_path << ": the net has no learnable parameters";
+  const int num_shards = static_cast<int>(std::min<int64_t>(opt->server_threads, param_count));
+  alpha = opt->moving_rate < 0 ? 0.9f / opt->num_workers : opt->moving_rate;
+
+  AllowCurveClient(opt->key.client_public);
+  control.reset(new Socket(ZMQ_ROUTER));
+  control->SetCurveServer(opt->key);
+  control->Bind(opt->listen);
+  control_endpoint = control->LastEndpoint();
+
+  spec_template.set_num_workers(opt->num_workers);
+  spec_template.set_mode(opt->mode);
+  spec_template.set_tau(opt->tau);
+  spec_template.set_moving_rate(alpha);
+  *spec_template.mutable_schedule() = opt->schedule;
+  spec_template.set_seed(solver.random_seed() >= 0 ? solver.random_seed() : 1);
+  spec_template.set_param_count(param_count);
+  spec_template.set_slow_delay_us(opt->slow_delay_us);
+  spec_template.set_slow_rank(opt->slow_rank);
+  {
+    caffe::SolverParameter worker_solver = solver;
+    std::string bytes;
+    worker_solver.SerializeToString(&bytes);
+    spec_template.set_solver(bytes);
+  }
+  for (int s = 0; s < num_shards; ++s) {
+    auto shard = std::make_unique<Shard>();
+    shard->impl = this;
+    shard->index = s;
+    shard->begin = param_count * s / num_shards;
+    const int64_t end = param_count * (s + 1) / num_shards;
+    shard->center.assign(flat.begin() + shard->begin, flat.begin() + end);
+    shard->socket.reset(new Socket(ZMQ_ROUTER));
+    shard->socket->SetCurveServer(opt->key);
+    shard->socket->Bind(ShardBind(opt->listen, s));
+    shard->endpoint = shard->socket->LastEndpoint();
+    char name[96];
+    std::snprintf(name, sizeof(name), "inproc://deepspark-members-%p-%d", static_cast<void*>(this), s);
+    shard->member_endpoint = name;
+    spec_template.add_shard_begin(shard->begin);
+    spec_template.add_shard_endpoint(shard->endpoint);
+    shards.push_back(std::move(shard));
+  }
+  for (auto& shard : shards) {
+    Shard* raw = shard.get();
+    std::future<void> ready = raw->member_ready.get_future();
+    raw->thread = std::thread([raw] { raw->Run(); });
+    ready.wait();
+    member_pushers.emplace_back(new Socket(ZMQ_PUSH));
+    member_pushers.back()->Connect(raw->member_endpoint);
+  }
+  workers.resize(opt->num_workers);
+  std::string metrics_path = opt->metrics_path;
+  if (metrics_path.empty()) {
+    metrics_path = (snapshot_prefix.empty() ? std::string("deepspark") : snapshot_prefix) +
+                   "_metrics.jsonl";
+  }
+  metrics.open(metrics_path, std::ios::app);
+  REQUIRE(metrics.good()) << "cannot write metrics file " << metrics_path;
+  start_time = last_progress = last_live_time = Clock::now();
+  LOG(INFO) << "Parameter server for " << opt->solver_path << ": " << ModeName(opt->mode)
+            << ", " << opt->num_workers << " worker(s), tau " << opt->tau << ", moving rate "
+            << alpha << ", " << param_count << " parameters in " << num_shards
+            << " shard(s); listening on " << control_endpoint << "; metrics in " << metrics_path;
+  owner->center_iter_ = restored_iter;
+  control_thread = std::thread([this] { ControlLoop(); });
+  tester_thread = std::thread([this] { TesterLoop(); });
+}
+
+void ParameterServer::Impl::BroadcastLive() {
+  std::vector<int32_t> live;
+  for (size_t r = 0; r < workers.size(); ++r) {
+    if (workers[r].state == WorkerState::LIVE) live.push_back(static_cast<int32_t>(r));
+  }
+  for (auto& pusher : member_pushers) {
+    pusher->Send({{live.data(), live.size() * sizeof(int32_t), false}});
+  }
+}
+
+void ParameterServer::Impl::WriteMetricsLine(const std::string& json) {
+  std::lock_guard<std::mutex> lock(metrics_mutex);
+  metrics << json << "\n";
+  metrics.flush();
+}
+
+void ParameterServer::Impl::ControlLoop() {
+  std::vector<std::string> frames;
+  // Keeps answering after the job ended, so late workers hear "stop".
+  while (!shutting_down) {
+    if (control->Receive(&frames, 100)) HandleControl(frames);
+    if (job_done) continue;
+    const auto now = Clock::now();
+    bool changed = false;
+    bool any_live = false;
+    for (size_t r = 0; r < workers.size(); ++r) {
+      WorkerState& w = workers[r];
+      if (w.state != WorkerState::LIVE) continue;
+      if (std::chrono::duration_cast<std::chrono::milliseconds>(now - w.last_heartbeat).count() >
+          opt->heartbeat_timeout_ms) {
+        LOG(WARNING) << "Worker " << r << " silent for " << opt->heartbeat_timeout_ms / 1000.0
+                     << " s: dropped from the job (it may rejoin)";
+        w.state = WorkerState::DEAD;
+        changed = true;
+      } else {
+        any_live = true;
+      }
+    }
+    if (changed) BroadcastLive();
+    if (any_live) last_live_time = now;
+    if (!opt->quiet && Seconds(last_progress, now) >= 5) {
+      last_progress = now;
+      LogProgress();
+    }
+    bool all_done = true;
+    bool any_joined = false;
+    for (const auto& w : workers) {
+      all_done &= w.state == WorkerState::DONE;
+      any_joined |= w.ever_joined;
+    }
+    if (all_done) {
+      LOG(INFO) << "All " << workers.size() << " workers finished";
+      job_done = true;
+    } else if (owner->stop_requested_) {
+      LOG(INFO) << "Stop requested";
+      job_done = true;
+    } else if (any_joined && !any_live && Seconds(last_live_time, now) > opt->idle_timeout_s) {
+      LOG(WARNING) << "No live worker for " << opt->idle_timeout_s << " s: ending the job";
+      job_done = true;
+    }
+  }
+}
+
+void ParameterServer::Impl::HandleControl(const std::vector<std::string>& frames) {
+  if (frames.size() < 2) return;
+  const std::string& identity = frames[0];
+  Header header;
+  auto reply = [&](Kind kind, const google::protobuf::Message& msg, int rank) {
+    std::string bytes;
+    msg.SerializeToString(&bytes);
+    Header h;
+    h.kind = static_cast<uint16_t>(kind);
+    h.rank = rank;
+    h.count = bytes.size();
+    control->Send({{identity.data(), identity.size(), false}, {&h, sizeof(h), false},
+                   {bytes.data(), bytes.size(), false}});
+  };
+  auto reply_error = [&](const std::string& what) {
+    Header h;
+    h.kind = static_cast<uint16_t>(Kind::ERROR);
+    h.count = what.size();
+    control->Send({{identity.data(), identity.size(), false}, {&h, sizeof(h), false},
+                   {what.data(), what.size(), false}});
+    ++rejected_messages;
+  };
+  std::string problem = ValidateHeader(frames[1].data(), frames[1].size(), &header);
+  if (!problem.empty()) return reply_error(problem);
+  const std::string payload = frames.size() > 2 ? frames[2] : std::string();
+  if (header.count != payload.size()) return reply_error("payload size does not match the header");
+  const auto now = Clock::now();
+  const Kind kind = static_cast<Kind>(header.kind);
+  if (kind == Kind::HELLO) {
+    pb::Hello hello;
+    if (!hello.ParseFromString(payload)) return reply_error("malformed HELLO");
+    int rank = hello.requested_rank();
+    if (rank >= static_cast<int>(workers.size())) {
+      return reply_error("rank " + std::to_string(rank) + " requested, but the job has " +
+                         std::to_string(workers.size()) + " workers");
+    }
+    if (rank < 0) {
+      for (int pass = 0; pass < 3 && rank < 0; ++pass) {
+        const WorkerState::State wanted =
+            pass == 0 ? WorkerState::FREE : (pass == 1 ? WorkerState::DEAD : WorkerState::DONE);
+        for (size_t r = 0; r < workers.size(); ++r) {
+          if (workers[r].state == wanted) {
+            rank = static_cast<int>(r);
+            break;
+          }
+        }
+      }
+      if (rank < 0) return reply_error("the job is full: every rank has a live worker");
+    }
+    WorkerState& w = workers[rank];
+    const bool rejoin = w.ever_joined;
+    w.state = WorkerState::LIVE;
+    w.ever_joined = true;
+    w.last_heartbeat = now;
+    pb::JobSpec spec = spec_template;
+    spec.set_rank(rank);
+    spec.set_start_iter(std::max(w.last_iter, restored_iter));
+    BroadcastLive();
+    LOG(INFO) << "Worker " << rank << (rejoin ? " rejoined" : " joined") << " (pid "
+              << hello.pid() << " on " << hello.host() << "), starting at iteration "
+              << spec.start_iter();
+    char line[256];
+    std::snprintf(line, sizeof(line),
+                  "{\"t\": %.3f, \"event\": \"%s\", \"worker\": %d, \"iter\": %d}",
+                  Seconds(start_time, now), rejoin ? "rejoin" : "join", rank, spec.start_iter());
+    WriteMetricsLine(line);
+    return reply(Kind::WELCOME, spec, rank);
+  }
+  if (kind == Kind::HEARTBEAT) {
+    pb::WorkerMetrics m;
+    if (!m.ParseFromString(payload)) return reply_error("malformed HEARTBEAT");
+    const int rank = header.rank;
+    pb::ControlReply answer;
+    if (rank < 0 || rank >= static_cast<int>(workers.size()) ||
+        workers[rank].state != WorkerState::LIVE) {
+      answer.set_ok(false);
+      answer.set_error("rank " + std::to_string(rank) + " is not a member of the job");
+      return reply(Kind::CONTROL_REPLY, answer, rank);
+    }
+    WorkerState& w = workers[rank];
+    w.last_heartbeat = now;
+    if (m.iter() > w.last_iter) total_worker_iters += m.iter() - w.last_iter;
+    w.last_iter = std::max(w.last_iter, m.iter());
+    w.metrics = m;
+    int center = owner->center_iter_;
+    while (w.last_iter > center && !owner->center_iter_.compare_exchange_weak(center, w.last_iter)) {
+    }
+    if (m.done() || Seconds(w.last_metrics_log, now) >= 1.0) {
+      w.last_metrics_log = now;
+      char line[512];
+      std::snprintf(line, sizeof(line),
+                    "{\"t\": %.3f, \"worker\": %d, \"iter\": %d, \"loss\": %.6g, "
+                    "\"images_per_sec\": %.2f, \"exchange_ms\": %.3f, \"staleness\": %.3f, "
+                    "\"bytes_sent\": %lld, \"bytes_received\": %lld, \"exchanges\": %lld%s}",
+                    Seconds(start_time, now), rank, m.iter(), m.loss(), m.images_per_sec(),
+                    m.exchange_ms(), m.staleness(), static_cast<long long>(m.bytes_sent()),
+                    static_cast<long long>(m.bytes_received()),
+                    static_cast<long long>(m.exchanges()), m.done() ? ", \"done\": true" : "");
+      WriteMetricsLine(line);
+    }
+    if (m.done()) {
+      w.state = WorkerState::DONE;
+      BroadcastLive();
+      LOG(INFO) << "Worker " << rank << " finished at iteration " << m.iter();
+    }
+    answer.set_ok(true);
+    answer.set_stop(owner->stop_requested_.load());
+    return reply(Kind::CONTROL_REPLY, answer, rank);
+  }
+  reply_error(std::string("unexpected ") + KindName(kind) + " at the control endpoint");
+}
+
+void ParameterServer::Impl::LogProgress() {
+  const int max_iter = solver.max_iter();
+  const int center = owner->center_iter_;
+  const double elapsed = Seconds(start_time, Clock::now());
+  std::string line;
+  char buffer[160];
+  double eta = -1;
+  if (center > restored_iter && max_iter > center) {
+    eta = elapsed * (max_iter - center) / (center - restored_iter);
+  }
+  std::snprintf(buffer, sizeof(buffer), "[%5.0fs] center iter %d/%d", elapsed, center, max_iter);
+  line += buffer;
+  if (eta >= 0) {
+    std::snprintf(buffer, sizeof(buffer), " ETA %.0fs", eta);
+    line += buffer;
+  }
+  for (size_t r = 0; r < workers.size(); ++r) {
+    const WorkerState& w = workers[r];
+    const char* state = w.state == WorkerState::LIVE
+                            ? ""
+                            : (w.state == WorkerState::DEAD ? " dead"
+                                                            : (w.state == WorkerState::DONE ? " done" : " -"));
+    std::snprintf(buffer, sizeof(buffer), " | w%zu it %d loss %.3g %.0f img/s%s", r, w.last_iter,
+                  w.metrics.loss(), w.metrics.images_per_sec(), state);
+    line += buffer;
+  }
+  {
+    std::lock_guard<std::mutex> lock(scores_mutex);
+    for (const auto& s : last_scores) {
+      if (s.net_id == 0 && s.loss_weight == 0) {
+        std::snprintf(buffer, sizeof(buffer), " | center %s %.4f", s.name.c_str(), s.value);
+        line += buffer;
+      }
+    }
+  }
+  LOG(INFO) << line;
+}
+
+ServerResult ParameterServer::Impl::Wait() {
+  ServerResult result = result_promise.get_future().get();
+  Shutdown();
+  return result;
+}
+
+void ParameterServer::Impl::Shutdown() {
+  if (!started) return;
+  shutting_down = true;
+  job_done = true;
+  if (tester_thread.joinable()) tester_thread.join();
+  if (control_thread.joinable()) control_thread.join();
+  for (auto& shard : shards) {
+    if (shard->thread.joinable()) shard->thread.join();
+  }
+  shards.clear();
+  member_pushers.clear();
+  control.reset();
+  started = false;
+}
+
+}  // namespace dist
+}  // namespace deepspark

@@ -1,0 +1,256 @@
+#include "deepspark/dist/worker.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstring>
+#include <mutex>
+#include <thread>
+
+#include "deepspark/db.hpp"
+#include "deepspark/dist/exchange_rules.hpp"
+#include "deepspark/dist/param_client.hpp"
+#include "deepspark/solver_factory.hpp"
+
+extern "C" void openblas_set_num_threads(int num_threads);
+
+namespace deepspark {
+namespace dist {
+namespace {
+using Clock = std::chrono::steady_clock;
+
+// What the heartbeat thread reports; written by the training thread.
+struct SharedMetrics {
+  std::mutex mutex;
+  pb::WorkerMetrics metrics;
+};
+
+class ExchangeCallback : public Solver<float>::Callback {
+ public:
+  ExchangeCallback(Solver<float>* solver, ParamClient* client, float* flat, int64_t count,
+                   SharedMetrics* shared, std::atomic<bool>* stop, int batch_size)
+      : solver_(solver), client_(client), x_(flat), count_(count), shared_(shared), stop_(stop),
+        batch_size_(batch_size), start_(Clock::now()), start_iter_(solver->iter()) {
+    const pb::JobSpec& spec = client_->spec();
+    mode_ = spec.mode();
+    tau_ = spec.tau();
+    if (mode_ == pb::SYNC_SGD) grad_.assign(count, 0.f);
+    if (mode_ == pb::SYNC_EASGD) old_center_.assign(count, 0.f);
+    slow_us_ = spec.slow_rank() == spec.rank() ? spec.slow_delay_us() : 0;
+  }
+
+  void on_gradients_ready() override {
+    if (mode_ != pb::SYNC_SGD) return;
+    // Synchronous SGD: every iteration, the gradients of all workers are
+    // averaged; each applies the same average, so the models stay equal.
+    int64_t offset = 0;
+    for (Blob<float>* blob : solver_->net()->learnable_params()) {
+      std::memcpy(grad_.data() + offset, blob->cpu_diff(), blob->count() * sizeof(float));
+      offset += blob->count();
+    }
+    client_->SyncRound(pb::SYNC_SGD, grad_.data(), grad_.data());
+    offset = 0;
+    for (Blob<float>* blob : solver_->net()->learnable_params()) {
+      std::memcpy(blob->mutable_cpu_diff(), grad_.data() + offset, blob->count() * sizeof(float));
+      offset += blob->count();
+    }
+  }
+
+  void on_iteration_end(int iter) override {
+    if (slow_us_ > 0) std::this_thread::sleep_for(std::chrono::microseconds(slow_us_));
+    if (iter % tau_ == 0) Exchange(iter);
+    Publish(iter, false);
+    if (*stop_) solver_->RequestStop();
+  }
+
+  void Exchange(int iter) {
+    const pb::JobSpec& spec = client_->spec();
+    const pb::DeepSparkParam& sched = spec.schedule();
+    const float alpha = DecayedRate(spec.moving_rate(), sched.decay_rate(), sched.decay_step(),
+                                    sched.decay_limit(), iter);
+    const float factor = DecayedRate(sched.server_factor(), sched.factor_decay_rate(),
+                                     sched.factor_decay_step(), sched.factor_decay_limit(), iter);
+    switch (mode_) {
+      case pb::ASYNC_EASGD:
+        client_->AsyncElastic(x_, alpha, factor);
+        break;
+      case pb::SYNC_EASGD:
+        client_->SyncRound(pb::SYNC_EASGD, x_, old_center_.data());
+        SyncElasticWorkerUpdate(x_, old_center_.data(), alpha, count_);
+        break;
+      case pb::MODEL_AVERAGING:
+        // The result lands in x only after the contribution was received.
+        client_->SyncRound(pb::MODEL_AVERAGING, x_, x_);
+        break;
+      case pb::SYNC_SGD:
+        client_->Mirror(x_);
+        break;
+    }
+  }
+
+  void Publish(int iter, bool done) {
+    const double seconds = std::chrono::duration<double>(Clock::now() - start_).count();
+    const ClientStats& stats = client_->stats();
+    std::lock_guard<std::mutex> lock(shared_->mutex);
+    pb::WorkerMetrics& m = shared_->metrics;
+    m.set_rank(client_->rank());
+    m.set_iter(iter);
+    m.set_loss(solver_->smoothed_loss());
+    m.set_images_per_sec(seconds > 0 ? (iter - start_iter_) * batch_size_ / seconds : 0);
+    m.set_exchange_ms(stats.exchanges ? stats.exchange_ms_total / stats.exchanges : 0);
+    m.set_staleness(stats.exchanges ? stats.staleness_total / stats.exchanges : 0);
+    m.set_bytes_sent(stats.bytes_sent);
+    m.set_bytes_received(stats.bytes_received);
+    m.set_exchanges(stats.exchanges);
+    m.set_done(done);
+  }
+
+ private:
+  Solver<float>* solver_;
+  ParamClient* client_;
+  float* x_;
+  int64_t count_;
+  SharedMetrics* shared_;
+  std::atomic<bool>* stop_;
+  int batch_size_;
+  Clock::time_point start_;
+  int start_iter_;
+  pb::Mode mode_;
+  int tau_;
+  int64_t slow_us_ = 0;
+  std::vector<float> grad_;
+  std::vector<float> old_center_;
+};
+
+void SetTrainSource(caffe::NetParameter* net, const std::string& source) {
+  for (auto& layer : *net->mutable_layer()) {
+    if (layer.type() != "Data") continue;
+    bool train = !layer.include_size();
+    for (const auto& rule : layer.include()) train |= rule.has_phase() && rule.phase() == caffe::TRAIN;
+    if (train) layer.mutable_data_param()->set_source(source);
+  }
+}
+
+int TrainBatchSize(const Net<float>& net) {
+  for (const auto& layer : net.layers()) {
+    const auto& p = layer->layer_param();
+    if (p.has_data_param()) return p.data_param().batch_size();
+    if (p.has_memory_data_param()) return p.memory_data_param().batch_size();
+  }
+  return net.input_blobs().empty() || net.input_blobs()[0]->num_axes() == 0
+             ? 1
+             : net.input_blobs()[0]->shape(0);
+}
+}  // namespace
+
+int RunWorker(const WorkerOptions& options) {
+  REQUIRE(!options.server.empty()) << "worker needs --server (the job's address)";
+  if (options.threads > 0) openblas_set_num_threads(options.threads);
+  std::string endpoint = options.server;
+  if (endpoint.find("://") == std::string::npos) endpoint = "tcp://" + endpoint;
+  JobKey key = LoadJobKey(options.key_file);
+  ParamClient client(endpoint, key, options.rank, options.rejoin_timeout_s);
+  const pb::JobSpec spec = client.Join();
+  const int rank = spec.rank();
+  LOG(INFO) << "Worker " << rank << " of " << spec.num_workers() << " joined " << endpoint;
+
+  caffe::SolverParameter param;
+  REQUIRE(param.ParseFromString(spec.solver())) << "the server sent a malformed solver";
+  // The server tests and snapshots the center; a worker only trains.
+  param.clear_test_iter();
+  param.clear_test_net_param();
+  param.clear_test_state();
+  param.set_test_interval(0);
+  param.set_snapshot(0);
+  param.set_snapshot_after_train(false);
+  if (!options.train_source.empty()) {
+    if (param.has_net_param()) SetTrainSource(param.mutable_net_param(), options.train_source);
+    if (param.has_train_net_param()) {
+      SetTrainSource(param.mutable_train_net_param(), options.train_source);
+    }
+  }
+  // Worker i of N reads items i, i+N, ... reshuffled each epoch from the
+  // job seed (with the partition given, a local source is read whole).
+  if (options.train_source.empty()) {
+    SetDataPartition(rank, spec.num_workers(), /*shuffle=*/true, spec.seed());
+  } else {
+    SetDataPartition(0, 1, /*shuffle=*/true, spec.seed() + rank);
+  }
+  std::unique_ptr<Solver<float>> solver = CreateSolver<float>(param);
+
+  // All learnable parameters in one flat buffer (net order), so exchanges
+  // read and write them in place and send them without copies.
+  const auto& params = solver->net()->learnable_params();
+  int64_t count = 0;
+  for (Blob<float>* blob : params) count += blob->count();
+  REQUIRE(count == spec.param_count())
+      << "the worker's net has " << count << " parameters but the server's center has "
+      << spec.param_count() << ": the solver or net differ";
+  std::vector<float> flat(count);
+  int64_t offset = 0;
+  for (Blob<float>* blob : params) {
+    blob->set_cpu_data(flat.data() + offset);
+    offset += blob->count();
+  }
+  client.PullCenter(flat.data());
+  if (spec.start_iter() > 0) {
+    solver->set_iter(spec.start_iter());
+    solver->net()->SeekData(static_cast<uint64_t>(spec.start_iter()) * param.iter_size());
+  }
+
+  SharedMetrics shared;
+  std::atomic<bool> stop{false};
+  std::atomic<bool> finished{false};
+  ExchangeCallback callback(solver.get(), &client, flat.data(), count, &shared, &stop,
+                            TrainBatchSize(*solver->net()));
+  solver->add_callback(&callback);
+  callback.Publish(solver->iter(), false);
+  std::mutex wake_mutex;
+  std::condition_variable wake;
+  std::thread heartbeat([&] {
+    HeartbeatClient hb(endpoint, key, rank);
+    while (!finished) {
+      pb::WorkerMetrics metrics;
+      {
+        std::lock_guard<std::mutex> lock(shared.mutex);
+        metrics = shared.metrics;
+      }
+      pb::ControlReply reply;
+      if (hb.Send(metrics, &reply)) {
+        if (!reply.ok()) client.RequestRejoin();
+        if (reply.stop()) stop = true;
+      }
+      std::unique_lock<std::mutex> lock(wake_mutex);
+      wake.wait_for(lock, std::chrono::milliseconds(500), [&] { return finished.load(); });
+    }
+  });
+  int exit_code = 0;
+  try {
+    if (solver->iter() < param.max_iter()) solver->Step(param.max_iter() - solver->iter());
+    // The last stretch since the previous exchange reaches the center too.
+    if (solver->iter() % spec.tau() != 0) callback.Exchange(solver->iter());
+  } catch (const Error& e) {
+    LOG(ERROR) << "worker " << rank << ": " << e.what();
+    exit_code = 1;
+  }
+  finished = true;
+  wake.notify_all();
+  heartbeat.join();
+  if (exit_code == 0) {
+    callback.Publish(solver->iter(), true);
+    HeartbeatClient hb(endpoint, key, rank);
+    pb::WorkerMetrics metrics;
+    {
+      std::lock_guard<std::mutex> lock(shared.mutex);
+      metrics = shared.metrics;
+    }
+    pb::ControlReply reply;
+    for (int attempt = 0; attempt < 5 && !hb.Send(metrics, &reply); ++attempt) {
+    }
+    LOG(INFO) << "Worker " << rank << " done at iteration " << solver->iter();
+  }
+  return exit_code;
+}
+
+}  // namespace dist
+}  // namespace deepspark

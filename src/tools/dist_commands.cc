@@ -1,0 +1,236 @@
+// `deepspark server`, `deepspark worker` and the local launcher behind
+// `deepspark train --workers N`.
+#include "dist_commands.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <thread>
+
+#include "cli_util.hpp"
+#include "commands.hpp"
+#include "deepspark/dist/worker.hpp"
+#include "deepspark/io.hpp"
+
+namespace deepspark {
+namespace tools {
+
+void AddDistOptions(CLI::App* app, DistOptions* opt, bool with_workers_flag) {
+  app->add_option("--workers", opt->workers,
+                  with_workers_flag ? "train with N local worker processes and a parameter server"
+                                    : "number of workers in the job");
+  app->add_option("--mode", opt->mode,
+                  "async-easgd (default), sync-easgd, model-averaging or sync-sgd");
+  app->add_option("--tau", opt->tau, "local iterations between exchanges (default 10)");
+  app->add_option("--moving-rate", opt->moving_rate, "elastic moving rate (default 0.9/N)");
+  app->add_option("--server-threads", opt->server_threads, "center shards, one thread each");
+  app->add_option("--deepspark-param", opt->deepspark_param,
+                  "the original DeepSpark job file (period, moving_rate, decay, server_factor)");
+  app->add_option("--listen", opt->listen, "server address, tcp://HOST:PORT or ipc://PATH");
+  app->add_option("--key-file", opt->key_file, "job key file (made if missing)");
+  app->add_option("--metrics", opt->metrics, "JSON-lines metrics file");
+  app->add_option("--heartbeat-timeout-ms", opt->heartbeat_timeout_ms,
+                  "drop a worker silent this long (default 10000)");
+  app->add_option("--slow-rank", opt->slow_rank, "benchmark only: the rank to slow down");
+  app->add_option("--slow-delay-ms", opt->slow_delay_ms,
+                  "benchmark only: extra milliseconds per iteration of --slow-rank");
+}
+
+namespace {
+pb::Mode ParseMode(const std::string& text) {
+  if (text == "async-easgd") return pb::ASYNC_EASGD;
+  if (text == "sync-easgd") return pb::SYNC_EASGD;
+  if (text == "model-averaging") return pb::MODEL_AVERAGING;
+  if (text == "sync-sgd") return pb::SYNC_SGD;
+  THROW_ERROR() << "--mode must be async-easgd, sync-easgd, model-averaging or sync-sgd, not '"
+                << text << "'";
+  return pb::ASYNC_EASGD;
+}
+}  // namespace
+
+dist::ServerOptions MakeServerOptions(const std::string& solver_path, const DistOptions& opt,
+                                      const std::string& weights, const std::string& snapshot) {
+  dist::ServerOptions s;
+  s.solver = dist::ReadJobSolver(solver_path);
+  s.solver_path = solver_path;
+  s.num_workers = opt.workers;
+  s.mode = ParseMode(opt.mode);
+  s.tau = 10;
+  if (!opt.deepspark_param.empty()) {
+    ReadProtoFromTextFile(opt.deepspark_param, &s.schedule);
+    s.tau = s.schedule.period();
+    s.moving_rate = s.schedule.moving_rate();
+    REQUIRE(s.tau >= 1) << opt.deepspark_param << ": period must be at least 1";
+  }
+  if (opt.tau > 0) s.tau = opt.tau;
+  if (opt.moving_rate >= 0) s.moving_rate = opt.moving_rate;
+  REQUIRE(s.moving_rate < 0 || s.moving_rate <= 1)
+      << "--moving-rate must be in [0, 1], not " << s.moving_rate;
+  s.server_threads = opt.server_threads;
+  if (!opt.listen.empty()) {
+    s.listen = opt.listen.find("://") == std::string::npos ? "tcp://" + opt.listen : opt.listen;
+  }
+  s.weights = weights;
+  s.snapshot = snapshot;
+  s.metrics_path = opt.metrics;
+  s.heartbeat_timeout_ms = opt.heartbeat_timeout_ms;
+  s.slow_rank = opt.slow_rank;
+  s.slow_delay_us = static_cast<int64_t>(opt.slow_delay_ms * 1000);
+  return s;
+}
+
+void PrintCenterResult(const dist::ServerResult& result) {
+  std::printf("center iteration %d after %.1f s, %lld worker iterations\n", result.center_iter,
+              result.seconds, static_cast<long long>(result.total_worker_iters));
+  for (const auto& score : result.scores) {
+    if (score.loss_weight) {
+      std::printf("%s = %g (* %g = %g loss)\n", score.name.c_str(), score.value, score.loss_weight,
+                  score.value * score.loss_weight);
+    } else {
+      std::printf("%s = %g\n", score.name.c_str(), score.value);
+    }
+  }
+  if (!result.caffemodel.empty()) std::printf("center saved to %s\n", result.caffemodel.c_str());
+  std::fflush(stdout);
+}
+
+namespace {
+std::string SelfPath() {
+  char buffer[4096];
+  ssize_t n = readlink("/proc/self/exe", buffer, sizeof(buffer) - 1);
+  CHECK_GT(n, 0);
+  buffer[n] = 0;
+  return buffer;
+}
+
+pid_t SpawnWorker(const std::string& self, const std::vector<std::string>& args,
+                  const std::string& log_path) {
+  pid_t pid = fork();
+  REQUIRE(pid >= 0) << "fork failed";
+  if (pid == 0) {
+    int fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd >= 0) {
+      dup2(fd, 1);
+      dup2(fd, 2);
+      close(fd);
+    }
+    std::vector<char*> argv;
+    argv.push_back(const_cast<char*>("deepspark"));
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    execv(self.c_str(), argv.data());
+    _exit(127);
+  }
+  return pid;
+}
+}  // namespace
+
+int RunLocalJob(const std::string& solver_path, const std::string& weights,
+                const DistOptions& opt) {
+  REQUIRE(opt.workers >= 1) << "--workers must be at least 1";
+  dist::ServerOptions server_options = MakeServerOptions(solver_path, opt, weights, "");
+  // A fresh key for this job, readable by this user only.
+  const std::string prefix = server_options.solver.snapshot_prefix().empty()
+                                 ? std::string("deepspark")
+                                 : server_options.solver.snapshot_prefix();
+  const std::string run_dir = prefix + "_job";
+  mkdir(run_dir.c_str(), 0700);
+  const std::string key_file = opt.key_file.empty() ? run_dir + "/job.key" : opt.key_file;
+  if (!FileExists(key_file)) dist::WriteJobKey(dist::GenerateJobKey(), key_file);
+  server_options.key = dist::ReadJobKey(key_file);
+  if (opt.listen.empty()) server_options.listen = "tcp://127.0.0.1:0";
+  dist::ParameterServer server(server_options);
+  server.Start();
+  const std::string self = SelfPath();
+  std::vector<pid_t> children;
+  for (int i = 0; i < opt.workers; ++i) {
+    std::vector<std::string> args = {"worker", "--server=" + server.control_endpoint(),
+                                     "--key-file=" + key_file, "--rank=" + std::to_string(i)};
+    if (opt.threads > 0) args.push_back("--threads=" + std::to_string(opt.threads));
+    const std::string log = run_dir + "/worker_" + std::to_string(i) + ".log";
+    children.push_back(SpawnWorker(self, args, log));
+    LOG(INFO) << "Started worker " << i << " (pid " << children.back() << "), log " << log;
+  }
+  dist::ServerResult result = server.Wait();
+  // Workers end on their own once done; give stragglers a moment.
+  int failed = 0;
+  for (pid_t pid : children) {
+    int status = 0;
+    for (int waited = 0; waited < 300; ++waited) {
+      if (waitpid(pid, &status, WNOHANG) == pid) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      if (waited == 299) {
+        kill(pid, SIGKILL);
+        waitpid(pid, &status, 0);
+      }
+    }
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) ++failed;
+  }
+  if (failed) LOG(WARNING) << failed << " worker process(es) did not finish cleanly";
+  PrintCenterResult(result);
+  return 0;
+}
+
+namespace {
+struct ServerCommandOptions {
+  std::string solver, weights, snapshot;
+  DistOptions dist;
+};
+struct WorkerCommandOptions {
+  dist::WorkerOptions worker;
+};
+}  // namespace
+
+Command AddServerCommand(CLI::App* app) {
+  auto opt = std::make_shared<ServerCommandOptions>();
+  app->add_option("--solver", opt->solver, "solver prototxt")->required();
+  app->add_option("--weights", opt->weights, "start the center from these .caffemodel files");
+  app->add_option("--snapshot", opt->snapshot, "resume from a .serverstate");
+  AddDistOptions(app, &opt->dist, false);
+  return [opt]() {
+    REQUIRE(opt->dist.workers >= 1) << "server needs --workers N";
+    REQUIRE(!opt->dist.listen.empty()) << "server needs --listen tcp://HOST:PORT";
+    REQUIRE(opt->weights.empty() || opt->snapshot.empty())
+        << "give --snapshot to resume or --weights to start from, not both";
+    dist::ServerOptions options =
+        MakeServerOptions(opt->solver, opt->dist, opt->weights, opt->snapshot);
+    std::string key_file = opt->dist.key_file;
+    if (key_file.empty()) {
+      const char* env = std::getenv("DEEPSPARK_JOB_KEY_FILE");
+      if (env && *env) key_file = env;
+    }
+    REQUIRE(!key_file.empty()) << "server needs --key-file (created if missing)";
+    if (!FileExists(key_file)) {
+      dist::WriteJobKey(dist::GenerateJobKey(), key_file);
+      LOG(INFO) << "Wrote a new job key to " << key_file << "; give it to the workers";
+    }
+    options.key = dist::ReadJobKey(key_file);
+    dist::ParameterServer server(options);
+    server.Start();
+    std::printf("listening on %s\n", server.control_endpoint().c_str());
+    std::fflush(stdout);
+    PrintCenterResult(server.Wait());
+    return 0;
+  };
+}
+
+Command AddWorkerCommand(CLI::App* app) {
+  auto opt = std::make_shared<WorkerCommandOptions>();
+  app->add_option("--server", opt->worker.server, "the server's address")->required();
+  app->add_option("--key-file", opt->worker.key_file, "job key file");
+  app->add_option("--rank", opt->worker.rank, "rank to take (default: any free one)");
+  app->add_option("--train-source", opt->worker.train_source,
+                  "read training data from this database instead of the net's");
+  app->add_option("--threads", opt->worker.threads, "BLAS threads");
+  app->add_option("--rejoin-timeout", opt->worker.rejoin_timeout_s,
+                  "seconds to keep trying to reach a lost server (default 120)");
+  return [opt]() { return dist::RunWorker(opt->worker); };
+}
+
+}  // namespace tools
+}  // namespace deepspark

@@ -1,0 +1,42 @@
+// Options shared by `deepspark train --workers`, `deepspark server` and
+// `deepspark worker`, and the local launcher.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <string>
+
+#include "deepspark/dist/param_server.hpp"
+
+namespace deepspark {
+namespace tools {
+
+struct DistOptions {
+  int workers = 0;
+  std::string mode = "async-easgd";
+  int tau = 0;               // 0: the default (10) or the job file's period
+  float moving_rate = -1;    // < 0: 0.9 / N or the job file's moving_rate
+  int server_threads = 2;
+  std::string deepspark_param;
+  std::string listen;
+  std::string key_file;
+  std::string metrics;
+  int heartbeat_timeout_ms = 10000;
+  int slow_rank = -1;
+  double slow_delay_ms = 0;  // benchmark only
+  int threads = 0;
+};
+
+// Adds the distributed options to a command.
+void AddDistOptions(CLI::App* app, DistOptions* opt, bool with_workers_flag);
+// Fills the server options from the command line and the solver file.
+dist::ServerOptions MakeServerOptions(const std::string& solver_path, const DistOptions& opt,
+                                      const std::string& weights, const std::string& snapshot);
+// `deepspark train --workers N`: a server in this process and N worker
+// processes on this machine; returns the exit code.
+int RunLocalJob(const std::string& solver_path, const std::string& weights,
+                const DistOptions& opt);
+// Prints the center's final scores like `deepspark test` does.
+void PrintCenterResult(const dist::ServerResult& result);
+
+}  // namespace tools
+}  // namespace deepspark
