@@ -3,6 +3,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdlib>
 #include <cstring>
 #include <mutex>
 #include <thread>
@@ -149,7 +150,14 @@ int RunWorker(const WorkerOptions& options) {
   std::string endpoint = options.server;
   if (endpoint.find("://") == std::string::npos) endpoint = "tcp://" + endpoint;
   JobKey key = LoadJobKey(options.key_file);
-  ParamClient client(endpoint, key, options.rank, options.rejoin_timeout_s);
+  int requested_rank = options.rank;
+  // Under mpirun or srun the launcher's rank is taken (processes only: the
+  // exchange itself stays ours).
+  for (const char* name : {"OMPI_COMM_WORLD_RANK", "PMI_RANK", "PMIX_RANK", "SLURM_PROCID"}) {
+    const char* value = std::getenv(name);
+    if (requested_rank < 0 && value && *value) requested_rank = std::atoi(value);
+  }
+  ParamClient client(endpoint, key, requested_rank, options.rejoin_timeout_s);
   const pb::JobSpec spec = client.Join();
   const int rank = spec.rank();
   LOG(INFO) << "Worker " << rank << " of " << spec.num_workers() << " joined " << endpoint;
