@@ -109,6 +109,7 @@ struct ParameterServer::Impl {
   std::atomic<int64_t> rejected_messages{0};
   std::atomic<int64_t> total_worker_iters{0};
   std::vector<TestScore> last_scores;
+  ServerResult target;  // filled when the target accuracy is reached
   std::mutex scores_mutex;
   std::promise<ServerResult> result_promise;
   std::thread control_thread;

@@ -99,6 +99,27 @@ std::vector<TestScore> ParameterServer::Impl::TestCenter(int iter) {
       }
     }
   }
+  if (opt->target_accuracy > 0 && !target.target_reached) {
+    for (const auto& score : all) {
+      if (score.net_id == 0 && score.name == "accuracy" && score.value >= opt->target_accuracy) {
+        target.target_reached = true;
+        target.target_seconds = std::chrono::duration<double>(Clock::now() - start_time).count();
+        target.target_center_iter = iter;
+        target.target_worker_iters = total_worker_iters;
+        LOG(INFO) << "Target accuracy " << opt->target_accuracy << " reached at center iteration "
+                  << iter << " after " << target.target_seconds << " s and "
+                  << target.target_worker_iters << " worker iterations";
+        char line[256];
+        std::snprintf(line, sizeof(line),
+                      "{\"t\": %.3f, \"event\": \"target\", \"center_iter\": %d, "
+                      "\"worker_iters\": %lld, \"accuracy\": %.6g}",
+                      target.target_seconds, iter,
+                      static_cast<long long>(target.target_worker_iters), score.value);
+        WriteMetricsLine(line);
+        owner->stop_requested_ = true;
+      }
+    }
+  }
   std::lock_guard<std::mutex> lock(scores_mutex);
   last_scores = all;
   return all;
@@ -156,6 +177,10 @@ void ParameterServer::Impl::TesterLoop() {
     result.caffemodel = SnapshotCenter(iter);
     result.seconds = std::chrono::duration<double>(Clock::now() - start_time).count();
     result.total_worker_iters = total_worker_iters;
+    result.target_reached = target.target_reached;
+    result.target_seconds = target.target_seconds;
+    result.target_center_iter = target.target_center_iter;
+    result.target_worker_iters = target.target_worker_iters;
     char line[256];
     std::snprintf(line, sizeof(line),
                   "{\"t\": %.3f, \"event\": \"end\", \"center_iter\": %d, \"worker_iters\": %lld, "

@@ -39,6 +39,8 @@ void AddDistOptions(CLI::App* app, DistOptions* opt, bool with_workers_flag) {
   app->add_option("--slow-rank", opt->slow_rank, "benchmark only: the rank to slow down");
   app->add_option("--slow-delay-ms", opt->slow_delay_ms,
                   "benchmark only: extra milliseconds per iteration of --slow-rank");
+  app->add_option("--target-accuracy", opt->target_accuracy,
+                  "benchmark: end the job when the center's test accuracy reaches this");
 }
 
 namespace {
@@ -81,6 +83,7 @@ dist::ServerOptions MakeServerOptions(const std::string& solver_path, const Dist
   s.heartbeat_timeout_ms = opt.heartbeat_timeout_ms;
   s.slow_rank = opt.slow_rank;
   s.slow_delay_us = static_cast<int64_t>(opt.slow_delay_ms * 1000);
+  s.target_accuracy = opt.target_accuracy;
   return s;
 }
 
@@ -94,6 +97,11 @@ void PrintCenterResult(const dist::ServerResult& result) {
     } else {
       std::printf("%s = %g\n", score.name.c_str(), score.value);
     }
+  }
+  if (result.target_reached) {
+    std::printf("target reached after %.1f s at center iteration %d, %lld worker iterations\n",
+                result.target_seconds, result.target_center_iter,
+                static_cast<long long>(result.target_worker_iters));
   }
   if (!result.caffemodel.empty()) std::printf("center saved to %s\n", result.caffemodel.c_str());
   std::fflush(stdout);

@@ -24,6 +24,7 @@ struct DistOptions {
   int slow_rank = -1;
   double slow_delay_ms = 0;  // benchmark only
   int threads = 0;
+  float target_accuracy = 0;  // benchmark: stop at this center accuracy
 };
 
 // Adds the distributed options to a command.

@@ -41,10 +41,13 @@ struct ServerOptions {
   std::string snapshot;            // .serverstate to resume from
   std::string metrics_path;        // JSON lines; default <prefix>_metrics.jsonl
   int heartbeat_timeout_ms = 10000;
-  int idle_timeout_s = 60;         // job ends this long after the last worker left
+  int idle_timeout_s = 10;         // job ends this long after the last worker left
   int64_t slow_delay_us = 0;       // benchmark only: delay per iteration of slow_rank
   int slow_rank = -1;
   bool quiet = false;              // no console progress lines
+  // Benchmarks: end the job once the center's "accuracy" output of test
+  // net 0 reaches this (<= 0: never).
+  float target_accuracy = 0;
 };
 
 struct ServerResult {
@@ -53,6 +56,12 @@ struct ServerResult {
   std::string caffemodel;          // the final snapshot
   double seconds = 0;
   int64_t total_worker_iters = 0;
+  // Set when target_accuracy was reached: when, after how many center and
+  // worker iterations.
+  bool target_reached = false;
+  double target_seconds = 0;
+  int target_center_iter = 0;
+  int64_t target_worker_iters = 0;
 };
 
 class ParameterServer {
