@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Acceptance checks of distributed training on LeNet/MNIST with Caffe's stock
+# solver (random_seed 1701), 4 asynchronous-EASGD workers:
+#   1. an undisturbed run;
+#   2. the same with worker 1 killed (SIGKILL) halfway: the job must finish
+#      within 0.3 accuracy points of run 1;
+#   3. the server killed (SIGKILL) after its 5,000-iteration snapshot and
+#      restarted with --snapshot: the job must finish.
+# Uses the LMDBs made by scripts/train-lenet.sh. Takes about 20 minutes on 2 cores.
+set -uo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+SHARED="${DEEPSPARK_SHARED_DIR:-$ROOT/../shared}"
+DS="$ROOT/build/deepspark"
+RUN="$ROOT/build/lenet-run"
+W="${WORKERS:-4}"
+cd "$RUN"
+[ -d examples/mnist/mnist_train_lmdb ] || { echo "run scripts/train-lenet.sh first"; exit 1; }
+mkdir -p faults
+make_solver() {
+  sed -e "s#snapshot_prefix: \"examples/mnist/lenet\"#snapshot_prefix: \"faults/$1\"#" \
+    "$SHARED/caffe-zoo/bvlc/examples/mnist/lenet_solver.prototxt" > faults/$1.prototxt
+  echo "random_seed: 1701" >> faults/$1.prototxt
+}
+accuracy() { sed -n 's/^accuracy = //p' "$1" | tail -1; }
+center_iter() { sed -n 's/.*center iter \([0-9]*\)\/.*/\1/p' "$1" | tail -1; }
+
+make_solver calm
+"$DS" train --solver=faults/calm.prototxt --workers="$W" --threads=1 > faults/calm.out 2> faults/calm.log
+A=$(accuracy faults/calm.out)
+echo "1. undisturbed: accuracy $A"
+
+make_solver killed
+"$DS" train --solver=faults/killed.prototxt --workers="$W" --threads=1 \
+  --heartbeat-timeout-ms=3000 > faults/killed.out 2> faults/killed.log &
+JOB=$!
+until [ "$(center_iter faults/killed.log)" -ge 5000 ] 2>/dev/null; do sleep 2; done
+VICTIM=$(pgrep -f "key-file=faults/killed_job/job.key --rank=1" | head -1)
+kill -9 "$VICTIM" && echo "2. killed worker 1 (pid $VICTIM) at center iteration $(center_iter faults/killed.log)"
+wait $JOB
+B=$(accuracy faults/killed.out)
+echo "2. with a worker killed: accuracy $B"
+python3 -c "import sys; a,b=float('$A'),float('$B'); d=abs(a-b)*100; print(f'   difference {d:.2f} points:', 'OK' if d<=0.3 else 'TOO LARGE'); sys.exit(0 if d<=0.3 else 1)" || FAIL=1
+
+make_solver restart
+KEY=faults/restart.key
+rm -f $KEY faults/restart_iter_*
+PORT=$((20000 + RANDOM % 20000))
+"$DS" server --solver=faults/restart.prototxt --workers="$W" --listen=tcp://127.0.0.1:$PORT \
+  --key-file=$KEY > faults/restart_server1.out 2> faults/restart_server1.log &
+SERVER=$!
+until [ -f $KEY ] && grep -q "listening on" faults/restart_server1.out; do sleep 0.5; done
+PIDS=()
+for i in $(seq 0 $((W - 1))); do
+  "$DS" worker --server=tcp://127.0.0.1:$PORT --key-file=$KEY --rank=$i --threads=1 \
+    2> faults/restart_worker$i.log &
+  PIDS+=($!)
+done
+until [ -f faults/restart_iter_5000.serverstate ]; do sleep 2; done
+sleep 5
+kill -9 $SERVER; wait $SERVER 2>/dev/null
+echo "3. killed the server after its 5,000 snapshot; restarting it from the snapshot"
+"$DS" server --solver=faults/restart.prototxt --workers="$W" --listen=tcp://127.0.0.1:$PORT \
+  --key-file=$KEY --snapshot=faults/restart_iter_5000.serverstate \
+  > faults/restart_server2.out 2> faults/restart_server2.log
+for p in "${PIDS[@]}"; do wait $p; done
+C=$(accuracy faults/restart_server2.out)
+echo "3. after the server restart: $(grep '^center iteration' faults/restart_server2.out), accuracy $C"
+[ -n "$C" ] || FAIL=1
+exit ${FAIL:-0}
