@@ -236,7 +236,8 @@ int RunWorker(const WorkerOptions& options) {
   try {
     if (solver->iter() < param.max_iter()) solver->Step(param.max_iter() - solver->iter());
     // The last stretch since the previous exchange reaches the center too.
-    if (solver->iter() % spec.tau() != 0) callback.Exchange(solver->iter());
+    // (Not when the server said stop: it no longer waits for it.)
+    if (!stop && solver->iter() % spec.tau() != 0) callback.Exchange(solver->iter());
   } catch (const Error& e) {
     LOG(ERROR) << "worker " << rank << ": " << e.what();
     exit_code = 1;
