@@ -12,6 +12,7 @@
 // Thread safety: one thread per ParamClient; HeartbeatClient is separate.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -85,7 +86,8 @@ class ParamClient {
   std::vector<float> scratch_;
   std::vector<float> delta_;
   ClientStats stats_;
-  bool rejoin_requested_ = false;
+  // Written by the heartbeat thread, read by the training thread.
+  std::atomic<bool> rejoin_requested_{false};
 };
 
 // Sends heartbeats (with the worker's metrics) on its own socket.
