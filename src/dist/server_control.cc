@@ -360,7 +360,6 @@ void ParameterServer::Impl::HandleControl(const std::vector<std::string>& frames
       BroadcastLive();
       LOG(INFO) << "Worker " << rank << " finished at iteration " << m.iter()
                 << " (while not a member)";
-      pb::ControlReply answer;
       answer.set_ok(true);
       answer.set_stop(owner->stop_requested_.load());
       return reply(Kind::CONTROL_REPLY, answer, rank);
