@@ -3,6 +3,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <thread>
@@ -143,8 +144,11 @@ bool ParamClient::RoundTrip(Kind kind, uint32_t mode, const std::vector<const fl
     const int left = static_cast<int>(
         std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count());
     if (left <= 0) return false;
+    // The heartbeat thread learns first when the server restarted or dropped
+    // this rank; then no answer will come, so stop waiting and rejoin.
+    if (rejoin_requested_) return false;
     for (int s = 0; s < num_shards; ++s) items[s] = {shard_sockets_[s]->get(), 0, ZMQ_POLLIN, 0};
-    if (zmq_poll(items.data(), num_shards, left) <= 0) continue;
+    if (zmq_poll(items.data(), num_shards, std::min(left, 200)) <= 0) continue;
     for (int s = 0; s < num_shards; ++s) {
       if (!(items[s].revents & ZMQ_POLLIN) || got[s]) continue;
       std::vector<std::string> frames;

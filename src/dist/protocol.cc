@@ -123,6 +123,11 @@ JobKey LoadJobKey(const std::string& key_file) {
 Socket::Socket(int type) : socket_(zmq_socket(ZmqContext(), type)) {
   CHECK(socket_) << zmq_strerror(errno);
   SetOption(ZMQ_LINGER, 0);
+  // A DEALER whose connection was refused (CURVE/ZAP failure, e.g. a server
+  // restarted with another key) has no pipe left and would block in send
+  // forever; with a send timeout the send fails, the answer never comes, and
+  // the caller's own timeouts (rejoin, then give up) apply.
+  SetOption(ZMQ_SNDTIMEO, 2000);
 }
 
 Socket::~Socket() { zmq_close(socket_); }

@@ -253,7 +253,10 @@ void ParameterServer::Impl::ControlLoop() {
       LogProgress();
     }
     bool all_done = true;
-    bool any_joined = false;
+    // A server resumed from a snapshot had workers before: if none comes
+    // back (they all finished while it was down) the idle timeout ends the
+    // job instead of waiting forever.
+    bool any_joined = restored_iter > 0;
     for (const auto& w : workers) {
       all_done &= w.state == WorkerState::DONE;
       any_joined |= w.ever_joined;
@@ -344,6 +347,23 @@ void ParameterServer::Impl::HandleControl(const std::vector<std::string>& frames
     if (!m.ParseFromString(payload)) return reply_error("malformed HEARTBEAT");
     const int rank = header.rank;
     pb::ControlReply answer;
+    if (m.done() && rank >= 0 && rank < static_cast<int>(workers.size()) &&
+        workers[rank].state != WorkerState::LIVE) {
+      // A worker that finished while it was not a member (dropped, or this
+      // server restarted from a snapshot before it could rejoin) still
+      // counts as done; otherwise the job would wait for it until the idle
+      // timeout.
+      WorkerState& w = workers[rank];
+      w.state = WorkerState::DONE;
+      w.ever_joined = true;
+      w.last_iter = std::max(w.last_iter, m.iter());
+      BroadcastLive();
+      LOG(INFO) << "Worker " << rank << " finished at iteration " << m.iter()
+                << " (while not a member)";
+      answer.set_ok(true);
+      answer.set_stop(owner->stop_requested_.load());
+      return reply(Kind::CONTROL_REPLY, answer, rank);
+    }
     if (rank < 0 || rank >= static_cast<int>(workers.size()) ||
         workers[rank].state != WorkerState::LIVE) {
       answer.set_ok(false);

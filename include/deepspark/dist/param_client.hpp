@@ -86,6 +86,7 @@ class ParamClient {
   std::vector<float> scratch_;
   std::vector<float> delta_;
   ClientStats stats_;
+  // Written by the heartbeat thread, read by the training thread.
   std::atomic<bool> rejoin_requested_{false};
 };
 

@@ -1,0 +1,470 @@
+// A real ParameterServer on 127.0.0.1 with ranks as threads (one ParamClient
+// each): the exchange rules end to end, membership, and refused messages.
+#include <google/protobuf/text_format.h>
+#include <gtest/gtest.h>
+#include <zmq.h>
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "data_test_util.hpp"
+#include "deepspark/common.hpp"
+#include "deepspark/dist/exchange_rules.hpp"
+#include "deepspark/dist/param_client.hpp"
+#include "deepspark/dist/param_server.hpp"
+
+namespace deepspark {
+namespace dist {
+namespace {
+
+// DummyData (2x3 of ones) -> InnerProduct(2): 6 weights of 0.5, 2 biases of
+// 0.25, so the center starts as 8 known floats.
+const char *kNet = R"(
+  name: "tiny"
+  layer { name: "data" type: "DummyData" top: "data"
+          dummy_data_param { shape { dim: 2 dim: 3 } data_filler { type: "constant" value: 1 } } }
+  layer { name: "ip" type: "InnerProduct" bottom: "data" top: "ip"
+          inner_product_param { num_output: 2
+            weight_filler { type: "constant" value: 0.5 }
+            bias_filler { type: "constant" value: 0.25 } } }
+)";
+constexpr int kParams = 8;
+
+class DistServerTest : public ::testing::Test {
+protected:
+  void StartServer(int workers, int heartbeat_ms = 20000, float alpha = 0.25f) {
+    ServerOptions opt;
+    caffe::NetParameter net;
+    ASSERT_TRUE(google::protobuf::TextFormat::ParseFromString(kNet, &net));
+    *opt.solver.mutable_net_param() = net;
+    opt.solver.set_max_iter(100);
+    opt.solver.set_random_seed(1);
+    opt.solver.set_snapshot_prefix(dir_ / "tiny");
+    opt.solver_path = "tiny_solver";
+    opt.num_workers = workers;
+    opt.moving_rate = alpha;
+    opt.server_threads = 2;
+    opt.listen = "tcp://127.0.0.1:0";
+    key_ = GenerateJobKey();
+    opt.key = key_;
+    opt.heartbeat_timeout_ms = heartbeat_ms;
+    opt.quiet = true;
+    server_.reset(new ParameterServer(opt));
+    server_->Start();
+    ASSERT_EQ(server_->param_count(), kParams);
+  }
+  void TearDown() override {
+    if (server_) {
+      server_->Stop();
+      server_.reset();
+    }
+  }
+  std::unique_ptr<ParamClient> NewClient(int rank = -1) {
+    auto client = std::make_unique<ParamClient>(server_->control_endpoint(),
+                                                key_, rank, 10);
+    client->Join();
+    return client;
+  }
+  static std::vector<float> Initial() {
+    return {0.5f, 0.5f, 0.5f, 0.5f, 0.5f, 0.5f, 0.25f, 0.25f};
+  }
+
+  TempDir dir_;
+  JobKey key_;
+  std::unique_ptr<ParameterServer> server_;
+};
+
+TEST_F(DistServerTest, StartsWithTheFilledCenter) {
+  StartServer(1);
+  EXPECT_EQ(server_->CenterForTest(), Initial());
+  auto client = NewClient();
+  EXPECT_EQ(client->spec().param_count(), kParams);
+  EXPECT_EQ(client->spec().shard_endpoint_size(), 2);
+  std::vector<float> pulled(kParams);
+  client->PullCenter(pulled.data());
+  EXPECT_EQ(pulled, Initial());
+}
+
+TEST_F(DistServerTest, AsyncEasgdSingleWorkerIsExact) {
+  StartServer(1);
+  auto client = NewClient();
+  std::vector<float> x = {1.f, -1.f, 2.f, 0.f, 3.f, -2.f, 0.5f, 4.f};
+  std::vector<float> xr = x, cr = Initial(), delta(kParams);
+  const float alpha = 0.25f, factor = 0.5f;
+  for (int k = 0; k < 5; ++k) {
+    for (int i = 0; i < kParams; ++i)
+      x[i] += 0.125f * (i + k); // "training"
+    for (int i = 0; i < kParams; ++i)
+      xr[i] += 0.125f * (i + k);
+    client->AsyncElastic(x.data(), alpha, factor);
+    ElasticWorkerStep(xr.data(), cr.data(), alpha, factor, kParams,
+                      delta.data());
+    ApplyDelta(cr.data(), delta.data(), kParams);
+  }
+  EXPECT_EQ(x, xr);
+  EXPECT_EQ(server_->CenterForTest(), cr);
+  EXPECT_EQ(client->stats().exchanges, 5);
+}
+
+TEST_F(DistServerTest, AsyncEasgdManyWorkersConserveTheSum) {
+  // With f = 1 each exchange moves d from x_i to c: sum_i x_i + c is kept.
+  const int n = 3, rounds = 20;
+  StartServer(n);
+  std::vector<std::unique_ptr<ParamClient>> clients;
+  for (int r = 0; r < n; ++r)
+    clients.push_back(NewClient());
+  std::vector<std::vector<float>> xs(n, std::vector<float>(kParams));
+  for (int r = 0; r < n; ++r) {
+    for (int i = 0; i < kParams; ++i)
+      xs[r][i] = static_cast<float>(r * 3 - i);
+  }
+  std::vector<double> total(kParams, 0.0);
+  const std::vector<float> c0 = Initial();
+  for (int i = 0; i < kParams; ++i) {
+    total[i] = c0[i];
+    for (int r = 0; r < n; ++r)
+      total[i] += xs[r][i];
+  }
+  std::vector<std::thread> threads;
+  for (int r = 0; r < n; ++r) {
+    threads.emplace_back([&, r] {
+      for (int k = 0; k < rounds; ++k)
+        clients[r]->AsyncElastic(xs[r].data(), 0.3f, 1.f);
+    });
+  }
+  for (auto &t : threads)
+    t.join();
+  const std::vector<float> c = server_->CenterForTest();
+  for (int i = 0; i < kParams; ++i) {
+    double now = c[i];
+    for (int r = 0; r < n; ++r)
+      now += xs[r][i];
+    EXPECT_NEAR(now, total[i], 1e-4) << "parameter " << i;
+  }
+  // Every worker and the center have been pulled together.
+  for (int r = 0; r < n; ++r) {
+    for (int i = 0; i < kParams; ++i)
+      EXPECT_NEAR(xs[r][i], c[i], 0.1) << r << " " << i;
+  }
+}
+
+// Runs one synchronous round of `mode` with n ranks as threads.
+std::vector<std::vector<float>>
+RunRound(std::vector<std::unique_ptr<ParamClient>> *clients, pb::Mode mode,
+         const std::vector<std::vector<float>> &xs) {
+  const size_t n = clients->size();
+  std::vector<std::vector<float>> results(n,
+                                          std::vector<float>(kParams, -99.f));
+  std::vector<std::thread> threads;
+  for (size_t r = 0; r < n; ++r) {
+    threads.emplace_back([&, r] {
+      (*clients)[r]->SyncRound(mode, xs[r].data(), results[r].data());
+    });
+  }
+  for (auto &t : threads)
+    t.join();
+  return results;
+}
+
+// Small multiples of 1/8 so that sums are exact in any order.
+std::vector<std::vector<float>> RoundInputs(int n, int salt) {
+  std::vector<std::vector<float>> xs(n, std::vector<float>(kParams));
+  for (int r = 0; r < n; ++r) {
+    for (int i = 0; i < kParams; ++i)
+      xs[r][i] = 0.125f * ((r + 1) * (i + salt) % 13) - 0.5f;
+  }
+  return xs;
+}
+
+TEST_F(DistServerTest, SyncEasgdRounds) {
+  const int n = 3;
+  const float alpha = 0.25f;
+  StartServer(n, 20000, alpha);
+  std::vector<std::unique_ptr<ParamClient>> clients;
+  for (int r = 0; r < n; ++r)
+    clients.push_back(NewClient());
+  std::vector<float> c = Initial();
+  for (int round = 0; round < 3; ++round) {
+    const auto xs = RoundInputs(n, round);
+    const auto results = RunRound(&clients, pb::SYNC_EASGD, xs);
+    // Workers get the old center; the center becomes c + a sum_i (x_i - c).
+    for (int r = 0; r < n; ++r)
+      EXPECT_EQ(results[r], c) << "round " << round << " rank " << r;
+    std::vector<float> expected(kParams);
+    for (int i = 0; i < kParams; ++i) {
+      float diff = 0;
+      for (int r = 0; r < n; ++r)
+        diff += xs[r][i] - c[i];
+      expected[i] = c[i] + alpha * diff;
+    }
+    const std::vector<float> center = server_->CenterForTest();
+    for (int i = 0; i < kParams; ++i)
+      EXPECT_FLOAT_EQ(center[i], expected[i]) << i;
+    c = center;
+  }
+}
+
+TEST_F(DistServerTest, ModelAveragingRounds) {
+  const int n = 4;
+  StartServer(n);
+  std::vector<std::unique_ptr<ParamClient>> clients;
+  for (int r = 0; r < n; ++r)
+    clients.push_back(NewClient());
+  for (int round = 0; round < 2; ++round) {
+    const auto xs = RoundInputs(n, round + 5);
+    std::vector<float> mean(kParams, 0.f);
+    for (int i = 0; i < kParams; ++i) {
+      for (int r = 0; r < n; ++r)
+        mean[i] += xs[r][i];
+      mean[i] /= n;
+    }
+    const auto results = RunRound(&clients, pb::MODEL_AVERAGING, xs);
+    for (int r = 0; r < n; ++r)
+      EXPECT_EQ(results[r], mean) << "rank " << r;
+    EXPECT_EQ(server_->CenterForTest(), mean);
+  }
+}
+
+TEST_F(DistServerTest, SyncSgdReturnsTheAverageAndKeepsTheCenter) {
+  const int n = 2;
+  StartServer(n);
+  std::vector<std::unique_ptr<ParamClient>> clients;
+  for (int r = 0; r < n; ++r)
+    clients.push_back(NewClient());
+  const auto xs = RoundInputs(n, 2);
+  const auto results = RunRound(&clients, pb::SYNC_SGD, xs);
+  std::vector<float> mean(kParams);
+  for (int i = 0; i < kParams; ++i)
+    mean[i] = (xs[0][i] + xs[1][i]) / 2;
+  EXPECT_EQ(results[0], mean);
+  EXPECT_EQ(results[1], mean);
+  EXPECT_EQ(server_->CenterForTest(), Initial());
+}
+
+TEST_F(DistServerTest, SilentRankIsDroppedAndTheRoundCompletes) {
+  StartServer(2, /*heartbeat_ms=*/600);
+  auto live = NewClient();
+  auto silent = NewClient();
+  ASSERT_NE(live->rank(), silent->rank());
+  std::atomic<bool> stop{false};
+  std::thread beats([&] {
+    HeartbeatClient hb(server_->control_endpoint(), key_, live->rank());
+    while (!stop) {
+      pb::WorkerMetrics m;
+      m.set_rank(live->rank());
+      pb::ControlReply reply;
+      hb.Send(m, &reply, 1000);
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  });
+  const std::vector<float> x = {1.f, 2.f, 3.f, 4.f, 5.f, 6.f, 7.f, 8.f};
+  std::vector<float> result(kParams, 0.f);
+  const auto start = std::chrono::steady_clock::now();
+  live->SyncRound(pb::MODEL_AVERAGING, x.data(), result.data());
+  const double waited =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
+  stop = true;
+  beats.join();
+  // The round waited for the silent rank until it was dropped, then
+  // averaged over the one live worker.
+  EXPECT_EQ(result, x);
+  EXPECT_EQ(server_->CenterForTest(), x);
+  EXPECT_GE(waited, 0.3);
+  EXPECT_LT(waited, 8.0);
+}
+
+TEST_F(DistServerTest, WrongKeyCannotJoinOrPull) {
+  StartServer(1);
+  auto good = NewClient(); // to learn a shard endpoint
+  const JobKey other = GenerateJobKey();
+  // A foreign job key altogether, and the right server key with a foreign
+  // client keypair: both are refused.
+  JobKey foreign_client = key_;
+  foreign_client.client_public = other.client_public;
+  foreign_client.client_secret = other.client_secret;
+  for (const JobKey &bad : {other, foreign_client}) {
+    ParamClient intruder(server_->control_endpoint(), bad, -1,
+                         /*rejoin_timeout_s=*/1);
+    EXPECT_THROW(intruder.Join(), Error);
+    // Raw messages on a shard, each on a fresh socket: no answer comes.
+    const std::string shard = ResolveShardEndpoint(
+        good->spec().shard_endpoint(0), server_->control_endpoint());
+    Header h;
+    h.kind = static_cast<uint16_t>(Kind::PULL);
+    h.rank = good->rank();
+    h.shard = 0;
+    std::vector<std::string> frames;
+    {
+      Socket raw(ZMQ_DEALER);
+      raw.SetCurveClient(bad);
+      raw.Connect(shard);
+      raw.Send({{&h, sizeof(h), false}});
+      EXPECT_FALSE(raw.Receive(&frames, 500));
+    }
+    {
+      // A push with the foreign key does not reach the center.
+      std::vector<float> delta(4, 100.f);
+      h.kind = static_cast<uint16_t>(Kind::PUSH);
+      h.count = 4;
+      Socket raw(ZMQ_DEALER);
+      raw.SetCurveClient(bad);
+      raw.Connect(shard);
+      raw.Send({{&h, sizeof(h), false},
+                {delta.data(), delta.size() * sizeof(float), false}});
+      EXPECT_FALSE(raw.Receive(&frames, 500));
+    }
+  }
+  EXPECT_EQ(server_->CenterForTest(), Initial());
+}
+
+class DistServerMessageTest : public DistServerTest {
+protected:
+  void SetUp() override {
+    StartServer(1);
+    client_ = NewClient();
+    raw_.reset(new Socket(ZMQ_DEALER));
+    raw_->SetCurveClient(key_);
+    raw_->Connect(ResolveShardEndpoint(client_->spec().shard_endpoint(0),
+                                       server_->control_endpoint()));
+    n0_ = client_->spec().shard_begin(1); // floats in shard 0
+    ASSERT_EQ(n0_, kParams / 2);
+  }
+  Header PushHeader(uint64_t count) const {
+    Header h;
+    h.kind = static_cast<uint16_t>(Kind::PUSH);
+    h.rank = client_->rank();
+    h.shard = 0;
+    h.count = count;
+    return h;
+  }
+  // Sends raw frames on shard 0; returns the answer's kind (0 if none).
+  uint16_t Ask(const std::vector<Socket::Frame> &frames,
+               std::string *payload = nullptr) {
+    raw_->Send(frames);
+    std::vector<std::string> reply;
+    if (!raw_->Receive(&reply, 3000) || reply.empty())
+      return 0;
+    Header h;
+    if (!ValidateHeader(reply[0].data(), reply[0].size(), &h).empty())
+      return 0;
+    if (payload && reply.size() > 1)
+      *payload = reply[1];
+    return h.kind;
+  }
+  std::unique_ptr<ParamClient> client_;
+  std::unique_ptr<Socket> raw_;
+  int64_t n0_ = 0;
+};
+
+constexpr uint16_t kError = static_cast<uint16_t>(Kind::ERROR);
+
+TEST_F(DistServerMessageTest, ValidPushOfZerosIsAcknowledged) {
+  // The raw socket and rank are accepted, so the refusals below are about
+  // the messages themselves.
+  std::vector<float> zeros(n0_, 0.f);
+  const Header h = PushHeader(n0_);
+  EXPECT_EQ(
+      Ask({{&h, sizeof(h), false}, {zeros.data(), zeros.size() * 4, false}}),
+      static_cast<uint16_t>(Kind::PUSH_ACK));
+  const std::string reply = client_->RawShardRequest(
+      1,
+      [&] {
+        Header p;
+        p.kind = static_cast<uint16_t>(Kind::PULL);
+        p.rank = client_->rank();
+        p.shard = 1;
+        return p;
+      }(),
+      "", 3000)[0];
+  Header ph;
+  ASSERT_EQ(ValidateHeader(reply.data(), reply.size(), &ph), "");
+  EXPECT_EQ(ph.kind, static_cast<uint16_t>(Kind::CENTER));
+  EXPECT_EQ(server_->CenterForTest(), Initial());
+}
+
+TEST_F(DistServerMessageTest, TruncatedHeaderIsRefused) {
+  const Header h = PushHeader(n0_);
+  std::vector<float> delta(n0_, 1.f);
+  std::string what;
+  EXPECT_EQ(
+      Ask({{&h, 39, false}, {delta.data(), delta.size() * 4, false}}, &what),
+      kError);
+  EXPECT_NE(what.find("header"), std::string::npos) << what;
+  EXPECT_EQ(Ask({{&h, 12, false}}), kError);
+  EXPECT_EQ(server_->CenterForTest(), Initial());
+}
+
+TEST_F(DistServerMessageTest, ShortOrWrongShapePushIsRefused) {
+  std::vector<float> delta(n0_ + 1, 1.f);
+  // Payload shorter than the shard (the header claims the right count).
+  Header h = PushHeader(n0_);
+  EXPECT_EQ(Ask({{&h, sizeof(h), false}, {delta.data(), (n0_ - 1) * 4, false}}),
+            kError);
+  EXPECT_EQ(Ask({{&h, sizeof(h), false}, {delta.data(), n0_ * 4 - 2, false}}),
+            kError);
+  // No payload at all.
+  EXPECT_EQ(Ask({{&h, sizeof(h), false}}), kError);
+  // Count and payload agree with each other but not with the shard.
+  h = PushHeader(n0_ + 1);
+  std::string what;
+  EXPECT_EQ(Ask({{&h, sizeof(h), false}, {delta.data(), (n0_ + 1) * 4, false}},
+                &what),
+            kError);
+  EXPECT_NE(what.find("shape"), std::string::npos) << what;
+  h = PushHeader(n0_ - 1);
+  EXPECT_EQ(Ask({{&h, sizeof(h), false}, {delta.data(), (n0_ - 1) * 4, false}}),
+            kError);
+  // A SYNC of the wrong shape, too.
+  h = PushHeader(n0_ + 1);
+  h.kind = static_cast<uint16_t>(Kind::SYNC);
+  h.mode = pb::MODEL_AVERAGING;
+  EXPECT_EQ(Ask({{&h, sizeof(h), false}, {delta.data(), (n0_ + 1) * 4, false}}),
+            kError);
+  EXPECT_EQ(server_->CenterForTest(), Initial());
+}
+
+TEST_F(DistServerMessageTest, BadMagicOrVersionIsRefused) {
+  std::vector<float> delta(n0_, 1.f);
+  Header h = PushHeader(n0_);
+  h.magic = 0x12345678;
+  std::string what;
+  EXPECT_EQ(
+      Ask({{&h, sizeof(h), false}, {delta.data(), delta.size() * 4, false}},
+          &what),
+      kError);
+  EXPECT_NE(what.find("magic"), std::string::npos) << what;
+  h = PushHeader(n0_);
+  h.version = kProtocolVersion + 1;
+  EXPECT_EQ(
+      Ask({{&h, sizeof(h), false}, {delta.data(), delta.size() * 4, false}},
+          &what),
+      kError);
+  EXPECT_NE(what.find("version"), std::string::npos) << what;
+  h = PushHeader(n0_);
+  h.kind = 77;
+  EXPECT_EQ(
+      Ask({{&h, sizeof(h), false}, {delta.data(), delta.size() * 4, false}}),
+      kError);
+  // Also at the control endpoint.
+  Socket control(ZMQ_DEALER);
+  control.SetCurveClient(key_);
+  control.Connect(server_->control_endpoint());
+  Header hello;
+  hello.kind = static_cast<uint16_t>(Kind::HELLO);
+  hello.magic = 0;
+  control.Send({{&hello, sizeof(hello), false}});
+  std::vector<std::string> reply;
+  ASSERT_TRUE(control.Receive(&reply, 3000));
+  Header rh;
+  ASSERT_EQ(ValidateHeader(reply[0].data(), reply[0].size(), &rh), "");
+  EXPECT_EQ(rh.kind, kError);
+  EXPECT_EQ(server_->CenterForTest(), Initial());
+}
+
+} // namespace
+} // namespace dist
+} // namespace deepspark
