@@ -110,12 +110,10 @@ class Net:
         for name, value in kwargs.items():
             all_blobs[name].data[...] = value
         self._net.forward(self._layer_index(start, 0), self._layer_index(end, -1))
-        names = set(self.outputs) | set(blobs or [])
-        if end is not None:
-            names = set(blobs or [])
-            top = self._net.layer_names.index(end)
-            names.add(self._net.blob_names[-1] if top == len(self._net.layer_names) - 1 else end)
-            names = {n for n in names if n in all_blobs}
+        if end is None:
+            names = set(self.outputs) | set(blobs or [])
+        else:  # pycaffe: the tops of the last layer run
+            names = set(self._net.top_names(self._layer_index(end, -1))) | set(blobs or [])
         return {n: all_blobs[n].data for n in names}
 
     def backward(self, diffs=None, start=None, end=None, **kwargs):

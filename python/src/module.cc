@@ -143,6 +143,12 @@ PYBIND11_MODULE(_deepspark, m) {
       .def_property_readonly("blob_list", &NetF::blobs)
       .def("layer_type", [](const NetF& n, int i) { return n.layers().at(i)->layer_param().type(); })
       .def("layer_blobs", [](const NetF& n, int i) { return n.layers().at(i)->blobs(); })
+      .def("top_names",
+           [](const NetF& n, int i) {
+             std::vector<std::string> names;
+             for (int id : n.top_ids(i)) names.push_back(n.blob_names()[id]);
+             return names;
+           })
       .def_property_readonly("input_names",
                              [](const NetF& n) {
                                std::vector<std::string> names;

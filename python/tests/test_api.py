@@ -112,3 +112,12 @@ def test_io_roundtrips(tmp_path):
 def test_errors_raise(tmp_path):
     with pytest.raises(deepspark.DeepSparkError):
         deepspark.Net(str(tmp_path / "missing.prototxt"), deepspark.TEST)
+
+
+def test_forward_to_layer(lenet_proto):
+    net = deepspark.Net(lenet_proto, deepspark.TEST, weights=WEIGHTS)
+    out = net.forward(end="ip1")
+    assert set(out) == {"ip1"} and out["ip1"].shape == (100, 500)
+    out = net.forward(start="relu1", blobs=["ip1"])
+    assert set(out) == {"accuracy", "loss", "ip1"}
+    assert float(out["accuracy"]) == pytest.approx(1.0)
