@@ -88,6 +88,11 @@ def _partition_task(server, key_text, shape, tool, threads, pid_dir, worker_env)
         except ImportError:  # executors on this host, package not on their path
             sys.path.insert(0, _PKG_PARENT)
             import deepspark.io as dsio
+        import deepspark as ds
+        try:  # this executor's own installation, else the driver's path
+            worker_tool = ds.tool_path()
+        except ds.DeepSparkError:
+            worker_tool = tool
         work = tempfile.mkdtemp(prefix="deepspark-task%d-" % rank)
         lmdb = os.path.join(work, "train_lmdb")
         n = dsio.write_lmdb(lmdb, ((_to_chw(img, shape), label) for img, label in index_iter))
@@ -99,7 +104,7 @@ def _partition_task(server, key_text, shape, tool, threads, pid_dir, worker_env)
         env["DEEPSPARK_JOB_KEY"] = key_text
         env.pop("DEEPSPARK_JOB_KEY_FILE", None)
         env.setdefault("OPENBLAS_NUM_THREADS", str(threads))
-        cmd = [tool, "worker", "--server=" + server, "--rank=%d" % rank,
+        cmd = [worker_tool, "worker", "--server=" + server, "--rank=%d" % rank,
                "--train-source=" + lmdb, "--threads=%d" % threads]
         with open(os.path.join(work, "worker.log"), "w") as log:
             proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
