@@ -10,14 +10,17 @@ if not os.path.isdir(SHARED):
 ZOO = os.path.join(SHARED, "caffe-zoo")
 MNIST = os.path.join(SHARED, "datasets", "mnist")
 
-try:
-    import deepspark  # noqa: F401  (installed with pip)
-except ImportError:
-    build_py = os.path.join(os.environ.get("DEEPSPARK_BUILD_DIR", os.path.join(REPO, "build")),
-                            "python")
-    sys.path.insert(0, build_py)
-    os.environ["PYTHONPATH"] = build_py + os.pathsep + os.environ.get("PYTHONPATH", "")
-    import deepspark  # noqa: F401
+# The build tree's package (cmake -DDEEPSPARK_BUILD_PYTHON=ON) when it is
+# built, else an installed one (pip install .). PYTHONPATH is set too, so
+# Spark's Python workers import the same package.
+import glob  # noqa: E402
+
+BUILD_PY = os.path.join(os.environ.get("DEEPSPARK_BUILD_DIR", os.path.join(REPO, "build")),
+                        "python")
+if glob.glob(os.path.join(BUILD_PY, "deepspark", "_deepspark*.so")):
+    sys.path.insert(0, BUILD_PY)
+    os.environ["PYTHONPATH"] = BUILD_PY + os.pathsep + os.environ.get("PYTHONPATH", "")
+import deepspark  # noqa: E402,F401
 
 
 def pytest_configure(config):
