@@ -17,3 +17,18 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
+
+# Python side: the package build (scikit-build-core), numpy, and for the tests
+# and the Spark trainer pytest and pyspark (Java 17 must be present).
+PY=${PYTHON:-python3}
+if command -v "$PY" >/dev/null 2>&1; then
+  pymissing=()
+  for spec in numpy:numpy pytest:pytest pyspark:pyspark scikit_build_core:scikit-build-core; do
+    mod=${spec%%:*}; pkg=${spec#*:}
+    "$PY" -c "import $mod" 2>/dev/null || pymissing+=("$pkg")
+  done
+  if [ ${#pymissing[@]} -gt 0 ]; then
+    echo "pip installing: ${pymissing[*]}"
+    "$PY" -m pip install -q "${pymissing[@]}"
+  fi
+fi

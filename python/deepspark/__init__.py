@@ -1,0 +1,213 @@
+"""DeepSpark from Python, with pycaffe's API.
+
+    import deepspark
+    net = deepspark.Net("deploy.prototxt", deepspark.TEST, weights="w.caffemodel")
+    out = net.forward()                   # {output blob name: numpy array}
+    net.blobs["data"].data[...] = images  # numpy views of the C++ blobs
+    solver = deepspark.get_solver("solver.prototxt")
+    solver.step(100)
+
+Training on an Apache Spark cluster: deepspark.spark.train (see docs/spark.md).
+"""
+from collections import OrderedDict
+import os
+
+from . import _deepspark
+from ._deepspark import TRAIN, TEST, Blob, DeepSparkError  # noqa: F401
+from . import io  # noqa: F401
+
+__all__ = ["Net", "Blob", "TRAIN", "TEST", "get_solver", "SGDSolver", "NesterovSolver",
+           "AdaGradSolver", "RMSPropSolver", "AdaDeltaSolver", "AdamSolver", "tool_path",
+           "DeepSparkError"]
+
+
+def tool_path():
+    """The `deepspark` command-line tool shipped with this package."""
+    env = os.environ.get("DEEPSPARK_TOOL")
+    if env:
+        return env
+    here = os.path.join(os.path.dirname(os.path.abspath(__file__)), "bin", "deepspark")
+    if os.path.exists(here):
+        return here
+    import shutil
+    found = shutil.which("deepspark")
+    if found:
+        return found
+    raise DeepSparkError("cannot find the deepspark tool (set DEEPSPARK_TOOL)")
+
+
+class Net:
+    """A net, as pycaffe's: Net(prototxt, phase, weights=None) or
+    Net(prototxt, weights, phase)."""
+
+    def __init__(self, prototxt, phase=None, weights=None, *args, **kwargs):
+        if isinstance(phase, (str, os.PathLike)) and not isinstance(phase, int):
+            # pycaffe's Net(prototxt, weights, phase)
+            phase, weights = (weights if weights is not None else kwargs.pop("phase", None)), phase
+        if phase is None:
+            phase = kwargs.pop("phase", None)
+        if phase is None:
+            raise TypeError("Net needs a phase (deepspark.TRAIN or deepspark.TEST)")
+        self._net = kwargs.pop("_net", None) or _deepspark._Net(str(prototxt), int(phase))
+        if weights is not None:
+            self._net.copy_from(str(weights))
+
+    @classmethod
+    def _wrap(cls, cnet):
+        net = cls.__new__(cls)
+        net._net = cnet
+        return net
+
+    @property
+    def name(self):
+        return self._net.name
+
+    @property
+    def phase(self):
+        return self._net.phase
+
+    @property
+    def blobs(self):
+        """OrderedDict blob name -> Blob (data/diff are numpy views)."""
+        return OrderedDict(zip(self._net.blob_names, self._net.blob_list))
+
+    @property
+    def params(self):
+        """OrderedDict layer name -> [Blob] for layers with parameters."""
+        out = OrderedDict()
+        for i, name in enumerate(self._net.layer_names):
+            blobs = self._net.layer_blobs(i)
+            if blobs:
+                out[name] = blobs
+        return out
+
+    @property
+    def layer_dict(self):
+        return OrderedDict((n, self._net.layer_type(i)) for i, n in enumerate(self._net.layer_names))
+
+    @property
+    def _layer_names(self):
+        return list(self._net.layer_names)
+
+    @property
+    def inputs(self):
+        return list(self._net.input_names)
+
+    @property
+    def outputs(self):
+        return list(self._net.output_names)
+
+    def _layer_index(self, name, default):
+        if name is None:
+            return default
+        return list(self._net.layer_names).index(name)
+
+    def forward(self, blobs=None, start=None, end=None, **kwargs):
+        """Runs forward (from layer `start` to `end`, by name); keyword
+        arguments set input blobs first. Returns {output name: numpy view}
+        (copy them to keep values across calls)."""
+        all_blobs = self.blobs
+        for name, value in kwargs.items():
+            all_blobs[name].data[...] = value
+        self._net.forward(self._layer_index(start, 0), self._layer_index(end, -1))
+        if end is None:
+            names = set(self.outputs) | set(blobs or [])
+        else:  # pycaffe: the tops of the last layer run
+            names = set(self._net.top_names(self._layer_index(end, -1))) | set(blobs or [])
+        return {n: all_blobs[n].data for n in names}
+
+    def backward(self, diffs=None, start=None, end=None, **kwargs):
+        """Runs backward; keyword arguments set output diffs first. Returns
+        {input name: diff view} (pycaffe's result)."""
+        all_blobs = self.blobs
+        for name, value in kwargs.items():
+            all_blobs[name].diff[...] = value
+        self._net.backward(self._layer_index(start, -1), self._layer_index(end, 0))
+        names = set(self.inputs) | set(diffs or [])
+        return {n: all_blobs[n].diff for n in names if n in all_blobs}
+
+    def reshape(self):
+        self._net.reshape()
+
+    def copy_from(self, weights):
+        self._net.copy_from(str(weights))
+
+    def share_with(self, other):
+        self._net.share_with(other._net)
+
+    def save(self, path, write_diff=False):
+        """Writes the weights as a binary .caffemodel."""
+        self._net.save(str(path), write_diff)
+
+
+class Solver:
+    """A solver read from a solver prototxt (its type from the file unless
+    the subclass names one)."""
+    _type = ""
+
+    def __init__(self, path):
+        self._solver = _deepspark._Solver(str(path), self._type)
+        self._net = Net._wrap(self._solver.net)
+        self._test_nets = [Net._wrap(n) for n in self._solver.test_nets]
+
+    @property
+    def net(self):
+        return self._net
+
+    @property
+    def test_nets(self):
+        return self._test_nets
+
+    @property
+    def iter(self):
+        return self._solver.iter
+
+    @property
+    def type(self):
+        return self._solver.type
+
+    def step(self, iters):
+        self._solver.step(int(iters))
+
+    def solve(self, resume_file=None):
+        self._solver.solve(str(resume_file) if resume_file else "")
+
+    def restore(self, state_file):
+        self._solver.restore(str(state_file))
+
+    def snapshot(self):
+        """Writes the snapshot; returns the .caffemodel path."""
+        return self._solver.snapshot()
+
+    def test(self):
+        """Tests every test net; returns [(output name, mean value)]."""
+        return self._solver.test_all()
+
+
+class SGDSolver(Solver):
+    _type = "SGD"
+
+
+class NesterovSolver(Solver):
+    _type = "Nesterov"
+
+
+class AdaGradSolver(Solver):
+    _type = "AdaGrad"
+
+
+class RMSPropSolver(Solver):
+    _type = "RMSProp"
+
+
+class AdaDeltaSolver(Solver):
+    _type = "AdaDelta"
+
+
+class AdamSolver(Solver):
+    _type = "Adam"
+
+
+def get_solver(path):
+    """The solver named by the file's type (default SGD)."""
+    return Solver(path)

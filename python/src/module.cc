@@ -1,0 +1,195 @@
+// deepspark._deepspark: the pybind11 binding behind the Python package.
+// Net, Blob and Solver are thin: the Python side (deepspark/__init__.py)
+// builds pycaffe's dictionaries on top. Blob data and diff are numpy arrays
+// that view the blob's memory; each array's base holds the blob's owner (a
+// shared_ptr), so the memory outlives the array even if the net is dropped.
+// A reshape may reallocate a blob: take fresh arrays after one (as pycaffe).
+//
+// Thread safety: as the C++ classes (one thread per Net or Solver); calls into
+// C++ release the GIL only where they run long (forward, backward, step).
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "deepspark/blob.hpp"
+#include "deepspark/common.hpp"
+#include "deepspark/io.hpp"
+#include "deepspark/net.hpp"
+#include "deepspark/solver.hpp"
+#include "deepspark/solver_factory.hpp"
+
+namespace py = pybind11;
+
+namespace deepspark {
+namespace python {
+
+void BindIo(py::module_& m);  // io_bindings.cc
+
+namespace {
+
+using BlobF = Blob<float>;
+using NetF = Net<float>;
+using SolverF = Solver<float>;
+
+py::array BlobArray(const std::shared_ptr<BlobF>& blob, bool diff) {
+  std::vector<py::ssize_t> shape(blob->shape().begin(), blob->shape().end());
+  std::vector<py::ssize_t> strides(shape.size());
+  py::ssize_t stride = sizeof(float);
+  for (int i = static_cast<int>(shape.size()) - 1; i >= 0; --i) {
+    strides[i] = stride;
+    stride *= shape[i];
+  }
+  float* ptr = diff ? blob->mutable_cpu_diff() : blob->mutable_cpu_data();
+  // The capsule owns a copy of the shared_ptr: the array keeps the blob alive.
+  auto* holder = new std::shared_ptr<BlobF>(blob);
+  py::capsule base(holder, [](void* p) { delete static_cast<std::shared_ptr<BlobF>*>(p); });
+  return py::array(py::dtype::of<float>(), shape, strides, ptr, base);
+}
+
+void AssignArray(const std::shared_ptr<BlobF>& blob, bool diff, py::array value) {
+  auto arr = py::array_t<float, py::array::c_style | py::array::forcecast>::ensure(value);
+  REQUIRE(arr) << "cannot convert the value to a float32 array";
+  REQUIRE(arr.size() == blob->count() || arr.size() == 1)
+      << "assigning " << arr.size() << " values to a blob of shape " << blob->shape_string();
+  float* dst = diff ? blob->mutable_cpu_diff() : blob->mutable_cpu_data();
+  if (arr.size() == 1) {
+    std::fill(dst, dst + blob->count(), *arr.data());
+  } else {
+    std::copy(arr.data(), arr.data() + arr.size(), dst);
+  }
+}
+
+// Holds the solver so Python objects for its nets can share the nets.
+struct PySolver {
+  std::unique_ptr<SolverF> solver;
+};
+
+std::shared_ptr<PySolver> MakeSolver(const std::string& path, const std::string& type) {
+  caffe::SolverParameter param;
+  ReadSolverParamsFromTextFile(path, &param);
+  if (!type.empty()) param.set_type(type);
+  auto s = std::make_shared<PySolver>();
+  s->solver = CreateSolver<float>(param);
+  return s;
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_deepspark, m) {
+  m.doc() = "DeepSpark's C++ engine (use the deepspark package, not this module)";
+  py::register_exception<Error>(m, "DeepSparkError", PyExc_RuntimeError);
+
+  m.attr("TRAIN") = static_cast<int>(caffe::TRAIN);
+  m.attr("TEST") = static_cast<int>(caffe::TEST);
+
+  py::class_<BlobF, std::shared_ptr<BlobF>>(m, "Blob")
+      .def(py::init([](const std::vector<int>& shape) { return std::make_shared<BlobF>(shape); }),
+           py::arg("shape"))
+      .def_property_readonly("shape", [](const BlobF& b) { return b.shape(); })
+      .def_property_readonly("count", [](const BlobF& b) { return b.count(); })
+      .def_property_readonly("num", [](const BlobF& b) { return b.num_axes() ? b.shape(0) : 1; })
+      .def("reshape",
+           [](BlobF& b, py::args dims) {
+             std::vector<int> shape;
+             for (auto d : dims) shape.push_back(d.cast<int>());
+             b.Reshape(shape);
+           })
+      .def_property(
+          "data", [](const std::shared_ptr<BlobF>& b) { return BlobArray(b, false); },
+          [](const std::shared_ptr<BlobF>& b, py::array v) { AssignArray(b, false, v); })
+      .def_property(
+          "diff", [](const std::shared_ptr<BlobF>& b) { return BlobArray(b, true); },
+          [](const std::shared_ptr<BlobF>& b, py::array v) { AssignArray(b, true, v); });
+
+  py::class_<NetF, std::shared_ptr<NetF>>(m, "_Net")
+      .def(py::init([](const std::string& prototxt, int phase) {
+             REQUIRE(phase == caffe::TRAIN || phase == caffe::TEST)
+                 << "phase must be deepspark.TRAIN or deepspark.TEST";
+             return std::make_shared<NetF>(prototxt, static_cast<caffe::Phase>(phase));
+           }),
+           py::arg("prototxt"), py::arg("phase"))
+      .def("copy_from", py::overload_cast<const std::string&>(&NetF::CopyTrainedLayersFrom))
+      .def("forward",
+           [](NetF& net, int start, int end) {
+             py::gil_scoped_release release;
+             if (end < 0) end = static_cast<int>(net.layers().size()) - 1;
+             return net.ForwardFromTo(start, end);
+           },
+           py::arg("start") = 0, py::arg("end") = -1)
+      .def("backward",
+           [](NetF& net, int start, int end) {
+             py::gil_scoped_release release;
+             if (start < 0) start = static_cast<int>(net.layers().size()) - 1;
+             net.BackwardFromTo(start, end);
+           },
+           py::arg("start") = -1, py::arg("end") = 0)
+      .def("reshape", &NetF::Reshape)
+      .def("share_with", &NetF::ShareTrainedLayersWith)
+      .def("save",
+           [](const NetF& net, const std::string& path, bool write_diff) {
+             caffe::NetParameter param;
+             net.ToProto(&param, write_diff);
+             WriteProtoToBinaryFile(param, path);
+           },
+           py::arg("path"), py::arg("write_diff") = false)
+      .def_property_readonly("name", &NetF::name)
+      .def_property_readonly("phase", [](const NetF& n) { return static_cast<int>(n.phase()); })
+      .def_property_readonly("blob_names", &NetF::blob_names)
+      .def_property_readonly("layer_names", &NetF::layer_names)
+      .def_property_readonly("blob_list", &NetF::blobs)
+      .def("layer_type", [](const NetF& n, int i) { return n.layers().at(i)->layer_param().type(); })
+      .def("layer_blobs", [](const NetF& n, int i) { return n.layers().at(i)->blobs(); })
+      .def("top_names",
+           [](const NetF& n, int i) {
+             std::vector<std::string> names;
+             for (int id : n.top_ids(i)) names.push_back(n.blob_names()[id]);
+             return names;
+           })
+      .def_property_readonly("input_names",
+                             [](const NetF& n) {
+                               std::vector<std::string> names;
+                               for (int i : n.input_blob_indices()) names.push_back(n.blob_names()[i]);
+                               return names;
+                             })
+      .def_property_readonly("output_names", [](const NetF& n) {
+        std::vector<std::string> names;
+        for (int i : n.output_blob_indices()) names.push_back(n.blob_names()[i]);
+        return names;
+      });
+
+  py::class_<PySolver, std::shared_ptr<PySolver>>(m, "_Solver")
+      .def(py::init(&MakeSolver), py::arg("path"), py::arg("type") = "")
+      .def("step",
+           [](PySolver& s, int iters) {
+             py::gil_scoped_release release;
+             s.solver->Step(iters);
+           })
+      .def("solve",
+           [](PySolver& s, const std::string& resume) {
+             py::gil_scoped_release release;
+             s.solver->Solve(resume);
+           },
+           py::arg("resume_file") = "")
+      .def("restore", [](PySolver& s, const std::string& f) { s.solver->Restore(f); })
+      .def("snapshot", [](PySolver& s) { return s.solver->Snapshot(); })
+      .def("test_all",
+           [](PySolver& s) {
+             std::vector<std::pair<std::string, float>> out;
+             for (const auto& score : s.solver->TestAll()) out.emplace_back(score.name, score.value);
+             return out;
+           })
+      .def_property_readonly("type", [](const PySolver& s) { return std::string(s.solver->type()); })
+      .def_property("iter", [](const PySolver& s) { return s.solver->iter(); },
+                    [](PySolver& s, int it) { s.solver->set_iter(it); })
+      .def_property_readonly("net", [](const PySolver& s) { return s.solver->net(); })
+      .def_property_readonly("test_nets", [](const PySolver& s) { return s.solver->test_nets(); });
+
+  BindIo(m);
+}
+
+}  // namespace python
+}  // namespace deepspark

@@ -1,0 +1,123 @@
+"""The Python API against the C++ engine's known results."""
+import os
+
+import numpy as np
+import pytest
+
+import deepspark
+import deepspark.io
+
+from conftest import ZOO
+
+WEIGHTS = os.path.join(ZOO, "trained", "lenet_iter_1000.caffemodel")
+FIRST100 = os.path.join(ZOO, "trained", "mnist_test_first100_lmdb")
+TRAIN_TEST = os.path.join(ZOO, "bvlc", "examples", "mnist", "lenet_train_test.prototxt")
+
+
+@pytest.fixture
+def lenet_proto(tmp_path):
+    text = open(TRAIN_TEST).read()
+    text = text.replace("examples/mnist/mnist_test_lmdb", FIRST100)
+    text = text.replace("examples/mnist/mnist_train_lmdb", FIRST100)
+    p = tmp_path / "lenet.prototxt"
+    p.write_text(text)
+    return str(p)
+
+
+def test_forward_matches_cpp(lenet_proto):
+    net = deepspark.Net(lenet_proto, deepspark.TEST, weights=WEIGHTS)
+    out = net.forward()
+    assert set(out) == {"accuracy", "loss"}
+    assert float(out["accuracy"]) == pytest.approx(1.0)
+    assert float(out["loss"]) == pytest.approx(0.0202191, rel=1e-4)
+    # pycaffe's argument order works too
+    net2 = deepspark.Net(lenet_proto, WEIGHTS, deepspark.TEST)
+    assert float(net2.forward()["loss"]) == pytest.approx(0.0202191, rel=1e-4)
+
+
+def test_blobs_share_memory(lenet_proto):
+    net = deepspark.Net(lenet_proto, deepspark.TEST, weights=WEIGHTS)
+    assert list(net.blobs["data"].data.shape) == [100, 1, 28, 28]
+    net.forward()
+    data = net.blobs["data"].data
+    assert data.max() > 0
+    # forward from conv1 on the blob we write: zeros make every image the same
+    data[...] = 0
+    out = net.forward(start="conv1")
+    assert net.blobs["data"].data.max() == 0
+    probs = net.blobs["ip2"].data
+    assert np.allclose(probs, probs[0:1])
+    assert float(out["accuracy"]) < 0.5
+    # params view the weights: zeroing ip2 gives uniform scores
+    w = net.params["ip2"][0].data
+    assert w.shape == (10, 500)
+    net.params["ip2"][0].data[...] = 0
+    net.params["ip2"][1].data[...] = 0
+    out = net.forward(start="conv1")
+    assert float(out["loss"]) == pytest.approx(np.log(10), rel=1e-5)
+    assert len(net.params["conv1"]) == 2
+
+
+def test_backward_and_save(lenet_proto, tmp_path):
+    net = deepspark.Net(lenet_proto, deepspark.TRAIN, weights=WEIGHTS)
+    net.forward()
+    net.backward()
+    assert np.abs(net.params["conv1"][0].diff).sum() > 0
+    path = str(tmp_path / "copy.caffemodel")
+    net.save(path)
+    net2 = deepspark.Net(lenet_proto, deepspark.TEST, weights=path)
+    assert float(net2.forward()["loss"]) == pytest.approx(0.0202191, rel=1e-4)
+
+
+def test_solver_steps(lenet_proto, tmp_path):
+    solver_text = ('net: "%s"\ntest_iter: 1\ntest_interval: 1000\nbase_lr: 0.01\nmomentum: 0.9\n'
+                   'lr_policy: "fixed"\nmax_iter: 20\nsnapshot_prefix: "%s/lenet"\n'
+                   'random_seed: 1\nsnapshot_after_train: false\n'
+                   % (lenet_proto, tmp_path))
+    p = tmp_path / "solver.prototxt"
+    p.write_text(solver_text)
+    solver = deepspark.get_solver(str(p))
+    assert solver.iter == 0
+    assert len(solver.test_nets) == 1
+    before = solver.net.params["ip2"][0].data.copy()
+    solver.step(5)
+    assert solver.iter == 5
+    assert not np.allclose(before, solver.net.params["ip2"][0].data)
+    # test nets share the train net's weights
+    assert np.allclose(solver.test_nets[0].params["ip2"][0].data, solver.net.params["ip2"][0].data)
+    solver.solve()
+    assert solver.iter == 20
+    s2 = deepspark.SGDSolver(str(p))
+    assert s2.type == "SGD"
+
+
+def test_io_roundtrips(tmp_path):
+    img = (np.arange(2 * 3 * 4) % 256).astype(np.uint8).reshape(2, 3, 4)
+    arr, label = deepspark.io.datum_to_array(deepspark.io.array_to_datum(img, 7))
+    assert label == 7 and arr.dtype == np.uint8 and np.array_equal(arr, img)
+    f = np.random.rand(1, 2, 2).astype(np.float32)
+    arr, _ = deepspark.io.datum_to_array(deepspark.io.array_to_datum(f))
+    assert np.allclose(arr, f)
+    b = np.random.rand(2, 3, 5).astype(np.float32)
+    assert np.allclose(deepspark.io.blobproto_to_array(deepspark.io.array_to_blobproto(b)), b)
+    db = str(tmp_path / "db")
+    assert deepspark.io.write_lmdb(db, [(img, i) for i in range(5)]) == 5
+    items = deepspark.io.read_lmdb(db)
+    assert [l for _, l in items] == list(range(5))
+    assert np.array_equal(items[3][0], img)
+    first = deepspark.io.read_lmdb(FIRST100, limit=2)
+    assert first[0][0].shape == (1, 28, 28) and first[0][1] == 7
+
+
+def test_errors_raise(tmp_path):
+    with pytest.raises(deepspark.DeepSparkError):
+        deepspark.Net(str(tmp_path / "missing.prototxt"), deepspark.TEST)
+
+
+def test_forward_to_layer(lenet_proto):
+    net = deepspark.Net(lenet_proto, deepspark.TEST, weights=WEIGHTS)
+    out = net.forward(end="ip1")
+    assert set(out) == {"ip1"} and out["ip1"].shape == (100, 500)
+    out = net.forward(start="relu1", blobs=["ip1"])
+    assert set(out) == {"accuracy", "loss", "ip1"}
+    assert float(out["accuracy"]) == pytest.approx(1.0)

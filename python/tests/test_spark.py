@@ -1,0 +1,181 @@
+"""deepspark.spark.train end to end: local[4], a standalone cluster on
+loopback (a master and 2 workers started from pyspark's own Spark), and a
+worker killed mid-job. Small MNIST subsets and short jobs keep these to a
+minute or two each on a small machine."""
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+import pytest
+
+import deepspark
+import deepspark.spark
+
+from conftest import MNIST, REPO, ZOO
+
+sys.path.insert(0, os.path.join(REPO, "examples", "spark"))
+import train_mnist  # noqa: E402
+
+pytestmark = pytest.mark.slow
+
+SOLVER = os.path.join(ZOO, "bvlc", "examples", "mnist", "lenet_solver.prototxt")
+CAFFE_ROOT = os.path.join(ZOO, "bvlc")
+FIRST100 = os.path.join(ZOO, "trained", "mnist_test_first100_lmdb")
+
+os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+
+
+def _session(master, extra=None):
+    from pyspark.sql import SparkSession
+    b = (SparkSession.builder.master(master).appName("deepspark-test")
+         .config("spark.ui.enabled", "false")
+         .config("spark.driver.memory", "1g")
+         .config("spark.driver.host", "127.0.0.1")
+         .config("spark.driver.bindAddress", "127.0.0.1")
+         .config("spark.executorEnv.PYTHONPATH", os.environ.get("PYTHONPATH", ""))
+         .config("spark.executorEnv.OPENBLAS_NUM_THREADS", "1"))
+    for k, v in (extra or {}).items():
+        b = b.config(k, v)
+    return b.getOrCreate()
+
+
+def _train(spark, workers, tmp_path, limit=2000, max_iter=200, **kw):
+    df = train_mnist.mnist_dataframe(spark, MNIST, limit)
+    caffemodel, net = deepspark.spark.train(
+        df, SOLVER, workers, shape=(1, 28, 28), max_iter=max_iter, test_source=FIRST100,
+        test_iter=1, test_interval=0, workdir=str(tmp_path / "job"), solver_cwd=CAFFE_ROOT, **kw)
+    assert os.path.exists(caffemodel)
+    out = net.forward()
+    return caffemodel, float(out["accuracy"])
+
+
+def test_local4(tmp_path):
+    spark = _session("local[4]")
+    try:
+        _, acc = _train(spark, 4, tmp_path)
+    finally:
+        spark.stop()
+    assert acc > 0.9
+
+
+def test_rdd_of_arrays(tmp_path):
+    spark = _session("local[2]")
+    try:
+        images = train_mnist.read_idx(os.path.join(MNIST, "train-images-idx3-ubyte.gz"))[:1000]
+        labels = train_mnist.read_idx(os.path.join(MNIST, "train-labels-idx1-ubyte.gz"))[:1000]
+        rdd = spark.sparkContext.parallelize(
+            [(images[i], int(labels[i])) for i in range(len(labels))], 3)
+        caffemodel, net = deepspark.spark.train(
+            rdd, SOLVER, 2, max_iter=100, test_source=FIRST100, test_iter=1, test_interval=0,
+            workdir=str(tmp_path / "job"), solver_cwd=CAFFE_ROOT, verbose=False)
+    finally:
+        spark.stop()
+    assert float(net.forward()["accuracy"]) > 0.8
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def standalone_cluster(tmp_path):
+    import pyspark
+    spark_home = os.environ.get("SPARK_HOME") or os.path.dirname(pyspark.__file__)
+    spark_class = os.path.join(spark_home, "bin", "spark-class")
+    port = _free_port()
+    url = "spark://127.0.0.1:%d" % port
+    env = dict(os.environ, SPARK_HOME=spark_home, SPARK_LOCAL_IP="127.0.0.1",
+               SPARK_WORKER_DIR=str(tmp_path / "work"))
+    procs = []
+    logs = []
+
+    def start(args, name):
+        log = open(tmp_path / (name + ".log"), "w")
+        logs.append(log)
+        procs.append(subprocess.Popen([spark_class] + args, env=env, stdout=log,
+                                      stderr=subprocess.STDOUT, start_new_session=True))
+
+    start(["org.apache.spark.deploy.master.Master", "--host", "127.0.0.1", "--port", str(port),
+           "--webui-port", str(_free_port())], "master")
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                break
+        time.sleep(0.5)
+    for i in range(2):
+        start(["org.apache.spark.deploy.worker.Worker", "--host", "127.0.0.1", "--cores", "1",
+               "--memory", "768m", "--webui-port", str(_free_port()), url], "worker%d" % i)
+    try:
+        yield url
+    finally:
+        for p in reversed(procs):  # our own processes, each by its group id
+            try:
+                os.killpg(p.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+        for p in procs:
+            try:
+                p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+        for log in logs:
+            log.close()
+
+
+def test_standalone_cluster(standalone_cluster, tmp_path):
+    spark = _session(standalone_cluster, {"spark.executor.memory": "512m",
+                                          "spark.executor.cores": "1",
+                                          "spark.cores.max": "2"})
+    try:
+        # Wait for both executors: a barrier stage needs all its slots at once.
+        sc = spark.sparkContext
+        deadline = time.time() + 90
+        while time.time() < deadline and sc._jsc.sc().getExecutorMemoryStatus().size() < 3:
+            time.sleep(1)
+        _, acc = _train(spark, 2, tmp_path, limit=2000, max_iter=200)
+    finally:
+        spark.stop()
+    assert acc > 0.9
+
+
+def test_worker_killed_mid_job(tmp_path):
+    pid_dir = tmp_path / "pids"
+    pid_dir.mkdir()
+    killed = []
+
+    def killer():
+        deadline = time.time() + 120
+        pid_file = pid_dir / "rank1.pid"
+        while time.time() < deadline and not pid_file.exists():
+            time.sleep(0.2)
+        if not pid_file.exists():
+            return
+        time.sleep(3)  # let it train a while
+        pid = int(pid_file.read_text())
+        try:
+            os.kill(pid, signal.SIGKILL)
+            killed.append(pid)
+        except ProcessLookupError:
+            pass
+
+    spark = _session("local[3]")
+    t = threading.Thread(target=killer, daemon=True)
+    t.start()
+    try:
+        caffemodel, acc = _train(spark, 3, tmp_path, limit=1500, max_iter=400,
+                                 heartbeat_timeout_ms=2000, pid_dir=str(pid_dir))
+    finally:
+        spark.stop()
+    t.join(timeout=5)
+    assert killed, "the worker ended before it could be killed"
+    assert os.path.exists(caffemodel)
+    assert acc > 0.8
