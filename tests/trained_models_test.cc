@@ -99,5 +99,51 @@ TEST(TrainedModelsTest, LegacyV1SnapshotsOnLevelDb) {
   }
 }
 
+// A .caffemodel written here for lenet_train_test (TRAIN phase, as a solver
+// snapshot writes it) has Caffe's layout: the same layers (names, types,
+// bottoms, tops, phase, loss_weight) and parameter blobs (order and shapes)
+// as the one real Caffe wrote, so Caffe loads it for the same prototxt.
+TEST(TrainedModelsTest, WrittenCaffemodelHasCaffesLayout) {
+  TempDir dir("layout");
+  const fs::path lmdb = dir.path / "first100_lmdb";
+  fs::copy(CaffeZooDir() + "/trained/mnist_test_first100_lmdb", lmdb);
+  caffe::NetParameter param;
+  ReadNetParamsFromTextFile(CaffeZooDir() + "/bvlc/examples/mnist/lenet_train_test.prototxt",
+                            &param);
+  for (auto& layer : *param.mutable_layer()) {
+    if (layer.type() == "Data") layer.mutable_data_param()->set_source(lmdb.string());
+  }
+  param.mutable_state()->set_phase(caffe::TRAIN);
+  Net<float> net(param);
+  const std::string ours_file = (dir.path / "ours.caffemodel").string();
+  caffe::NetParameter written;
+  net.ToProto(&written);
+  WriteProtoToBinaryFile(written, ours_file);
+  caffe::NetParameter ours, theirs;
+  ReadProtoFromBinaryFile(ours_file, &ours);
+  ReadProtoFromBinaryFile(CaffeZooDir() + "/trained/lenet_iter_1000.caffemodel", &theirs);
+  ASSERT_EQ(ours.layer_size(), theirs.layer_size());
+  EXPECT_EQ(ours.name(), theirs.name());
+  for (int i = 0; i < ours.layer_size(); ++i) {
+    const auto& a = ours.layer(i);
+    const auto& b = theirs.layer(i);
+    EXPECT_EQ(a.name(), b.name());
+    EXPECT_EQ(a.type(), b.type());
+    EXPECT_EQ(a.phase(), b.phase()) << a.name();
+    EXPECT_EQ(a.loss_weight_size(), b.loss_weight_size()) << a.name();
+    ASSERT_EQ(a.bottom_size(), b.bottom_size()) << a.name();
+    for (int j = 0; j < a.bottom_size(); ++j) EXPECT_EQ(a.bottom(j), b.bottom(j));
+    ASSERT_EQ(a.top_size(), b.top_size()) << a.name();
+    for (int j = 0; j < a.top_size(); ++j) EXPECT_EQ(a.top(j), b.top(j));
+    ASSERT_EQ(a.blobs_size(), b.blobs_size()) << a.name();
+    for (int j = 0; j < a.blobs_size(); ++j) {
+      EXPECT_EQ(a.blobs(j).shape().DebugString(), b.blobs(j).shape().DebugString()) << a.name();
+      EXPECT_EQ(a.blobs(j).data_size(), b.blobs(j).data_size()) << a.name();
+    }
+  }
+  // And Caffe's weights load into the net we wrote ours from.
+  net.CopyTrainedLayersFrom(CaffeZooDir() + "/trained/lenet_iter_1000.caffemodel");
+}
+
 }  // namespace
 }  // namespace deepspark
