@@ -269,6 +269,62 @@ void BaseConvolutionLayer<Dtype>::backward_cpu_bias(Dtype* bias, const Dtype* in
                         bias_multiplier_.cpu_data(), Dtype(1), bias);
 }
 
+template <typename Dtype>
+void BaseConvolutionLayer<Dtype>::Forward_cpu(const std::vector<Blob<Dtype>*>& bottom,
+                                              const std::vector<Blob<Dtype>*>& top) {
+  const Dtype* weight = this->blobs_[0]->cpu_data();
+  const bool reverse = reverse_dimensions();
+  for (size_t i = 0; i < bottom.size(); ++i) {
+    const Dtype* bottom_data = bottom[i]->cpu_data();
+    Dtype* top_data = top[i]->mutable_cpu_data();
+    for (int n = 0; n < num_; ++n) {
+      const Dtype* input = bottom_data + n * bottom_dim_;
+      Dtype* output = top_data + n * top_dim_;
+      if (reverse) {
+        backward_cpu_gemm(input, weight, output);
+      } else {
+        forward_cpu_gemm(input, weight, output);
+      }
+      if (bias_term_) forward_cpu_bias(output, this->blobs_[1]->cpu_data());
+    }
+  }
+}
+
+template <typename Dtype>
+void BaseConvolutionLayer<Dtype>::Backward_cpu(const std::vector<Blob<Dtype>*>& top,
+                                               const std::vector<bool>& propagate_down,
+                                               const std::vector<Blob<Dtype>*>& bottom) {
+  const Dtype* weight = this->blobs_[0]->cpu_data();
+  Dtype* weight_diff = this->blobs_[0]->mutable_cpu_diff();
+  const bool reverse = reverse_dimensions();
+  const bool weight_grad = this->param_propagate_down(0);
+  for (size_t i = 0; i < top.size(); ++i) {
+    const Dtype* top_diff = top[i]->cpu_diff();
+    if (bias_term_ && this->param_propagate_down(1)) {
+      Dtype* bias_diff = this->blobs_[1]->mutable_cpu_diff();
+      for (int n = 0; n < num_; ++n) backward_cpu_bias(bias_diff, top_diff + n * top_dim_);
+    }
+    if (!weight_grad && !propagate_down[i]) continue;
+    const Dtype* bottom_data = bottom[i]->cpu_data();
+    Dtype* bottom_diff = propagate_down[i] ? bottom[i]->mutable_cpu_diff() : nullptr;
+    for (int n = 0; n < num_; ++n) {
+      const Dtype* input = bottom_data + n * bottom_dim_;
+      const Dtype* output_diff = top_diff + n * top_dim_;
+      if (!reverse) {
+        if (weight_grad) weight_cpu_gemm(input, output_diff, weight_diff);
+        if (propagate_down[i]) backward_cpu_gemm(output_diff, weight, bottom_diff + n * bottom_dim_);
+      } else {
+        // The weight gradient im2col's the top diff; the data gradient
+        // reuses that column buffer.
+        if (weight_grad) weight_cpu_gemm(output_diff, input, weight_diff);
+        if (propagate_down[i]) {
+          forward_cpu_gemm(output_diff, weight, bottom_diff + n * bottom_dim_, weight_grad);
+        }
+      }
+    }
+  }
+}
+
 INSTANTIATE_CLASS(BaseConvolutionLayer);
 
 }  // namespace deepspark

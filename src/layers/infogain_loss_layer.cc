@@ -27,12 +27,7 @@ void InfogainLossLayer<Dtype>::LayerSetUp(const std::vector<Blob<Dtype>*>& botto
   const caffe::LossParameter& lp = this->layer_param_.loss_param();
   has_ignore_label_ = lp.has_ignore_label();
   if (has_ignore_label_) ignore_label_ = lp.ignore_label();
-  if (!lp.has_normalization() && lp.has_normalize()) {
-    normalization_ =
-        lp.normalize() ? caffe::LossParameter::VALID : caffe::LossParameter::BATCH_SIZE;
-  } else {
-    normalization_ = lp.normalization();
-  }
+  normalization_ = LossLayer<Dtype>::NormalizationOf(lp);
   if (bottom.size() < 3) {
     const caffe::InfogainLossParameter& ip = this->layer_param_.infogain_loss_param();
     REQUIRE(ip.has_source()) << "InfogainLoss: give the infogain matrix H as a third bottom or "

@@ -103,6 +103,21 @@ void PoolingLayer<Dtype>::Reshape(const std::vector<Blob<Dtype>*>& bottom,
 }
 
 template <typename Dtype>
+typename PoolingLayer<Dtype>::AveWindow PoolingLayer<Dtype>::AveWindowAt(int ph, int pw) const {
+  AveWindow win;
+  win.hstart = ph * stride_h_ - pad_h_;
+  win.wstart = pw * stride_w_ - pad_w_;
+  win.hend = std::min(win.hstart + kernel_h_, height_ + pad_h_);
+  win.wend = std::min(win.wstart + kernel_w_, width_ + pad_w_);
+  win.pool_size = (win.hend - win.hstart) * (win.wend - win.wstart);
+  win.hstart = std::max(win.hstart, 0);
+  win.wstart = std::max(win.wstart, 0);
+  win.hend = std::min(win.hend, height_);
+  win.wend = std::min(win.wend, width_);
+  return win;
+}
+
+template <typename Dtype>
 void PoolingLayer<Dtype>::Forward_cpu(const std::vector<Blob<Dtype>*>& bottom,
                                       const std::vector<Blob<Dtype>*>& top) {
   const Dtype* bottom_data = bottom[0]->cpu_data();
@@ -155,25 +170,15 @@ void PoolingLayer<Dtype>::Forward_cpu(const std::vector<Blob<Dtype>*>& bottom,
     case PoolingParameter::AVE:
       for (int plane = 0; plane < planes; ++plane) {
         for (int ph = 0; ph < pooled_height_; ++ph) {
-          int hstart = ph * stride_h_ - pad_h_;
-          int hend = std::min(hstart + kernel_h_, height_ + pad_h_);
-          const int pool_h = hend - hstart;
-          hstart = std::max(hstart, 0);
-          hend = std::min(hend, height_);
           for (int pw = 0; pw < pooled_width_; ++pw) {
-            int wstart = pw * stride_w_ - pad_w_;
-            int wend = std::min(wstart + kernel_w_, width_ + pad_w_);
-            const int pool_size = pool_h * (wend - wstart);
-            wstart = std::max(wstart, 0);
-            wend = std::min(wend, width_);
+            const AveWindow win = AveWindowAt(ph, pw);
             Dtype sum = 0;
-            for (int h = hstart; h < hend; ++h) {
-              for (int w = wstart; w < wend; ++w) sum += bottom_data[h * width_ + w];
+            for (int h = win.hstart; h < win.hend; ++h) {
+              for (int w = win.wstart; w < win.wend; ++w) sum += bottom_data[h * width_ + w];
             }
             // An empty window (see Backward) would divide 0 by 0 (NaN in
             // Caffe); it outputs 0 instead.
-            top_data[ph * pooled_width_ + pw] =
-                hstart < hend && wstart < wend ? sum / pool_size : 0;
+            top_data[ph * pooled_width_ + pw] = win.empty() ? 0 : sum / win.pool_size;
           }
         }
         bottom_data += in_size;
@@ -280,21 +285,12 @@ void PoolingLayer<Dtype>::Backward_cpu(const std::vector<Blob<Dtype>*>& top,
     case PoolingParameter::AVE:
       for (int plane = 0; plane < planes; ++plane) {
         for (int ph = 0; ph < pooled_height_; ++ph) {
-          int hstart = ph * stride_h_ - pad_h_;
-          int hend = std::min(hstart + kernel_h_, height_ + pad_h_);
-          const int pool_h = hend - hstart;
-          hstart = std::max(hstart, 0);
-          hend = std::min(hend, height_);
           for (int pw = 0; pw < pooled_width_; ++pw) {
-            int wstart = pw * stride_w_ - pad_w_;
-            int wend = std::min(wstart + kernel_w_, width_ + pad_w_);
-            const int pool_size = pool_h * (wend - wstart);
-            wstart = std::max(wstart, 0);
-            wend = std::min(wend, width_);
-            if (hstart >= hend || wstart >= wend) continue;  // empty window
-            const Dtype g = top_diff[ph * pooled_width_ + pw] / pool_size;
-            for (int h = hstart; h < hend; ++h) {
-              for (int w = wstart; w < wend; ++w) bottom_diff[h * width_ + w] += g;
+            const AveWindow win = AveWindowAt(ph, pw);
+            if (win.empty()) continue;
+            const Dtype g = top_diff[ph * pooled_width_ + pw] / win.pool_size;
+            for (int h = win.hstart; h < win.hend; ++h) {
+              for (int w = win.wstart; w < win.wend; ++w) bottom_diff[h * width_ + w] += g;
             }
           }
         }

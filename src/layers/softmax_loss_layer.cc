@@ -24,12 +24,7 @@ void SoftmaxWithLossLayer<Dtype>::LayerSetUp(const std::vector<Blob<Dtype>*>& bo
   const caffe::LossParameter& lp = this->layer_param_.loss_param();
   has_ignore_label_ = lp.has_ignore_label();
   if (has_ignore_label_) ignore_label_ = lp.ignore_label();
-  if (!lp.has_normalization() && lp.has_normalize()) {
-    normalization_ =
-        lp.normalize() ? caffe::LossParameter::VALID : caffe::LossParameter::BATCH_SIZE;
-  } else {
-    normalization_ = lp.normalization();
-  }
+  normalization_ = LossLayer<Dtype>::NormalizationOf(lp);
 }
 
 template <typename Dtype>

@@ -44,6 +44,13 @@ class BaseConvolutionLayer : public Layer<Dtype> {
   bool EqualNumBottomTopBlobs() const override { return true; }
 
  protected:
+  // Per bottom and per image: the GEMMs below, with the roles of
+  // forward_cpu_gemm and backward_cpu_gemm swapped when reverse_dimensions().
+  void Forward_cpu(const std::vector<Blob<Dtype>*>& bottom,
+                   const std::vector<Blob<Dtype>*>& top) override;
+  void Backward_cpu(const std::vector<Blob<Dtype>*>& top, const std::vector<bool>& propagate_down,
+                    const std::vector<Blob<Dtype>*>& bottom) override;
+
   // GEMM helpers for one image (n-th item): weights (out x kernel_dim) times
   // columns (kernel_dim x out_spatial), per group.
   void forward_cpu_gemm(const Dtype* input, const Dtype* weights, Dtype* output,

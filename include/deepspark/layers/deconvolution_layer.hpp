@@ -18,10 +18,6 @@ class DeconvolutionLayer : public BaseConvolutionLayer<Dtype> {
   const char* type() const override { return "Deconvolution"; }
 
  protected:
-  void Forward_cpu(const std::vector<Blob<Dtype>*>& bottom,
-                   const std::vector<Blob<Dtype>*>& top) override;
-  void Backward_cpu(const std::vector<Blob<Dtype>*>& top, const std::vector<bool>& propagate_down,
-                    const std::vector<Blob<Dtype>*>& bottom) override;
   bool reverse_dimensions() override { return true; }
   void compute_output_shape() override;
 };

@@ -47,6 +47,15 @@ class LossLayer : public Layer<Dtype> {
  protected:
   const char* type_name() const { return this->type()[0] ? this->type() : "Loss layer"; }
 
+  // loss_param's normalization, or the deprecated `normalize` (true = VALID,
+  // false = BATCH_SIZE) when normalization is unset.
+  static caffe::LossParameter::NormalizationMode NormalizationOf(const caffe::LossParameter& lp) {
+    if (!lp.has_normalization() && lp.has_normalize()) {
+      return lp.normalize() ? caffe::LossParameter::VALID : caffe::LossParameter::BATCH_SIZE;
+    }
+    return lp.normalization();
+  }
+
   // The divisor of the summed loss for a normalization mode; valid_count < 0
   // means "all positions are valid". Never less than 1.
   static Dtype GetNormalizer(caffe::LossParameter::NormalizationMode mode, int outer_num,

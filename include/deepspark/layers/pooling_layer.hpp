@@ -48,6 +48,13 @@ class PoolingLayer : public Layer<Dtype> {
                     const std::vector<Blob<Dtype>*>& bottom) override;
 
  private:
+  // An AVE window clipped to the image, and the size of the padded window
+  // it divides by (Caffe counts the padding cells).
+  struct AveWindow {
+    int hstart, hend, wstart, wend, pool_size;
+    bool empty() const { return hstart >= hend || wstart >= wend; }
+  };
+  AveWindow AveWindowAt(int ph, int pw) const;
   void ForwardStochastic(const Dtype* bottom_data, Dtype* top_data, bool train);
   void BackwardStochastic(const Dtype* top_diff, const Dtype* bottom_data, Dtype* bottom_diff);
 
