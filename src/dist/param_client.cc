@@ -178,7 +178,11 @@ void ParamClient::WithRetry(const char* what, Fn fn) {
   const auto deadline = Clock::now() + std::chrono::seconds(rejoin_timeout_s_);
   int attempt = 0;
   while (true) {
-    if (rejoin_requested_) Join();
+    if (rejoin_requested_) {
+      LOG(WARNING) << what << ": the server no longer knows rank " << spec_.rank()
+                   << " (it restarted, or dropped this worker); rejoining";
+      Join();
+    }
     if (fn()) return;
     ++attempt;
     REQUIRE(Clock::now() < deadline) << what << " failed for " << rejoin_timeout_s_
@@ -211,10 +215,11 @@ void ParamClient::PullCenter(float* out) {
   });
 }
 
-void ParamClient::AsyncElastic(float* x, float alpha, float factor) {
+template <typename DeltaFn>
+void ParamClient::PullComputePush(const char* what, DeltaFn compute_delta) {
   const auto start = Clock::now();
   const int num_shards = static_cast<int>(shard_sockets_.size());
-  WithRetry("exchange", [&] {
+  WithRetry(what, [&] {
     std::vector<Reply> replies;
     if (!RoundTrip(Kind::PULL, 0, {}, {}, kAsyncTimeoutMs, &replies)) return false;
     std::vector<uint64_t> pulled(num_shards);
@@ -224,12 +229,12 @@ void ParamClient::AsyncElastic(float* x, float alpha, float factor) {
       const size_t n = static_cast<size_t>(ShardEnd(s) - b);
       if (replies[s].payload.size() != n * sizeof(float)) return false;
       pulled[s] = replies[s].header.seq;
-      const float* c = reinterpret_cast<const float*>(replies[s].payload.data());
-      // x moves now; if the push is lost the server never sees this delta,
-      // which only costs a little of the elastic pull.
-      ElasticWorkerStep(x + b, c, alpha, factor, n, delta_.data() + b);
+      compute_delta(b, reinterpret_cast<const float*>(replies[s].payload.data()), n);
       payloads[s] = delta_.data() + b;
     }
+    // The exchange is not redone once the deltas are computed (the worker's
+    // x may have moved already): a lost push only costs a little of the
+    // elastic pull.
     if (!RoundTrip(Kind::PUSH, 0, payloads, pulled, kAsyncTimeoutMs, &replies)) return true;
     for (int s = 0; s < num_shards; ++s) {
       if (replies[s].header.kind == static_cast<uint16_t>(Kind::PUSH_ACK)) {
@@ -242,28 +247,16 @@ void ParamClient::AsyncElastic(float* x, float alpha, float factor) {
   stats_.exchange_ms_total += std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }
 
-void ParamClient::Mirror(const float* x) {
-  const auto start = Clock::now();
-  const int num_shards = static_cast<int>(shard_sockets_.size());
-  WithRetry("mirror", [&] {
-    std::vector<Reply> replies;
-    if (!RoundTrip(Kind::PULL, 0, {}, {}, kAsyncTimeoutMs, &replies)) return false;
-    std::vector<uint64_t> pulled(num_shards);
-    std::vector<const float*> payloads(num_shards);
-    for (int s = 0; s < num_shards; ++s) {
-      const int64_t b = ShardBegin(s);
-      const size_t n = static_cast<size_t>(ShardEnd(s) - b);
-      if (replies[s].payload.size() != n * sizeof(float)) return false;
-      pulled[s] = replies[s].header.seq;
-      const float* c = reinterpret_cast<const float*>(replies[s].payload.data());
-      for (size_t i = 0; i < n; ++i) delta_[b + i] = x[b + i] - c[i];
-      payloads[s] = delta_.data() + b;
-    }
-    RoundTrip(Kind::PUSH, 0, payloads, pulled, kAsyncTimeoutMs, &replies);
-    return true;
+void ParamClient::AsyncElastic(float* x, float alpha, float factor) {
+  PullComputePush("exchange", [&](int64_t begin, const float* center, size_t n) {
+    ElasticWorkerStep(x + begin, center, alpha, factor, n, delta_.data() + begin);
   });
-  ++stats_.exchanges;
-  stats_.exchange_ms_total += std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+void ParamClient::Mirror(const float* x) {
+  PullComputePush("mirror", [&](int64_t begin, const float* center, size_t n) {
+    for (size_t i = 0; i < n; ++i) delta_[begin + i] = x[begin + i] - center[i];
+  });
 }
 
 void ParamClient::SyncRound(pb::Mode mode, const float* contribution, float* result) {

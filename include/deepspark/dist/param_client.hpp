@@ -76,6 +76,10 @@ class ParamClient {
   int64_t ShardEnd(int s) const;
   template <typename Fn>
   void WithRetry(const char* what, Fn fn);
+  // Pulls the center, calls compute_delta(begin, center_shard, n) per shard
+  // (it writes delta_[begin, begin + n)), pushes the deltas.
+  template <typename DeltaFn>
+  void PullComputePush(const char* what, DeltaFn compute_delta);
 
   std::string control_endpoint_;
   JobKey key_;
