@@ -60,13 +60,17 @@ done
 # Snapshots land at the first center iteration past each multiple of 5,000.
 until STATE=$(ls faults/restart_iter_*.serverstate 2>/dev/null | head -1) && [ -n "$STATE" ]; do sleep 1; done
 sleep 3
+ALIVE=0
+for p in "${PIDS[@]}"; do kill -0 "$p" 2>/dev/null && ALIVE=$((ALIVE + 1)); done
 kill -9 $SERVER; wait $SERVER 2>/dev/null
-echo "3. killed the server after its snapshot $STATE; restarting it from the snapshot"
+echo "3. killed the server after its snapshot $STATE, with $ALIVE of $W workers still training; restarting it from the snapshot"
+[ "$ALIVE" -eq "$W" ] || { echo "   the workers finished before the kill: the check proves nothing"; FAIL=1; }
 "$DS" server --solver=faults/restart.prototxt --workers="$W" --listen=tcp://127.0.0.1:$PORT \
   --key-file=$KEY --snapshot="$STATE" \
   > faults/restart_server2.out 2> faults/restart_server2.log
 for p in "${PIDS[@]}"; do wait $p; done
 C=$(accuracy faults/restart_server2.out)
-echo "3. after the server restart: $(grep '^center iteration' faults/restart_server2.out), accuracy $C"
-[ -n "$C" ] || FAIL=1
+REJOINED=$(grep -c "rejoined\| joined" faults/restart_server2.log)
+echo "3. after the server restart: $REJOINED worker(s) rejoined; $(grep '^center iteration' faults/restart_server2.out), accuracy $C"
+grep -q "^center iteration 10000" faults/restart_server2.out && [ "$REJOINED" -ge 1 ] && [ -n "$C" ] || FAIL=1
 exit ${FAIL:-0}

@@ -84,4 +84,8 @@ void caffe_rng_bernoulli(int n, Dtype p, int* r);
 template <typename Dtype>
 void caffe_rng_bernoulli(int n, Dtype p, unsigned int* r);
 
+// Sets the number of threads OpenBLAS uses in this process (all threads of
+// it: the setting is process-wide). n <= 0 leaves the library's default.
+void SetBlasThreads(int n);
+
 }  // namespace deepspark

@@ -7,7 +7,13 @@
 
 #include "deepspark/rng.hpp"
 
+extern "C" void openblas_set_num_threads(int num_threads);
+
 namespace deepspark {
+
+void SetBlasThreads(int n) {
+  if (n > 0) openblas_set_num_threads(n);
+}
 
 template <>
 void caffe_cpu_gemm<float>(CBLAS_TRANSPOSE TransA, CBLAS_TRANSPOSE TransB, int M, int N, int K,

@@ -9,6 +9,7 @@
 
 #include "deepspark/dist/exchange_rules.hpp"
 #include "deepspark/io.hpp"
+#include "deepspark/math_functions.hpp"
 #include "deepspark/rng.hpp"
 #include "server_internal.hpp"
 
@@ -72,6 +73,7 @@ void ParameterServer::Impl::Start() {
   REQUIRE(opt->tau >= 1) << "--tau must be at least 1";
   REQUIRE(opt->server_threads >= 1) << "--server-threads must be at least 1";
   if (solver.random_seed() >= 0) SetRandomSeed(solver.random_seed());
+  SetBlasThreads(opt->tester_threads);
   snapshot_prefix = solver.snapshot_prefix();
 
   // The center lives in a train net (so snapshots are the train net's
@@ -191,6 +193,8 @@ void ParameterServer::Impl::Start() {
     member_pushers.back()->Connect(raw->member_endpoint);
   }
   workers.resize(opt->num_workers);
+  // Resumed: worker iterations are counted from the snapshot on.
+  for (WorkerState& w : workers) w.last_iter = restored_iter;
   std::string metrics_path = opt->metrics_path;
   if (metrics_path.empty()) {
     metrics_path = (snapshot_prefix.empty() ? std::string("deepspark") : snapshot_prefix) +
@@ -254,12 +258,17 @@ void ParameterServer::Impl::ControlLoop() {
     }
     bool all_done = true;
     // A server resumed from a snapshot had workers before: if none comes
-    // back (they all finished while it was down) the idle timeout ends the
-    // job instead of waiting forever.
-    bool any_joined = restored_iter > 0;
+    // back (they all finished while it was down) it ends the job after
+    // resume_wait_s instead of waiting forever.
+    bool any_joined = false;
     for (const auto& w : workers) {
       all_done &= w.state == WorkerState::DONE;
       any_joined |= w.ever_joined;
+    }
+    int idle_limit_s = opt->idle_timeout_s;
+    if (!any_joined && restored_iter > 0) {
+      any_joined = true;
+      idle_limit_s = std::max(opt->idle_timeout_s, opt->resume_wait_s);
     }
     if (all_done) {
       LOG(INFO) << "All " << workers.size() << " workers finished";
@@ -267,8 +276,8 @@ void ParameterServer::Impl::ControlLoop() {
     } else if (owner->stop_requested_) {
       LOG(INFO) << "Stop requested";
       job_done = true;
-    } else if (any_joined && !any_live && Seconds(last_live_time, now) > opt->idle_timeout_s) {
-      LOG(WARNING) << "No live worker for " << opt->idle_timeout_s << " s: ending the job";
+    } else if (any_joined && !any_live && Seconds(last_live_time, now) > idle_limit_s) {
+      LOG(WARNING) << "No live worker for " << idle_limit_s << " s: ending the job";
       job_done = true;
     }
   }

@@ -11,9 +11,8 @@
 #include "deepspark/db.hpp"
 #include "deepspark/dist/exchange_rules.hpp"
 #include "deepspark/dist/param_client.hpp"
+#include "deepspark/math_functions.hpp"
 #include "deepspark/solver_factory.hpp"
-
-extern "C" void openblas_set_num_threads(int num_threads);
 
 namespace deepspark {
 namespace dist {
@@ -146,7 +145,7 @@ int TrainBatchSize(const Net<float>& net) {
 
 int RunWorker(const WorkerOptions& options) {
   REQUIRE(!options.server.empty()) << "worker needs --server (the job's address)";
-  if (options.threads > 0) openblas_set_num_threads(options.threads);
+  SetBlasThreads(options.threads);
   std::string endpoint = options.server;
   if (endpoint.find("://") == std::string::npos) endpoint = "tcp://" + endpoint;
   JobKey key = LoadJobKey(options.key_file);

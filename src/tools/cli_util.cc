@@ -5,8 +5,6 @@
 
 #include "deepspark/common.hpp"
 
-extern "C" void openblas_set_num_threads(int num_threads);
-
 namespace deepspark {
 namespace tools {
 
@@ -47,10 +45,6 @@ caffe::Phase ParsePhase(const std::string& text) {
   if (upper == "TEST") return caffe::TEST;
   THROW_ERROR() << "--phase must be TRAIN or TEST, not '" << text << "'";
   return caffe::TRAIN;
-}
-
-void SetBlasThreads(int threads) {
-  if (threads > 0) openblas_set_num_threads(threads);
 }
 
 }  // namespace tools

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "deepspark/math_functions.hpp"  // SetBlasThreads
 #include "deepspark/proto/caffe.pb.h"
 
 namespace deepspark {
@@ -18,9 +19,6 @@ std::vector<std::string> SplitComma(const std::string& text);
 
 // "TRAIN"/"TEST" (case-insensitive) -> phase; throws deepspark::Error.
 caffe::Phase ParsePhase(const std::string& text);
-
-// Sets the OpenBLAS thread count (0: leave the library's default).
-void SetBlasThreads(int threads);
 
 }  // namespace tools
 }  // namespace deepspark

@@ -36,6 +36,10 @@ void AddDistOptions(CLI::App* app, DistOptions* opt, bool with_workers_flag) {
   app->add_option("--metrics", opt->metrics, "JSON-lines metrics file");
   app->add_option("--heartbeat-timeout-ms", opt->heartbeat_timeout_ms,
                   "drop a worker silent this long (default 10000)");
+  app->add_option("--tester-threads", opt->tester_threads,
+                  "BLAS threads of the server's tester (default 1: the workers have the cores)");
+  app->add_option("--resume-wait", opt->resume_wait_s,
+                  "seconds a server resumed with --snapshot waits for workers (default 120)");
   app->add_option("--slow-rank", opt->slow_rank, "benchmark only: the rank to slow down");
   app->add_option("--slow-delay-ms", opt->slow_delay_ms,
                   "benchmark only: extra milliseconds per iteration of --slow-rank");
@@ -81,6 +85,8 @@ dist::ServerOptions MakeServerOptions(const std::string& solver_path, const Dist
   s.snapshot = snapshot;
   s.metrics_path = opt.metrics;
   s.heartbeat_timeout_ms = opt.heartbeat_timeout_ms;
+  s.tester_threads = opt.tester_threads;
+  s.resume_wait_s = opt.resume_wait_s;
   s.slow_rank = opt.slow_rank;
   s.slow_delay_us = static_cast<int64_t>(opt.slow_delay_ms * 1000);
   s.target_accuracy = opt.target_accuracy;

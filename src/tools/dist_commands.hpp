@@ -24,6 +24,8 @@ struct DistOptions {
   int slow_rank = -1;
   double slow_delay_ms = 0;  // benchmark only
   int threads = 0;
+  int tester_threads = 1;     // BLAS threads of the server's tester
+  int resume_wait_s = 120;    // a resumed server waits this long for workers
   float target_accuracy = 0;  // benchmark: stop at this center accuracy
 };
 

@@ -42,6 +42,13 @@ struct ServerOptions {
   std::string metrics_path;        // JSON lines; default <prefix>_metrics.jsonl
   int heartbeat_timeout_ms = 10000;
   int idle_timeout_s = 10;         // job ends this long after the last worker left
+  // A server resumed from a snapshot waits this long for the first worker
+  // to rejoin (workers retry for their --rejoin-timeout, 120 s by default).
+  int resume_wait_s = 120;
+  // BLAS threads of the tester. The setting is process-wide, and spinning
+  // BLAS threads beside busy workers on the same cores slow the tester down
+  // by orders of magnitude, so the default is 1 (<= 0: leave it alone).
+  int tester_threads = 1;
   int64_t slow_delay_us = 0;       // benchmark only: delay per iteration of slow_rank
   int slow_rank = -1;
   bool quiet = false;              // no console progress lines
