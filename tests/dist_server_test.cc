@@ -109,6 +109,21 @@ TEST_F(DistServerTest, AsyncEasgdSingleWorkerIsExact) {
   EXPECT_EQ(client->stats().exchanges, 5);
 }
 
+TEST_F(DistServerTest, PushesAdvanceTheCenterIteration) {
+  // No heartbeats here: the iteration comes with the exchanges themselves.
+  StartServer(1);
+  auto client = NewClient();
+  std::vector<float> x = Initial();
+  EXPECT_EQ(server_->center_iter(), 0);
+  client->set_iter(30);
+  client->AsyncElastic(x.data(), 0.25f, 1.f);
+  EXPECT_EQ(server_->center_iter(), 30);
+  // A lagging worker does not move it back.
+  client->set_iter(20);
+  client->Mirror(x.data());
+  EXPECT_EQ(server_->center_iter(), 30);
+}
+
 TEST_F(DistServerTest, AsyncEasgdManyWorkersConserveTheSum) {
   // With f = 1 each exchange moves d from x_i to c: sum_i x_i + c is kept.
   const int n = 3, rounds = 20;

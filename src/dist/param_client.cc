@@ -120,6 +120,7 @@ bool ParamClient::RoundTrip(Kind kind, uint32_t mode, const std::vector<const fl
     h.shard = s;
     h.mode = mode;
     h.seq = seqs.empty() ? 0 : seqs[s];
+    h.iter = static_cast<uint32_t>(std::max(iter_, 0));
     const size_t n = static_cast<size_t>(ShardEnd(s) - ShardBegin(s));
     if (payloads.empty()) {
       h.count = 0;

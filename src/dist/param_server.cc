@@ -129,6 +129,7 @@ void Shard::HandleMessage(const std::vector<std::string>& frames) {
       }
       const float* delta = reinterpret_cast<const float*>(frames[2].data());
       ApplyDelta(center.data(), delta, n);
+      impl->AdvanceCenterIter(static_cast<int>(header.iter));
       const uint64_t applied_at = version++;
       return Reply(identity, Kind::PUSH_ACK, applied_at, nullptr, 0);
     }
@@ -154,6 +155,7 @@ void Shard::HandleMessage(const std::vector<std::string>& frames) {
       }
       const float* x = reinterpret_cast<const float*>(frames[2].data());
       for (size_t i = 0; i < n; ++i) round_sum[i] += x[i];
+      impl->AdvanceCenterIter(static_cast<int>(header.iter));
       round_members.emplace_back(identity, header.rank);
       return MaybeCompleteRound();
     }

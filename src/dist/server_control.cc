@@ -65,6 +65,12 @@ float ParameterServer::Impl::CurrentFactor() const {
                      owner->center_iter_);
 }
 
+void ParameterServer::Impl::AdvanceCenterIter(int worker_iter) {
+  int center = owner->center_iter_;
+  while (worker_iter > center && !owner->center_iter_.compare_exchange_weak(center, worker_iter)) {
+  }
+}
+
 void ParameterServer::Impl::Start() {
   CHECK(!started);
   started = true;
@@ -384,9 +390,7 @@ void ParameterServer::Impl::HandleControl(const std::vector<std::string>& frames
     if (m.iter() > w.last_iter) total_worker_iters += m.iter() - w.last_iter;
     w.last_iter = std::max(w.last_iter, m.iter());
     w.metrics = m;
-    int center = owner->center_iter_;
-    while (w.last_iter > center && !owner->center_iter_.compare_exchange_weak(center, w.last_iter)) {
-    }
+    AdvanceCenterIter(w.last_iter);
     if (m.done() || Seconds(w.last_metrics_log, now) >= 1.0) {
       w.last_metrics_log = now;
       char line[512];

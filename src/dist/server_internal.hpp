@@ -70,6 +70,9 @@ struct ParameterServer::Impl {
   float CurrentAlpha() const;
   float CurrentFactor() const;
   std::vector<float> PullCenterCopy();
+  // The center's iteration is the largest a worker reported (in a push, a
+  // round or a heartbeat). Any thread.
+  void AdvanceCenterIter(int worker_iter);
 
   // Control thread.
   void ControlLoop();

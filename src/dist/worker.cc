@@ -43,6 +43,8 @@ class ExchangeCallback : public Solver<float>::Callback {
     if (mode_ != pb::SYNC_SGD) return;
     // Synchronous SGD: every iteration, the gradients of all workers are
     // averaged; each applies the same average, so the models stay equal.
+    // Called before the update: this round completes iteration iter() + 1.
+    client_->set_iter(solver_->iter() + 1);
     int64_t offset = 0;
     for (Blob<float>* blob : solver_->net()->learnable_params()) {
       std::memcpy(grad_.data() + offset, blob->cpu_diff(), blob->count() * sizeof(float));
@@ -64,6 +66,7 @@ class ExchangeCallback : public Solver<float>::Callback {
   }
 
   void Exchange(int iter) {
+    client_->set_iter(iter);
     const pb::JobSpec& spec = client_->spec();
     const pb::DeepSparkParam& sched = spec.schedule();
     const float alpha = DecayedRate(spec.moving_rate(), sched.decay_rate(), sched.decay_step(),

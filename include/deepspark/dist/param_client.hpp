@@ -54,6 +54,9 @@ class ParamClient {
   void SyncRound(pb::Mode mode, const float* contribution, float* result);
 
   const ClientStats& stats() const { return stats_; }
+  // The worker's iteration, sent with every push and round so the server's
+  // center iteration (tests, snapshots) follows within one exchange.
+  void set_iter(int iter) { iter_ = iter; }
   // Set by the heartbeat thread when the server forgot this rank.
   void RequestRejoin() { rejoin_requested_ = true; }
 
@@ -90,6 +93,7 @@ class ParamClient {
   std::vector<float> scratch_;
   std::vector<float> delta_;
   ClientStats stats_;
+  int iter_ = 0;
   // Written by the heartbeat thread, read by the training thread.
   std::atomic<bool> rejoin_requested_{false};
 };

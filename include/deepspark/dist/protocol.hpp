@@ -52,7 +52,7 @@ struct Header {
   uint64_t seq = 0;
   uint64_t count = 0;  // floats in a tensor payload, bytes in a pb payload
   uint32_t mode = 0;   // for SYNC: the exchange rule of the round
-  uint32_t reserved = 0;
+  uint32_t iter = 0;   // PUSH, SYNC: the sender's iteration (advances the center's)
 };
 #pragma pack(pop)
 static_assert(sizeof(Header) == 40, "header layout");
