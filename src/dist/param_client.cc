@@ -216,11 +216,10 @@ void ParamClient::PullCenter(float* out) {
   });
 }
 
-template <typename DeltaFn>
-void ParamClient::PullComputePush(const char* what, DeltaFn compute_delta) {
+void ParamClient::AsyncElastic(float* x, float alpha, float factor) {
   const auto start = Clock::now();
   const int num_shards = static_cast<int>(shard_sockets_.size());
-  WithRetry(what, [&] {
+  WithRetry("exchange", [&] {
     std::vector<Reply> replies;
     if (!RoundTrip(Kind::PULL, 0, {}, {}, kAsyncTimeoutMs, &replies)) return false;
     std::vector<uint64_t> pulled(num_shards);
@@ -230,13 +229,13 @@ void ParamClient::PullComputePush(const char* what, DeltaFn compute_delta) {
       const size_t n = static_cast<size_t>(ShardEnd(s) - b);
       if (replies[s].payload.size() != n * sizeof(float)) return false;
       pulled[s] = replies[s].header.seq;
-      compute_delta(b, reinterpret_cast<const float*>(replies[s].payload.data()), n);
+      const float* c = reinterpret_cast<const float*>(replies[s].payload.data());
+      ElasticWorkerStep(x + b, c, alpha, factor, n, delta_.data() + b);
       payloads[s] = delta_.data() + b;
     }
-    // The exchange is not redone once the deltas are computed (the worker's
-    // x may have moved already): a lost push only costs a little of the
-    // elastic pull.
-    if (!RoundTrip(Kind::PUSH, 0, payloads, pulled, kAsyncTimeoutMs, &replies)) return true;
+    // x has moved: the exchange is not redone. A lost push only costs a
+    // little of the elastic pull.
+    if (!RoundTrip(Kind::PUSH, kPushAdd, payloads, pulled, kAsyncTimeoutMs, &replies)) return true;
     for (int s = 0; s < num_shards; ++s) {
       if (replies[s].header.kind == static_cast<uint16_t>(Kind::PUSH_ACK)) {
         stats_.staleness_total += static_cast<double>(replies[s].header.seq - pulled[s]) / num_shards;
@@ -248,16 +247,17 @@ void ParamClient::PullComputePush(const char* what, DeltaFn compute_delta) {
   stats_.exchange_ms_total += std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }
 
-void ParamClient::AsyncElastic(float* x, float alpha, float factor) {
-  PullComputePush("exchange", [&](int64_t begin, const float* center, size_t n) {
-    ElasticWorkerStep(x + begin, center, alpha, factor, n, delta_.data() + begin);
-  });
-}
-
 void ParamClient::Mirror(const float* x) {
-  PullComputePush("mirror", [&](int64_t begin, const float* center, size_t n) {
-    for (size_t i = 0; i < n; ++i) delta_[begin + i] = x[begin + i] - center[i];
+  const auto start = Clock::now();
+  const int num_shards = static_cast<int>(shard_sockets_.size());
+  WithRetry("mirror", [&] {
+    std::vector<const float*> payloads(num_shards);
+    for (int s = 0; s < num_shards; ++s) payloads[s] = x + ShardBegin(s);
+    std::vector<Reply> replies;
+    return RoundTrip(Kind::PUSH, kPushReplace, payloads, {}, kAsyncTimeoutMs, &replies);
   });
+  ++stats_.exchanges;
+  stats_.exchange_ms_total += std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }
 
 void ParamClient::SyncRound(pb::Mode mode, const float* contribution, float* result) {

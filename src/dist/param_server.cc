@@ -127,8 +127,15 @@ void Shard::HandleMessage(const std::vector<std::string>& frames) {
                                         std::to_string(index) + " of " + std::to_string(n) +
                                         " floats: shape does not match the net");
       }
-      const float* delta = reinterpret_cast<const float*>(frames[2].data());
-      ApplyDelta(center.data(), delta, n);
+      if (header.mode != kPushAdd && header.mode != kPushReplace) {
+        return ReplyError(identity, "PUSH with an unknown mode " + std::to_string(header.mode));
+      }
+      const float* payload = reinterpret_cast<const float*>(frames[2].data());
+      if (header.mode == kPushReplace) {
+        std::memcpy(center.data(), payload, n * sizeof(float));
+      } else {
+        ApplyDelta(center.data(), payload, n);
+      }
       impl->AdvanceCenterIter(static_cast<int>(header.iter));
       const uint64_t applied_at = version++;
       return Reply(identity, Kind::PUSH_ACK, applied_at, nullptr, 0);

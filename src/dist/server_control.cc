@@ -183,8 +183,12 @@ void ParameterServer::Impl::Start() {
     shard->socket->SetCurveServer(opt->key);
     shard->socket->Bind(ShardBind(opt->listen, s));
     shard->endpoint = shard->socket->LastEndpoint();
+    // Unique per server in this process: a closed inproc name is released
+    // asynchronously, so a new server at the same address could collide.
+    static std::atomic<int> servers_started{0};
+    if (s == 0) server_serial = servers_started++;
     char name[96];
-    std::snprintf(name, sizeof(name), "inproc://deepspark-members-%p-%d", static_cast<void*>(this), s);
+    std::snprintf(name, sizeof(name), "inproc://deepspark-members-%d-%d", server_serial, s);
     shard->member_endpoint = name;
     spec_template.add_shard_begin(shard->begin);
     spec_template.add_shard_endpoint(shard->endpoint);

@@ -85,7 +85,10 @@ struct ParameterServer::Impl {
   void TesterLoop();
   std::vector<TestScore> TestCenter(int iter);
   std::string SnapshotCenter(int iter);
+  // Also sets center_finite.
   void LoadCenterIntoModel(const std::vector<float>& flat);
+  bool center_finite = true;  // tester thread only
+  int server_serial = 0;      // names this server's inproc endpoints
 
   ParameterServer* owner;
   const ServerOptions* opt;

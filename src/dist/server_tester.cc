@@ -3,6 +3,8 @@
 // center's iteration, and writes snapshots of it.
 #include <zmq.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <thread>
 
@@ -49,6 +51,10 @@ std::vector<float> ParameterServer::Impl::PullCenterCopy() {
 }
 
 void ParameterServer::Impl::LoadCenterIntoModel(const std::vector<float>& flat) {
+  // A diverged center (NaN) scores accuracy 1 in Caffe's Accuracy layer
+  // (no class beats a NaN score): say so, and never count it as a target.
+  center_finite = std::all_of(flat.begin(), flat.end(), [](float v) { return std::isfinite(v); });
+  if (!center_finite) LOG(ERROR) << "the center has NaN or infinite values: training diverged";
   size_t offset = 0;
   for (Blob<float>* blob : model->learnable_params()) {
     std::memcpy(blob->mutable_cpu_data(), flat.data() + offset, blob->count() * sizeof(float));
@@ -99,7 +105,7 @@ std::vector<TestScore> ParameterServer::Impl::TestCenter(int iter) {
       }
     }
   }
-  if (opt->target_accuracy > 0 && !target.target_reached) {
+  if (opt->target_accuracy > 0 && !target.target_reached && center_finite) {
     for (const auto& score : all) {
       if (score.net_id == 0 && score.name == "accuracy" && score.value >= opt->target_accuracy) {
         target.target_reached = true;

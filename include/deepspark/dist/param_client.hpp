@@ -47,7 +47,8 @@ class ParamClient {
   void PullCenter(float* out);
   // Asynchronous EASGD: pull c, x -= a (x - c), push f a (x - c).
   void AsyncElastic(float* x, float alpha, float factor);
-  // Sets the center to x (pull c, push x - c); x is unchanged.
+  // Sets the center to x (a replacing push; for sync SGD, where all workers
+  // hold the same x, so concurrent mirrors agree); x is unchanged.
   void Mirror(const float* x);
   // A synchronous round of `mode`: sends contribution, waits until every
   // live worker has sent theirs, writes the round's result.
@@ -79,10 +80,6 @@ class ParamClient {
   int64_t ShardEnd(int s) const;
   template <typename Fn>
   void WithRetry(const char* what, Fn fn);
-  // Pulls the center, calls compute_delta(begin, center_shard, n) per shard
-  // (it writes delta_[begin, begin + n)), pushes the deltas.
-  template <typename DeltaFn>
-  void PullComputePush(const char* what, DeltaFn compute_delta);
 
   std::string control_endpoint_;
   JobKey key_;

@@ -27,6 +27,12 @@ namespace dist {
 constexpr uint32_t kMagic = 0x4B505344;  // "DSPK" little-endian
 constexpr uint16_t kProtocolVersion = 1;
 
+// PUSH modes: add the payload to the center (EASGD), or replace the center
+// with it (sync SGD, where every worker holds the same parameters, so
+// concurrent replacements agree; deltas from several workers would add up).
+constexpr uint32_t kPushAdd = 0;
+constexpr uint32_t kPushReplace = 1;
+
 enum class Kind : uint16_t {
   HELLO = 1,          // worker -> control: pb Hello
   WELCOME = 2,        // control -> worker: pb JobSpec
@@ -34,7 +40,8 @@ enum class Kind : uint16_t {
   CONTROL_REPLY = 4,  // control -> worker: pb ControlReply
   PULL = 5,           // worker -> shard: no payload
   CENTER = 6,         // shard -> worker: center shard; seq = center version
-  PUSH = 7,           // worker -> shard: delta; seq = version pulled
+  PUSH = 7,           // worker -> shard: delta (mode kPushReplace: the new
+                      // shard itself); seq = version pulled
   PUSH_ACK = 8,       // shard -> worker: seq = version the delta was applied at
   SYNC = 9,           // worker -> shard: round contribution (params or grads)
   SYNC_RESULT = 10,   // shard -> worker: the round's result
