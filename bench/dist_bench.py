@@ -136,6 +136,9 @@ def plot(results, path):
 def table(results):
     lines = ["| dataset | mode | workers | slow worker | reached | seconds | center iters | worker iters | final accuracy |",
              "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    order = list(DATASETS)
+    results = sorted(results, key=lambda r: (order.index(r["dataset"]), r["slow"],
+                                             MODES.index(r["mode"]), r["workers"]))
     for r in results:
         fmt = lambda v, f="{}": "-" if v is None else f.format(v)
         lines.append(f"| {r['dataset']} | {r['mode']} | {r['workers']} | {'yes' if r['slow'] else 'no'} | "
@@ -155,6 +158,8 @@ def main():
     ap.add_argument("--test-interval", type=int, default=250)
     ap.add_argument("--max-iter", type=int, default=10000)
     ap.add_argument("--out", default=os.path.join(RESULTS, "dist_bench.json"))
+    ap.add_argument("--report", action="store_true",
+                    help="only rewrite the table and plot from the JSON")
     args = ap.parse_args()
     os.makedirs(WORK, exist_ok=True)
     os.makedirs(RESULTS, exist_ok=True)
@@ -162,7 +167,7 @@ def main():
     if os.path.exists(args.out):
         results = json.load(open(args.out))
     done = {(r["dataset"], r["mode"], r["workers"], r["slow"]) for r in results}
-    for ds in args.datasets:
+    for ds in ([] if args.report else args.datasets):
         data_dir, target = DATASETS[ds]
         solver = write_job(ds, convert(data_dir, ds), args.test_interval, args.max_iter)
         slow_ms = 2 * ms_per_iter(solver)  # one worker 3x slower
