@@ -149,6 +149,7 @@ def train(data, solver, num_workers, mode="async-easgd", tau=None, moving_rate=N
     driver_lmdb = os.path.join(workdir, "driver_train_lmdb")
     deepspark.io.write_lmdb(driver_lmdb, [(_to_chw(i, shape), l) for i, l in sample])
     job_solver = os.path.join(workdir, "solver.prototxt")
+    job_net = os.path.join(workdir, "net.prototxt")
     # Paths inside the solver are relative to solver_cwd (Caffe: its root).
     solver = os.path.abspath(str(solver))
     test_source = os.path.abspath(test_source) if test_source else ""
@@ -157,7 +158,7 @@ def train(data, solver, num_workers, mode="async-easgd", tau=None, moving_rate=N
             solver, job_solver, train_source=driver_lmdb, test_source=test_source,
             max_iter=max_iter or 0, test_iter=test_iter or 0,
             test_interval=-1 if test_interval is None else test_interval,
-            snapshot_prefix=os.path.join(workdir, "center"))
+            snapshot_prefix=os.path.join(workdir, "center"), net_out_path=job_net)
 
     key_text = deepspark._deepspark.generate_job_key()
     key_file = os.path.join(workdir, "job.key")
@@ -223,33 +224,6 @@ def train(data, solver, num_workers, mode="async-easgd", tau=None, moving_rate=N
                                        % (server.returncode, text[-4000:]))
     caffemodel = m.group(1)
     with _cwd(solver_cwd):
-        net = deepspark.Net(job_solver_net(job_solver, workdir), deepspark.TEST,
-                            weights=caffemodel)
+        net = deepspark.Net(job_net, deepspark.TEST, weights=caffemodel)
     return caffemodel, net
 
-
-def job_solver_net(job_solver, workdir):
-    """Writes the job solver's inlined net as a prototxt; returns its path."""
-    out = os.path.join(workdir, "net.prototxt")
-    with open(job_solver) as f:
-        text = f.read()
-    # The solver's net_param { ... } block, as text.
-    start = text.find("net_param {")
-    if start < 0:
-        start = text.find("train_net_param {")
-    body_start = text.index("{", start) + 1
-    depth, i = 1, body_start
-    while depth:
-        c = text[i]
-        if c == "{":
-            depth += 1
-        elif c == "}":
-            depth -= 1
-        elif c == '"':
-            i = text.index('"', i + 1)
-            while text[i - 1] == "\\":
-                i = text.index('"', i + 1)
-        i += 1
-    with open(out, "w") as f:
-        f.write(text[body_start:i - 1])
-    return out

@@ -159,44 +159,25 @@ std::vector<std::pair<py::bytes, py::bytes>> ReadDB(const std::string& path,
   return out;
 }
 
-std::string KeyText(const dist::JobKey& k) {
-  return "server_public " + k.server_public + "\nserver_secret " + k.server_secret +
-         "\nclient_public " + k.client_public + "\nclient_secret " + k.client_secret + "\n";
-}
-
-void SetSources(caffe::NetParameter* net, caffe::Phase phase, const std::string& source,
-                int batch_size) {
-  for (auto& layer : *net->mutable_layer()) {
-    if (layer.type() != "Data") continue;
-    bool match = !layer.include_size();
-    for (const auto& rule : layer.include()) match |= rule.has_phase() && rule.phase() == phase;
-    if (!match) continue;
-    if (!source.empty()) {
-      layer.mutable_data_param()->set_source(source);
-      layer.mutable_data_param()->set_backend(caffe::DataParameter::LMDB);
-    }
-    if (batch_size > 0) layer.mutable_data_param()->set_batch_size(batch_size);
-  }
-}
-
 // The solver the Spark driver runs: nets inlined, the train source pointed at
 // a local LMDB (the server builds the train net, so it must open), optional
-// overrides; written as text to out_path.
+// overrides; written as text to out_path (and its net to net_out_path).
 void MakeJobSolver(const std::string& solver_path, const std::string& out_path,
                    const std::string& train_source, const std::string& test_source,
                    int max_iter, int test_iter, int test_interval,
-                   const std::string& snapshot_prefix, int train_batch, int test_batch) {
+                   const std::string& snapshot_prefix, int train_batch, int test_batch,
+                   const std::string& net_out_path) {
   caffe::SolverParameter param = dist::ReadJobSolver(solver_path);
   caffe::NetParameter* nets[] = {param.has_net_param() ? param.mutable_net_param() : nullptr,
                                  param.has_train_net_param() ? param.mutable_train_net_param()
                                                              : nullptr};
   for (auto* net : nets) {
     if (!net) continue;
-    SetSources(net, caffe::TRAIN, train_source, train_batch);
-    SetSources(net, caffe::TEST, test_source, test_batch);
+    dist::SetDataSource(net, caffe::TRAIN, train_source, train_batch, /*lmdb=*/true);
+    dist::SetDataSource(net, caffe::TEST, test_source, test_batch, /*lmdb=*/true);
   }
   for (auto& net : *param.mutable_test_net_param()) {
-    SetSources(&net, caffe::TEST, test_source, test_batch);
+    dist::SetDataSource(&net, caffe::TEST, test_source, test_batch, /*lmdb=*/true);
   }
   if (max_iter > 0) param.set_max_iter(max_iter);
   if (test_iter > 0) {
@@ -206,6 +187,11 @@ void MakeJobSolver(const std::string& solver_path, const std::string& out_path,
   if (!snapshot_prefix.empty()) param.set_snapshot_prefix(snapshot_prefix);
   param.set_solver_mode(caffe::SolverParameter::CPU);
   WriteProtoToTextFile(param, out_path);
+  // The inlined net alone, for a deepspark.Net of the trained center.
+  if (!net_out_path.empty()) {
+    WriteProtoToTextFile(param.has_net_param() ? param.net_param() : param.train_net_param(),
+                         net_out_path);
+  }
 }
 
 }  // namespace
@@ -222,14 +208,14 @@ void BindIo(py::module_& m) {
       .def("commit", &DBWriter::Commit)
       .def("close", &DBWriter::Close);
   m.def("read_db", &ReadDB, py::arg("path"), py::arg("backend") = "lmdb", py::arg("limit") = -1);
-  m.def("generate_job_key", []() { return KeyText(dist::GenerateJobKey()); });
+  m.def("generate_job_key", []() { return dist::JobKeyText(dist::GenerateJobKey()); });
   m.def("write_job_key", [](const std::string& text, const std::string& path) {
     dist::WriteJobKey(dist::ParseJobKey(text, "key text"), path);
   });
   m.def("make_job_solver", &MakeJobSolver, py::arg("solver_path"), py::arg("out_path"),
         py::arg("train_source") = "", py::arg("test_source") = "", py::arg("max_iter") = 0,
         py::arg("test_iter") = 0, py::arg("test_interval") = -1,
-        py::arg("snapshot_prefix") = "", py::arg("train_batch") = 0, py::arg("test_batch") = 0);
+        py::arg("snapshot_prefix") = "", py::arg("train_batch") = 0, py::arg("test_batch") = 0, py::arg("net_out_path") = "");
 }
 
 }  // namespace python

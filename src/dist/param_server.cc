@@ -45,6 +45,21 @@ caffe::SolverParameter ReadJobSolver(const std::string& solver_path) {
   return param;
 }
 
+void SetDataSource(caffe::NetParameter* net, caffe::Phase phase, const std::string& source,
+                   int batch_size, bool lmdb) {
+  for (auto& layer : *net->mutable_layer()) {
+    if (layer.type() != "Data") continue;
+    bool match = !layer.include_size();
+    for (const auto& rule : layer.include()) match |= rule.has_phase() && rule.phase() == phase;
+    if (!match) continue;
+    if (!source.empty()) {
+      layer.mutable_data_param()->set_source(source);
+      if (lmdb) layer.mutable_data_param()->set_backend(caffe::DataParameter::LMDB);
+    }
+    if (batch_size > 0) layer.mutable_data_param()->set_batch_size(batch_size);
+  }
+}
+
 
 // ---------------------------------------------------------------------------
 // Shard: one owner thread per contiguous range of the center.

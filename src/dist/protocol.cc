@@ -71,13 +71,13 @@ JobKey GenerateJobKey() {
   return key;
 }
 
+std::string JobKeyText(const JobKey& key) {
+  return "server_public " + key.server_public + "\nserver_secret " + key.server_secret +
+         "\nclient_public " + key.client_public + "\nclient_secret " + key.client_secret + "\n";
+}
+
 void WriteJobKey(const JobKey& key, const std::string& path) {
-  std::ostringstream out;
-  out << "server_public " << key.server_public << "\n"
-      << "server_secret " << key.server_secret << "\n"
-      << "client_public " << key.client_public << "\n"
-      << "client_secret " << key.client_secret << "\n";
-  WriteFileAtomically(path, out.str());
+  WriteFileAtomically(path, JobKeyText(key));
   chmod(path.c_str(), 0600);
 }
 

@@ -11,6 +11,7 @@
 #include "deepspark/db.hpp"
 #include "deepspark/dist/exchange_rules.hpp"
 #include "deepspark/dist/param_client.hpp"
+#include "deepspark/dist/param_server.hpp"  // SetDataSource
 #include "deepspark/math_functions.hpp"
 #include "deepspark/solver_factory.hpp"
 
@@ -125,15 +126,6 @@ class ExchangeCallback : public Solver<float>::Callback {
   std::vector<float> old_center_;
 };
 
-void SetTrainSource(caffe::NetParameter* net, const std::string& source) {
-  for (auto& layer : *net->mutable_layer()) {
-    if (layer.type() != "Data") continue;
-    bool train = !layer.include_size();
-    for (const auto& rule : layer.include()) train |= rule.has_phase() && rule.phase() == caffe::TRAIN;
-    if (train) layer.mutable_data_param()->set_source(source);
-  }
-}
-
 int TrainBatchSize(const Net<float>& net) {
   for (const auto& layer : net.layers()) {
     const auto& p = layer->layer_param();
@@ -174,9 +166,9 @@ int RunWorker(const WorkerOptions& options) {
   param.set_snapshot(0);
   param.set_snapshot_after_train(false);
   if (!options.train_source.empty()) {
-    if (param.has_net_param()) SetTrainSource(param.mutable_net_param(), options.train_source);
+    if (param.has_net_param()) SetDataSource(param.mutable_net_param(), caffe::TRAIN, options.train_source);
     if (param.has_train_net_param()) {
-      SetTrainSource(param.mutable_train_net_param(), options.train_source);
+      SetDataSource(param.mutable_train_net_param(), caffe::TRAIN, options.train_source);
     }
   }
   // Worker i of N reads items i, i+N, ... reshuffled each epoch from the

@@ -110,5 +110,10 @@ class ParameterServer {
 // needs no file but what the server sends.
 caffe::SolverParameter ReadJobSolver(const std::string& solver_path);
 
+// Points the Data layers of `net` that run in `phase` at `source` (unless
+// empty; as an LMDB when lmdb is set) and sets their batch size (if > 0).
+void SetDataSource(caffe::NetParameter* net, caffe::Phase phase, const std::string& source,
+                   int batch_size = 0, bool lmdb = false);
+
 }  // namespace dist
 }  // namespace deepspark

@@ -78,6 +78,8 @@ JobKey GenerateJobKey();
 // File format: four lines "server_public ...", "server_secret ...",
 // "client_public ...", "client_secret ...". Written with mode 0600.
 void WriteJobKey(const JobKey& key, const std::string& path);
+// The file's text (what DEEPSPARK_JOB_KEY holds).
+std::string JobKeyText(const JobKey& key);
 JobKey ReadJobKey(const std::string& path);
 // The key from --key-file, else the file named by DEEPSPARK_JOB_KEY_FILE,
 // else the key text in DEEPSPARK_JOB_KEY (the file's four lines).
