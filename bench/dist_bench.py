@@ -21,7 +21,9 @@ import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SHARED = os.environ.get("DEEPSPARK_SHARED_DIR", os.path.join(ROOT, "..", "shared"))
+SHARED = os.environ.get("DEEPSPARK_SHARED_DIR") or os.path.join(ROOT, "..", "shared")
+if not os.path.isdir(SHARED):
+    SHARED = "/work/shared"  # the rule of scripts/shared-dir.sh
 TOOL = os.path.join(ROOT, "build", "deepspark")
 WORK = os.path.join(ROOT, "build", "dist-bench")
 RESULTS = os.path.join(ROOT, "bench", "results")

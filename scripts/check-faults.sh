@@ -9,7 +9,7 @@
 # Uses the LMDBs made by scripts/train-lenet.sh. ONLY_RESTART=1 runs check 3 alone. Takes about 20 minutes on 2 cores.
 set -uo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-SHARED="${DEEPSPARK_SHARED_DIR:-$ROOT/../shared}"
+source "$ROOT/scripts/shared-dir.sh"
 DS="$ROOT/build/deepspark"
 RUN="$ROOT/build/lenet-run"
 W="${WORKERS:-4}"

@@ -5,7 +5,7 @@
 # .caffemodel). Uses the LMDBs made by scripts/train-lenet.sh.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-SHARED="${DEEPSPARK_SHARED_DIR:-$ROOT/../shared}"
+source "$ROOT/scripts/shared-dir.sh"
 DS="$ROOT/build/deepspark"
 RUN="$ROOT/build/lenet-run"
 THREADS="${THREADS:-1}"

@@ -7,7 +7,7 @@
 #   WORKERS=N  train with N local workers (distributed; default: one process)
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-SHARED="${DEEPSPARK_SHARED_DIR:-$ROOT/../shared}"
+source "$ROOT/scripts/shared-dir.sh"
 "$ROOT/scripts/install-deps.sh"
 "$ROOT/scripts/build.sh"
 DS="$ROOT/build/deepspark"

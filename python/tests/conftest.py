@@ -4,7 +4,7 @@ import sys
 import pytest
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-SHARED = os.environ.get("DEEPSPARK_SHARED", os.path.abspath(os.path.join(REPO, "..", "shared")))
+SHARED = os.environ.get("DEEPSPARK_SHARED_DIR") or os.path.abspath(os.path.join(REPO, "..", "shared"))
 if not os.path.isdir(SHARED):
     SHARED = "/work/shared"
 ZOO = os.path.join(SHARED, "caffe-zoo")
