@@ -19,6 +19,11 @@ namespace deepspark {
 template <typename Dtype>
 void caffe_cpu_gemm(CBLAS_TRANSPOSE TransA, CBLAS_TRANSPOSE TransB, int M, int N, int K,
                     Dtype alpha, const Dtype* A, const Dtype* B, Dtype beta, Dtype* C);
+// The same product through oneDNN's sgemm (its JIT kernels use AVX-512 where
+// the CPU has it) for float; double goes to BLAS. The DNNL engine's GEMMs.
+template <typename Dtype>
+void dnnl_cpu_gemm(CBLAS_TRANSPOSE TransA, CBLAS_TRANSPOSE TransB, int M, int N, int K,
+                   Dtype alpha, const Dtype* A, const Dtype* B, Dtype beta, Dtype* C);
 // y = alpha * op(A) * x + beta * y, with A M x N.
 template <typename Dtype>
 void caffe_cpu_gemv(CBLAS_TRANSPOSE TransA, int M, int N, Dtype alpha, const Dtype* A,
@@ -83,9 +88,5 @@ template <typename Dtype>
 void caffe_rng_bernoulli(int n, Dtype p, int* r);
 template <typename Dtype>
 void caffe_rng_bernoulli(int n, Dtype p, unsigned int* r);
-
-// Sets the number of threads OpenBLAS uses in this process (all threads of
-// it: the setting is process-wide). n <= 0 leaves the library's default.
-void SetBlasThreads(int n);
 
 }  // namespace deepspark

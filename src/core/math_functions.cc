@@ -5,15 +5,11 @@
 #include <limits>
 #include <random>
 
+#include <oneapi/dnnl/dnnl.h>
+
 #include "deepspark/rng.hpp"
 
-extern "C" void openblas_set_num_threads(int num_threads);
-
 namespace deepspark {
-
-void SetBlasThreads(int n) {
-  if (n > 0) openblas_set_num_threads(n);
-}
 
 template <>
 void caffe_cpu_gemm<float>(CBLAS_TRANSPOSE TransA, CBLAS_TRANSPOSE TransB, int M, int N, int K,
@@ -29,6 +25,23 @@ void caffe_cpu_gemm<double>(CBLAS_TRANSPOSE TransA, CBLAS_TRANSPOSE TransB, int 
   int lda = (TransA == CblasNoTrans) ? K : M;
   int ldb = (TransB == CblasNoTrans) ? N : K;
   cblas_dgemm(CblasRowMajor, TransA, TransB, M, N, K, alpha, A, lda, B, ldb, beta, C, N);
+}
+
+template <>
+void dnnl_cpu_gemm<float>(CBLAS_TRANSPOSE TransA, CBLAS_TRANSPOSE TransB, int M, int N, int K,
+                          float alpha, const float* A, const float* B, float beta, float* C) {
+  const int lda = (TransA == CblasNoTrans) ? K : M;
+  const int ldb = (TransB == CblasNoTrans) ? N : K;
+  const dnnl_status_t status =
+      dnnl_sgemm(TransA == CblasNoTrans ? 'N' : 'T', TransB == CblasNoTrans ? 'N' : 'T', M, N, K,
+                 alpha, A, lda, B, ldb, beta, C, N);
+  CHECK_EQ(status, dnnl_success) << "dnnl_sgemm " << M << "x" << N << "x" << K;
+}
+template <>
+void dnnl_cpu_gemm<double>(CBLAS_TRANSPOSE TransA, CBLAS_TRANSPOSE TransB, int M, int N, int K,
+                           double alpha, const double* A, const double* B, double beta,
+                           double* C) {
+  caffe_cpu_gemm<double>(TransA, TransB, M, N, K, alpha, A, B, beta, C);
 }
 
 template <>

@@ -11,6 +11,7 @@
 #include "deepspark/io.hpp"
 #include "deepspark/math_functions.hpp"
 #include "deepspark/rng.hpp"
+#include "deepspark/parallel.hpp"
 #include "server_internal.hpp"
 
 namespace deepspark {
@@ -79,7 +80,6 @@ void ParameterServer::Impl::Start() {
   REQUIRE(opt->tau >= 1) << "--tau must be at least 1";
   REQUIRE(opt->server_threads >= 1) << "--server-threads must be at least 1";
   if (solver.random_seed() >= 0) SetRandomSeed(solver.random_seed());
-  SetBlasThreads(opt->tester_threads);
   snapshot_prefix = solver.snapshot_prefix();
 
   // The center lives in a train net (so snapshots are the train net's
@@ -219,7 +219,12 @@ void ParameterServer::Impl::Start() {
             << " shard(s); listening on " << control_endpoint << "; metrics in " << metrics_path;
   owner->center_iter_ = restored_iter;
   control_thread = std::thread([this] { ControlLoop(); });
-  tester_thread = std::thread([this] { TesterLoop(); });
+  tester_thread = std::thread([this] {
+    // OpenMP's thread count is per thread: the tester's loops and BLAS calls
+    // use tester_threads, whatever the other server threads use.
+    SetNumThreads(opt->tester_threads);
+    TesterLoop();
+  });
 }
 
 void ParameterServer::Impl::BroadcastLive() {

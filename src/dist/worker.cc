@@ -14,6 +14,7 @@
 #include "deepspark/dist/param_server.hpp"  // SetDataSource
 #include "deepspark/math_functions.hpp"
 #include "deepspark/solver_factory.hpp"
+#include "deepspark/parallel.hpp"
 
 namespace deepspark {
 namespace dist {
@@ -140,7 +141,7 @@ int TrainBatchSize(const Net<float>& net) {
 
 int RunWorker(const WorkerOptions& options) {
   REQUIRE(!options.server.empty()) << "worker needs --server (the job's address)";
-  SetBlasThreads(options.threads);
+  SetNumThreads(options.threads);
   std::string endpoint = options.server;
   if (endpoint.find("://") == std::string::npos) endpoint = "tcp://" + endpoint;
   JobKey key = LoadJobKey(options.key_file);

@@ -4,6 +4,7 @@
 
 #include "deepspark/filler.hpp"
 #include "deepspark/layers/im2col.hpp"
+#include "deepspark/parallel.hpp"
 
 namespace deepspark {
 
@@ -11,8 +12,8 @@ namespace {
 
 // Reads one repeated per-axis field (kernel_size, stride, pad, dilation):
 // empty -> default, one value -> all axes, else one per spatial axis.
-std::vector<int> PerAxis(const google::protobuf::RepeatedField<uint32_t>& values, int num_axes,
-                         int default_value, const char* name) {
+std::vector<int> PerAxis(const google::protobuf::RepeatedField<uint32_t> &values, int num_axes,
+                         int default_value, const char *name) {
   const int n = values.size();
   REQUIRE(n == 0 || n == 1 || n == num_axes)
       << name << " must be specified once, or once per spatial dimension (" << name << " specified "
@@ -24,13 +25,13 @@ std::vector<int> PerAxis(const google::protobuf::RepeatedField<uint32_t>& values
 
 }  // namespace
 
-int CheckedAxis(int axis, int num_axes, const char* what) {
+int CheckedAxis(int axis, int num_axes, const char *what) {
   REQUIRE(axis >= -num_axes && axis < num_axes)
       << what << " " << axis << " is out of range for a " << num_axes << "-axis bottom blob";
   return axis < 0 ? axis + num_axes : axis;
 }
 
-ConvGeometry ConvGeometry::Parse(const caffe::ConvolutionParameter& p, int num_spatial_axes) {
+ConvGeometry ConvGeometry::Parse(const caffe::ConvolutionParameter &p, int num_spatial_axes) {
   REQUIRE(num_spatial_axes >= 1) << "convolution needs at least one spatial axis after the "
                                     "channel axis";
   ConvGeometry g;
@@ -76,9 +77,9 @@ ConvGeometry ConvGeometry::Parse(const caffe::ConvolutionParameter& p, int num_s
 }
 
 template <typename Dtype>
-void BaseConvolutionLayer<Dtype>::LayerSetUp(const std::vector<Blob<Dtype>*>& bottom,
-                                             const std::vector<Blob<Dtype>*>& top) {
-  const caffe::ConvolutionParameter& conv_param = this->layer_param_.convolution_param();
+void BaseConvolutionLayer<Dtype>::LayerSetUp(const std::vector<Blob<Dtype> *> &bottom,
+                                             const std::vector<Blob<Dtype> *> &top) {
+  const caffe::ConvolutionParameter &conv_param = this->layer_param_.convolution_param();
   force_nd_im2col_ = conv_param.force_nd_im2col();
   const int num_axes = bottom[0]->num_axes();
   channel_axis_ = CheckedAxis(conv_param.axis(), num_axes, "convolution_param.axis");
@@ -119,7 +120,7 @@ void BaseConvolutionLayer<Dtype>::LayerSetUp(const std::vector<Blob<Dtype>*>& bo
     // the same size are accepted and reshaped.
     REQUIRE(this->blobs_.size() == num_blobs) << "incorrect number of weight blobs: expected "
                                               << num_blobs << ", got " << this->blobs_.size();
-    const std::vector<int>* expected[2] = {&weight_shape, &bias_shape};
+    const std::vector<int> *expected[2] = {&weight_shape, &bias_shape};
     for (size_t i = 0; i < num_blobs; ++i) {
       Blob<Dtype> want(*expected[i]);
       if (this->blobs_[i]->shape() == *expected[i]) continue;
@@ -143,8 +144,8 @@ void BaseConvolutionLayer<Dtype>::LayerSetUp(const std::vector<Blob<Dtype>*>& bo
 }
 
 template <typename Dtype>
-void BaseConvolutionLayer<Dtype>::Reshape(const std::vector<Blob<Dtype>*>& bottom,
-                                          const std::vector<Blob<Dtype>*>& top) {
+void BaseConvolutionLayer<Dtype>::Reshape(const std::vector<Blob<Dtype> *> &bottom,
+                                          const std::vector<Blob<Dtype> *> &top) {
   const int first_spatial_axis = channel_axis_ + 1;
   REQUIRE(bottom[0]->num_axes() == first_spatial_axis + num_spatial_axes_)
       << "bottom num_axes may not change (was " << first_spatial_axis + num_spatial_axes_
@@ -164,7 +165,7 @@ void BaseConvolutionLayer<Dtype>::Reshape(const std::vector<Blob<Dtype>*>& botto
                              bottom[0]->shape().begin() + channel_axis_);
   top_shape.push_back(num_output_);
   top_shape.insert(top_shape.end(), output_shape_.begin(), output_shape_.end());
-  for (auto* t : top) t->Reshape(top_shape);
+  for (auto *t : top) t->Reshape(top_shape);
   const bool reverse = reverse_dimensions();
   conv_out_spatial_dim_ =
       reverse ? bottom[0]->count(first_spatial_axis) : top[0]->count(first_spatial_axis);
@@ -179,8 +180,18 @@ void BaseConvolutionLayer<Dtype>::Reshape(const std::vector<Blob<Dtype>*>& botto
   for (int i = 0; i < num_spatial_axes_; ++i) {
     col_buffer_shape_.push_back(reverse ? input_shape(i + 1) : output_shape_[i]);
   }
-  // A 1x1 kernel reads the input directly; no column buffer needed.
-  if (!is_1x1_) col_buffer_.Reshape(col_buffer_shape_);
+  // A 1x1 kernel reads the input directly; no column buffer needed. Blobs
+  // allocate on first access, so unused buffers cost no memory.
+  const int threads = MaxThreads();
+  if (!is_1x1_) {
+    col_buffers_.resize(threads);
+    for (auto &b : col_buffers_) {
+      if (!b) b = std::make_unique<Blob<Dtype>>();
+      b->Reshape(col_buffer_shape_);
+    }
+  }
+  param_grad_count_ = this->blobs_[0]->count() + (bias_term_ ? num_output_ : 0);
+  thread_gradients_.Reshape(std::vector<int>{std::max(threads - 1, 1), param_grad_count_});
   bottom_dim_ = bottom[0]->count(channel_axis_);
   top_dim_ = top[0]->count(channel_axis_);
   out_spatial_dim_ = top[0]->count(first_spatial_axis);
@@ -191,7 +202,7 @@ void BaseConvolutionLayer<Dtype>::Reshape(const std::vector<Blob<Dtype>*>& botto
 }
 
 template <typename Dtype>
-void BaseConvolutionLayer<Dtype>::conv_im2col_cpu(const Dtype* data, Dtype* col_buff) {
+void BaseConvolutionLayer<Dtype>::conv_im2col_cpu(const Dtype *data, Dtype *col_buff) {
   if (!force_nd_im2col_ && num_spatial_axes_ == 2) {
     im2col_cpu(data, conv_in_channels_, conv_input_shape_[1], conv_input_shape_[2],
                kernel_shape_[0], kernel_shape_[1], pad_[0], pad_[1], stride_[0], stride_[1],
@@ -203,7 +214,7 @@ void BaseConvolutionLayer<Dtype>::conv_im2col_cpu(const Dtype* data, Dtype* col_
 }
 
 template <typename Dtype>
-void BaseConvolutionLayer<Dtype>::conv_col2im_cpu(const Dtype* col_buff, Dtype* data) {
+void BaseConvolutionLayer<Dtype>::conv_col2im_cpu(const Dtype *col_buff, Dtype *data) {
   if (!force_nd_im2col_ && num_spatial_axes_ == 2) {
     col2im_cpu(col_buff, conv_in_channels_, conv_input_shape_[1], conv_input_shape_[2],
                kernel_shape_[0], kernel_shape_[1], pad_[0], pad_[1], stride_[0], stride_[1],
@@ -215,113 +226,172 @@ void BaseConvolutionLayer<Dtype>::conv_col2im_cpu(const Dtype* col_buff, Dtype* 
 }
 
 template <typename Dtype>
-void BaseConvolutionLayer<Dtype>::forward_cpu_gemm(const Dtype* input, const Dtype* weights,
-                                                   Dtype* output, bool skip_im2col) {
-  const Dtype* col_buff = input;
-  if (!is_1x1_) {
-    if (!skip_im2col) conv_im2col_cpu(input, col_buffer_.mutable_cpu_data());
-    col_buff = col_buffer_.cpu_data();
-  }
-  for (int g = 0; g < group_; ++g) {
-    caffe_cpu_gemm<Dtype>(CblasNoTrans, CblasNoTrans, conv_out_channels_ / group_,
-                          conv_out_spatial_dim_, kernel_dim_, Dtype(1),
-                          weights + weight_offset_ * g, col_buff + col_offset_ * g, Dtype(0),
-                          output + output_offset_ * g);
+void BaseConvolutionLayer<Dtype>::Gemm(CBLAS_TRANSPOSE trans_a, CBLAS_TRANSPOSE trans_b, int m,
+                                       int n, int k, Dtype alpha, const Dtype *a, const Dtype *b,
+                                       Dtype beta, Dtype *c) {
+  if (dnnl_gemm_) {
+    dnnl_cpu_gemm<Dtype>(trans_a, trans_b, m, n, k, alpha, a, b, beta, c);
+  } else {
+    caffe_cpu_gemm<Dtype>(trans_a, trans_b, m, n, k, alpha, a, b, beta, c);
   }
 }
 
 template <typename Dtype>
-void BaseConvolutionLayer<Dtype>::forward_cpu_bias(Dtype* output, const Dtype* bias) {
+Dtype *BaseConvolutionLayer<Dtype>::ColBuffer(int t) {
+  return is_1x1_ ? nullptr : col_buffers_[t]->mutable_cpu_data();
+}
+
+template <typename Dtype>
+Dtype *BaseConvolutionLayer<Dtype>::ThreadGradients(int t) {
+  return thread_gradients_.mutable_cpu_data() + static_cast<size_t>(t - 1) * param_grad_count_;
+}
+
+template <typename Dtype>
+void BaseConvolutionLayer<Dtype>::forward_cpu_gemm(const Dtype *input, const Dtype *weights,
+                                                   Dtype *output, Dtype *col_buffer,
+                                                   bool skip_im2col) {
+  const Dtype *col_buff = input;
+  if (!is_1x1_) {
+    if (!skip_im2col) conv_im2col_cpu(input, col_buffer);
+    col_buff = col_buffer;
+  }
+  for (int g = 0; g < group_; ++g) {
+    Gemm(CblasNoTrans, CblasNoTrans, conv_out_channels_ / group_, conv_out_spatial_dim_,
+         kernel_dim_, Dtype(1), weights + weight_offset_ * g, col_buff + col_offset_ * g, Dtype(0),
+         output + output_offset_ * g);
+  }
+}
+
+template <typename Dtype>
+void BaseConvolutionLayer<Dtype>::forward_cpu_bias(Dtype *output, const Dtype *bias) {
   caffe_cpu_gemm<Dtype>(CblasNoTrans, CblasNoTrans, num_output_, out_spatial_dim_, 1, Dtype(1),
                         bias, bias_multiplier_.cpu_data(), Dtype(1), output);
 }
 
 template <typename Dtype>
-void BaseConvolutionLayer<Dtype>::backward_cpu_gemm(const Dtype* output, const Dtype* weights,
-                                                    Dtype* input) {
-  Dtype* col_buff = is_1x1_ ? input : col_buffer_.mutable_cpu_data();
+void BaseConvolutionLayer<Dtype>::backward_cpu_gemm(const Dtype *output, const Dtype *weights,
+                                                    Dtype *input, Dtype *col_buffer) {
+  Dtype *col_buff = is_1x1_ ? input : col_buffer;
   for (int g = 0; g < group_; ++g) {
-    caffe_cpu_gemm<Dtype>(CblasTrans, CblasNoTrans, kernel_dim_, conv_out_spatial_dim_,
-                          conv_out_channels_ / group_, Dtype(1), weights + weight_offset_ * g,
-                          output + output_offset_ * g, Dtype(0), col_buff + col_offset_ * g);
+    Gemm(CblasTrans, CblasNoTrans, kernel_dim_, conv_out_spatial_dim_, conv_out_channels_ / group_,
+         Dtype(1), weights + weight_offset_ * g, output + output_offset_ * g, Dtype(0),
+         col_buff + col_offset_ * g);
   }
   if (!is_1x1_) conv_col2im_cpu(col_buff, input);
 }
 
 template <typename Dtype>
-void BaseConvolutionLayer<Dtype>::weight_cpu_gemm(const Dtype* input, const Dtype* output,
-                                                  Dtype* weights) {
-  const Dtype* col_buff = input;
+void BaseConvolutionLayer<Dtype>::weight_cpu_gemm(const Dtype *input, const Dtype *output,
+                                                  Dtype *weights, Dtype *col_buffer) {
+  const Dtype *col_buff = input;
   if (!is_1x1_) {
-    conv_im2col_cpu(input, col_buffer_.mutable_cpu_data());
-    col_buff = col_buffer_.cpu_data();
+    conv_im2col_cpu(input, col_buffer);
+    col_buff = col_buffer;
   }
   for (int g = 0; g < group_; ++g) {
-    caffe_cpu_gemm<Dtype>(CblasNoTrans, CblasTrans, conv_out_channels_ / group_, kernel_dim_,
-                          conv_out_spatial_dim_, Dtype(1), output + output_offset_ * g,
-                          col_buff + col_offset_ * g, Dtype(1), weights + weight_offset_ * g);
+    Gemm(CblasNoTrans, CblasTrans, conv_out_channels_ / group_, kernel_dim_, conv_out_spatial_dim_,
+         Dtype(1), output + output_offset_ * g, col_buff + col_offset_ * g, Dtype(1),
+         weights + weight_offset_ * g);
   }
 }
 
 template <typename Dtype>
-void BaseConvolutionLayer<Dtype>::backward_cpu_bias(Dtype* bias, const Dtype* input) {
+void BaseConvolutionLayer<Dtype>::backward_cpu_bias(Dtype *bias, const Dtype *input) {
   caffe_cpu_gemv<Dtype>(CblasNoTrans, num_output_, out_spatial_dim_, Dtype(1), input,
                         bias_multiplier_.cpu_data(), Dtype(1), bias);
 }
 
 template <typename Dtype>
-void BaseConvolutionLayer<Dtype>::Forward_cpu(const std::vector<Blob<Dtype>*>& bottom,
-                                              const std::vector<Blob<Dtype>*>& top) {
-  const Dtype* weight = this->blobs_[0]->cpu_data();
+void BaseConvolutionLayer<Dtype>::Forward_cpu(const std::vector<Blob<Dtype> *> &bottom,
+                                              const std::vector<Blob<Dtype> *> &top) {
+  const Dtype *weight = this->blobs_[0]->cpu_data();
+  const Dtype *bias = bias_term_ ? this->blobs_[1]->cpu_data() : nullptr;
+  if (bias_term_) bias_multiplier_.cpu_data();  // materialise before the threads read it
+  for (int t = 0; t < static_cast<int>(col_buffers_.size()); ++t) ColBuffer(t);
   const bool reverse = reverse_dimensions();
   for (size_t i = 0; i < bottom.size(); ++i) {
-    const Dtype* bottom_data = bottom[i]->cpu_data();
-    Dtype* top_data = top[i]->mutable_cpu_data();
-    for (int n = 0; n < num_; ++n) {
-      const Dtype* input = bottom_data + n * bottom_dim_;
-      Dtype* output = top_data + n * top_dim_;
-      if (reverse) {
-        backward_cpu_gemm(input, weight, output);
-      } else {
-        forward_cpu_gemm(input, weight, output);
+    const Dtype *bottom_data = bottom[i]->cpu_data();
+    Dtype *top_data = top[i]->mutable_cpu_data();
+    ParallelRanges(num_, 2, [&](int t, int64_t lo, int64_t hi) {
+      Dtype *col = ColBuffer(t);
+      for (int64_t n = lo; n < hi; ++n) {
+        const Dtype *input = bottom_data + n * bottom_dim_;
+        Dtype *output = top_data + n * top_dim_;
+        if (reverse) {
+          backward_cpu_gemm(input, weight, output, col);
+        } else {
+          forward_cpu_gemm(input, weight, output, col);
+        }
+        if (bias_term_) forward_cpu_bias(output, bias);
       }
-      if (bias_term_) forward_cpu_bias(output, this->blobs_[1]->cpu_data());
-    }
+    });
   }
 }
 
 template <typename Dtype>
-void BaseConvolutionLayer<Dtype>::Backward_cpu(const std::vector<Blob<Dtype>*>& top,
-                                               const std::vector<bool>& propagate_down,
-                                               const std::vector<Blob<Dtype>*>& bottom) {
-  const Dtype* weight = this->blobs_[0]->cpu_data();
-  Dtype* weight_diff = this->blobs_[0]->mutable_cpu_diff();
+void BaseConvolutionLayer<Dtype>::Backward_cpu(const std::vector<Blob<Dtype> *> &top,
+                                               const std::vector<bool> &propagate_down,
+                                               const std::vector<Blob<Dtype> *> &bottom) {
+  const Dtype *weight = this->blobs_[0]->cpu_data();
   const bool reverse = reverse_dimensions();
   const bool weight_grad = this->param_propagate_down(0);
+  const bool bias_grad = bias_term_ && this->param_propagate_down(1);
+  const int weight_count = this->blobs_[0]->count();
+  Dtype *weight_diff = this->blobs_[0]->mutable_cpu_diff();
+  Dtype *bias_diff = bias_term_ ? this->blobs_[1]->mutable_cpu_diff() : nullptr;
+  if (bias_term_) bias_multiplier_.cpu_data();
+  for (int t = 0; t < static_cast<int>(col_buffers_.size()); ++t) ColBuffer(t);
+  // Threads 1..T-1 accumulate into their own zeroed buffers; thread 0 into
+  // the blobs' diffs (which hold earlier gradients: Caffe accumulates).
+  const int used_threads = RangeThreads(num_, 2);
+  if (weight_grad || bias_grad) {
+    for (int t = 1; t < used_threads; ++t)
+      caffe_set(param_grad_count_, Dtype(0), ThreadGradients(t));
+  }
   for (size_t i = 0; i < top.size(); ++i) {
-    const Dtype* top_diff = top[i]->cpu_diff();
-    if (bias_term_ && this->param_propagate_down(1)) {
-      Dtype* bias_diff = this->blobs_[1]->mutable_cpu_diff();
-      for (int n = 0; n < num_; ++n) backward_cpu_bias(bias_diff, top_diff + n * top_dim_);
-    }
-    if (!weight_grad && !propagate_down[i]) continue;
-    const Dtype* bottom_data = bottom[i]->cpu_data();
-    Dtype* bottom_diff = propagate_down[i] ? bottom[i]->mutable_cpu_diff() : nullptr;
-    for (int n = 0; n < num_; ++n) {
-      const Dtype* input = bottom_data + n * bottom_dim_;
-      const Dtype* output_diff = top_diff + n * top_dim_;
-      if (!reverse) {
-        if (weight_grad) weight_cpu_gemm(input, output_diff, weight_diff);
-        if (propagate_down[i]) backward_cpu_gemm(output_diff, weight, bottom_diff + n * bottom_dim_);
-      } else {
-        // The weight gradient im2col's the top diff; the data gradient
-        // reuses that column buffer.
-        if (weight_grad) weight_cpu_gemm(output_diff, input, weight_diff);
-        if (propagate_down[i]) {
-          forward_cpu_gemm(output_diff, weight, bottom_diff + n * bottom_dim_, weight_grad);
+    if (!weight_grad && !bias_grad && !propagate_down[i]) continue;
+    const Dtype *top_diff = top[i]->cpu_diff();
+    const Dtype *bottom_data = bottom[i]->cpu_data();
+    Dtype *bottom_diff = propagate_down[i] ? bottom[i]->mutable_cpu_diff() : nullptr;
+    ParallelRanges(num_, 2, [&](int t, int64_t lo, int64_t hi) {
+      Dtype *col = ColBuffer(t);
+      Dtype *w_acc = weight_diff;
+      Dtype *b_acc = bias_diff;
+      if (t > 0) {
+        w_acc = ThreadGradients(t);
+        b_acc = w_acc + weight_count;
+      }
+      for (int64_t n = lo; n < hi; ++n) {
+        const Dtype *input = bottom_data + n * bottom_dim_;
+        const Dtype *output_diff = top_diff + n * top_dim_;
+        if (bias_grad) backward_cpu_bias(b_acc, output_diff);
+        if (!reverse) {
+          if (weight_grad) weight_cpu_gemm(input, output_diff, w_acc, col);
+          if (propagate_down[i]) {
+            backward_cpu_gemm(output_diff, weight, bottom_diff + n * bottom_dim_, col);
+          }
+        } else {
+          // The weight gradient im2col's the top diff; the data gradient
+          // reuses that column buffer.
+          if (weight_grad) weight_cpu_gemm(output_diff, input, w_acc, col);
+          if (propagate_down[i]) {
+            forward_cpu_gemm(output_diff, weight, bottom_diff + n * bottom_dim_, col, weight_grad);
+          }
         }
       }
-    }
+    });
+  }
+  if (used_threads > 1 && (weight_grad || bias_grad)) {
+    // Sum the other threads' gradients into the diffs, in thread order.
+    ParallelForElements(param_grad_count_, [&](int64_t k) {
+      Dtype sum = 0;
+      for (int t = 1; t < used_threads; ++t) sum += ThreadGradients(t)[k];
+      if (k < weight_count) {
+        if (weight_grad) weight_diff[k] += sum;
+      } else if (bias_grad) {
+        bias_diff[k - weight_count] += sum;
+      }
+    });
   }
 }
 

@@ -18,6 +18,6 @@ void ConvolutionLayer<Dtype>::compute_output_shape() {
 }
 
 INSTANTIATE_CLASS(ConvolutionLayer);
-REGISTER_LAYER_CLASS(Convolution);
+
 
 }  // namespace deepspark

@@ -46,7 +46,13 @@ void im2col_cpu(const Dtype* data_im, int channels, int height, int width, int k
           const int iw0 = -pad_w + kw * dilation_w + ow_lo * stride_w;
           const int n = ow_hi - ow_lo;
           if (stride_w == 1) {
-            std::memcpy(data_col, row + iw0, sizeof(Dtype) * n);
+            // Short rows (LeNet's 8 values) copy faster inline than through
+            // a memcpy call.
+            if (n <= 16) {
+              for (int i = 0; i < n; ++i) data_col[i] = row[iw0 + i];
+            } else {
+              std::memcpy(data_col, row + iw0, sizeof(Dtype) * n);
+            }
             data_col += n;
           } else {
             const Dtype* src = row + iw0;

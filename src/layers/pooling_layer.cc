@@ -4,7 +4,7 @@
 #include <cfloat>
 #include <cmath>
 
-#include "deepspark/layer_factory.hpp"
+#include "deepspark/parallel.hpp"
 
 namespace deepspark {
 
@@ -130,7 +130,12 @@ void PoolingLayer<Dtype>::Forward_cpu(const std::vector<Blob<Dtype>*>& bottom,
       const bool use_top_mask = top.size() > 1;
       Dtype* top_mask = use_top_mask ? top[1]->mutable_cpu_data() : nullptr;
       int* mask = use_top_mask ? nullptr : index_.data();
-      for (int plane = 0; plane < planes; ++plane) {
+      // Planes are independent: split them over the threads.
+      ParallelFor(0, planes, 4, [&](int64_t plane) {
+        const Dtype* plane_data = bottom_data + plane * in_size;
+        Dtype* plane_top = top_data + plane * out_size;
+        Dtype* plane_top_mask = use_top_mask ? top_mask + plane * out_size : nullptr;
+        int* plane_mask = use_top_mask ? nullptr : mask + plane * out_size;
         for (int ph = 0; ph < pooled_height_; ++ph) {
           const int hstart = std::max(ph * stride_h_ - pad_h_, 0);
           const int hend = std::min(ph * stride_h_ - pad_h_ + kernel_h_, height_);
@@ -140,7 +145,7 @@ void PoolingLayer<Dtype>::Forward_cpu(const std::vector<Blob<Dtype>*>& bottom,
             Dtype best = Dtype(-FLT_MAX);
             int best_index = -1;
             for (int h = hstart; h < hend; ++h) {
-              const Dtype* row = bottom_data + h * width_;
+              const Dtype* row = plane_data + h * width_;
               for (int w = wstart; w < wend; ++w) {
                 // Select without branching: the comparison is unpredictable.
                 const bool greater = row[w] > best;
@@ -149,41 +154,34 @@ void PoolingLayer<Dtype>::Forward_cpu(const std::vector<Blob<Dtype>*>& bottom,
               }
             }
             const int out = ph * pooled_width_ + pw;
-            top_data[out] = best;
+            plane_top[out] = best;
             if (use_top_mask) {
-              top_mask[out] = static_cast<Dtype>(best_index);
+              plane_top_mask[out] = static_cast<Dtype>(best_index);
             } else {
-              mask[out] = best_index;
+              plane_mask[out] = best_index;
             }
           }
         }
-        bottom_data += in_size;
-        top_data += out_size;
-        if (use_top_mask) {
-          top_mask += out_size;
-        } else {
-          mask += out_size;
-        }
-      }
+      });
       break;
     }
     case PoolingParameter::AVE:
-      for (int plane = 0; plane < planes; ++plane) {
+      ParallelFor(0, planes, 4, [&](int64_t plane) {
+        const Dtype* plane_data = bottom_data + plane * in_size;
+        Dtype* plane_top = top_data + plane * out_size;
         for (int ph = 0; ph < pooled_height_; ++ph) {
           for (int pw = 0; pw < pooled_width_; ++pw) {
             const AveWindow win = AveWindowAt(ph, pw);
             Dtype sum = 0;
             for (int h = win.hstart; h < win.hend; ++h) {
-              for (int w = win.wstart; w < win.wend; ++w) sum += bottom_data[h * width_ + w];
+              for (int w = win.wstart; w < win.wend; ++w) sum += plane_data[h * width_ + w];
             }
             // An empty window (see Backward) would divide 0 by 0 (NaN in
             // Caffe); it outputs 0 instead.
-            top_data[ph * pooled_width_ + pw] = win.empty() ? 0 : sum / win.pool_size;
+            plane_top[ph * pooled_width_ + pw] = win.empty() ? 0 : sum / win.pool_size;
           }
         }
-        bottom_data += in_size;
-        top_data += out_size;
-      }
+      });
       break;
     case PoolingParameter::STOCHASTIC:
       ForwardStochastic(bottom_data, top_data, this->phase_ == caffe::TRAIN);
@@ -255,7 +253,6 @@ void PoolingLayer<Dtype>::Backward_cpu(const std::vector<Blob<Dtype>*>& top,
   if (!propagate_down[0]) return;
   const Dtype* top_diff = top[0]->cpu_diff();
   Dtype* bottom_diff = bottom[0]->mutable_cpu_diff();
-  caffe_set(bottom[0]->count(), Dtype(0), bottom_diff);
   const int planes = bottom[0]->shape(0) * channels_;
   const int in_size = height_ * width_;
   const int out_size = pooled_height_ * pooled_width_;
@@ -264,41 +261,40 @@ void PoolingLayer<Dtype>::Backward_cpu(const std::vector<Blob<Dtype>*>& top,
       const bool use_top_mask = top.size() > 1;
       const Dtype* top_mask = use_top_mask ? top[1]->cpu_data() : nullptr;
       const int* mask = use_top_mask ? nullptr : index_.data();
-      for (int plane = 0; plane < planes; ++plane) {
+      ParallelFor(0, planes, 4, [&](int64_t plane) {
+        Dtype* plane_diff = bottom_diff + plane * in_size;
+        const Dtype* plane_top_diff = top_diff + plane * out_size;
+        std::fill(plane_diff, plane_diff + in_size, Dtype(0));
         for (int i = 0; i < out_size; ++i) {
-          const int idx = use_top_mask ? static_cast<int>(top_mask[i]) : mask[i];
+          const int64_t o = plane * out_size + i;
+          const int idx = use_top_mask ? static_cast<int>(top_mask[o]) : mask[o];
           // -1: an empty window (CEIL rounding with stride > kernel and no
           // pad can place the last window outside the image; Caffe outputs
           // -FLT_MAX there). It has no input to route the gradient to.
-          if (idx >= 0) bottom_diff[idx] += top_diff[i];
+          if (idx >= 0) plane_diff[idx] += plane_top_diff[i];
         }
-        bottom_diff += in_size;
-        top_diff += out_size;
-        if (use_top_mask) {
-          top_mask += out_size;
-        } else {
-          mask += out_size;
-        }
-      }
+      });
       break;
     }
     case PoolingParameter::AVE:
-      for (int plane = 0; plane < planes; ++plane) {
+      ParallelFor(0, planes, 4, [&](int64_t plane) {
+        Dtype* plane_diff = bottom_diff + plane * in_size;
+        const Dtype* plane_top_diff = top_diff + plane * out_size;
+        std::fill(plane_diff, plane_diff + in_size, Dtype(0));
         for (int ph = 0; ph < pooled_height_; ++ph) {
           for (int pw = 0; pw < pooled_width_; ++pw) {
             const AveWindow win = AveWindowAt(ph, pw);
             if (win.empty()) continue;
-            const Dtype g = top_diff[ph * pooled_width_ + pw] / win.pool_size;
+            const Dtype g = plane_top_diff[ph * pooled_width_ + pw] / win.pool_size;
             for (int h = win.hstart; h < win.hend; ++h) {
-              for (int w = win.wstart; w < win.wend; ++w) bottom_diff[h * width_ + w] += g;
+              for (int w = win.wstart; w < win.wend; ++w) plane_diff[h * width_ + w] += g;
             }
           }
         }
-        bottom_diff += in_size;
-        top_diff += out_size;
-      }
+      });
       break;
     case PoolingParameter::STOCHASTIC:
+      caffe_set(bottom[0]->count(), Dtype(0), bottom_diff);
       BackwardStochastic(top_diff, bottom[0]->cpu_data(), bottom_diff);
       break;
     default:
@@ -347,6 +343,5 @@ void PoolingLayer<Dtype>::BackwardStochastic(const Dtype* top_diff, const Dtype*
 }
 
 INSTANTIATE_CLASS(PoolingLayer);
-REGISTER_LAYER_CLASS(Pooling);
 
 }  // namespace deepspark

@@ -1,33 +1,45 @@
 // `deepspark`: Caffe's command line (train, test, time, converters) plus the
 // distributed roles. Caffe's single-dash flag spellings are accepted.
-#include <CLI/CLI.hpp>
 #include <google/protobuf/stubs/common.h>
 
+#include <CLI/CLI.hpp>
 #include <cstdio>
+#include <cstdlib>
 #include <map>
 
 #include "cli_util.hpp"
 #include "commands.hpp"
 #include "deepspark/common.hpp"
+#include "deepspark/engine.hpp"
 
 int main(int argc, char** argv) {
   using namespace deepspark::tools;
-  CLI::App app{"DeepSpark: train Caffe models, on one machine or many.\n"
-               "Commands follow Caffe's `caffe` tool; run `deepspark COMMAND --help`."};
+  CLI::App app{
+      "DeepSpark: train Caffe models, on one machine or many.\n"
+      "Commands follow Caffe's `caffe` tool; run `deepspark COMMAND --help`."};
   app.require_subcommand(1);
   std::map<CLI::App*, Command> commands;
+  std::string engine;
   auto add = [&](const char* name, const char* help, Command (*fn)(CLI::App*)) {
     CLI::App* sub = app.add_subcommand(name, help);
     commands[sub] = fn(sub);
+    return sub;
   };
-  add("train", "train or finetune a model (solver prototxt)", AddTrainCommand);
-  add("test", "score a model: forward passes in TEST phase", AddTestCommand);
-  add("time", "benchmark forward and backward, layer by layer", AddTimeCommand);
+  // Commands that run nets take --engine (deepspark/engine.hpp).
+  auto with_engine = [&](CLI::App* sub) {
+    sub->add_option("--engine", engine,
+                    "caffe (Caffe's CPU code) or dnnl (oneDNN, the default) for layers whose "
+                    "engine field is DEFAULT");
+  };
+  with_engine(add("train", "train or finetune a model (solver prototxt)", AddTrainCommand));
+  with_engine(add("test", "score a model: forward passes in TEST phase", AddTestCommand));
+  with_engine(add("time", "benchmark forward and backward, layer by layer", AddTimeCommand));
   add("convert-mnist", "MNIST IDX files to an LMDB/LevelDB of Datum", AddConvertMnistCommand);
   add("compute-image-mean", "mean image of a Datum database as .binaryproto",
       AddComputeImageMeanCommand);
-  add("server", "run a parameter server for N workers (any launcher)", AddServerCommand);
-  add("worker", "run one worker against a server", AddWorkerCommand);
+  with_engine(
+      add("server", "run a parameter server for N workers (any launcher)", AddServerCommand));
+  with_engine(add("worker", "run one worker against a server", AddWorkerCommand));
 
   std::vector<std::string> args = NormalizeCaffeFlags(argc, argv);
   std::vector<char*> arg_ptrs;
@@ -39,6 +51,11 @@ int main(int argc, char** argv) {
   }
   int code = 1;
   try {
+    if (!engine.empty()) {
+      deepspark::SetDefaultEngine(deepspark::ParseEngine(engine));
+      // Worker processes started by this one (train --workers) inherit it.
+      setenv("DEEPSPARK_ENGINE", engine.c_str(), 1);
+    }
     for (auto& entry : commands) {
       if (entry.first->parsed()) code = entry.second();
     }

@@ -9,6 +9,7 @@
 #include "cli_util.hpp"
 #include "commands.hpp"
 #include "deepspark/net.hpp"
+#include "deepspark/parallel.hpp"
 
 namespace deepspark {
 namespace tools {
@@ -30,7 +31,7 @@ int RunTest(const TestOptions& opt) {
   REQUIRE(!opt.weights.empty()) << "test needs --weights (a .caffemodel to score)";
   REQUIRE(opt.gpu.empty()) << "--gpu: this build runs on the CPU only";
   REQUIRE(opt.iterations > 0) << "--iterations must be positive";
-  SetBlasThreads(opt.threads);
+  SetNumThreads(opt.threads);
   std::vector<std::string> stages = SplitComma(opt.stage);
   Net<float> net(opt.model, ParsePhase(opt.phase), opt.level, &stages);
   for (const std::string& w : SplitComma(opt.weights)) net.CopyTrainedLayersFrom(w);

@@ -8,6 +8,7 @@
 #include "cli_util.hpp"
 #include "commands.hpp"
 #include "deepspark/net.hpp"
+#include "deepspark/parallel.hpp"
 
 namespace deepspark {
 namespace tools {
@@ -32,7 +33,7 @@ int RunTime(const TimeOptions& opt) {
   REQUIRE(!opt.model.empty()) << "time needs --model";
   REQUIRE(opt.gpu.empty()) << "--gpu: this build runs on the CPU only";
   REQUIRE(opt.iterations > 0) << "--iterations must be positive";
-  SetBlasThreads(opt.threads);
+  SetNumThreads(opt.threads);
   std::vector<std::string> stages = SplitComma(opt.stage);
   Net<float> net(opt.model, ParsePhase(opt.phase), opt.level, &stages);
   LOG(INFO) << "Performing Forward";

@@ -9,6 +9,7 @@
 #include "deepspark/io.hpp"
 #include "deepspark/signal_handler.hpp"
 #include "deepspark/solver_factory.hpp"
+#include "deepspark/parallel.hpp"
 
 namespace deepspark {
 namespace tools {
@@ -32,7 +33,7 @@ int RunTrain(const TrainOptions& opt) {
   REQUIRE(opt.weights.empty() || opt.snapshot.empty())
       << "give --snapshot to resume training or --weights to finetune, not both";
   REQUIRE(opt.gpu.empty()) << "--gpu: this build runs on the CPU only";
-  SetBlasThreads(opt.threads);
+  SetNumThreads(opt.threads);
   if (opt.dist.workers > 0) {
     REQUIRE(opt.snapshot.empty())
         << "--snapshot with --workers: resume a distributed job with `deepspark server "

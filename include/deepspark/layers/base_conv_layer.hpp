@@ -6,12 +6,20 @@
 // top (outer..., num_output, out_spatial...). Parameter blobs:
 // W (conv_out_channels, conv_in_channels / group, kernel...), b (num_output)
 // when bias_term. Convolution maps C -> num_output; Deconvolution is the
-// transposed operation (reverse_dimensions), so its W is (C, num_output/group, k...).
+// transposed operation (reverse_dimensions), so its W is (C, num_output/group,
+// k...).
 //
-// Thread safety: a layer instance is used by one thread (it owns a column
-// buffer that Forward and Backward overwrite).
+// Parallelism: Forward and Backward split the images of a batch over the
+// engine's threads (deepspark/parallel.hpp); each thread has its own column
+// buffer and weight/bias gradient accumulator and runs single-threaded GEMMs.
+// The per-thread gradients are summed in thread order, so a run is
+// reproducible for a given thread count.
+//
+// Thread safety: a layer instance is used by one thread at a time (it owns
+// column buffers that Forward and Backward overwrite).
 #pragma once
 
+#include <memory>
 #include <vector>
 
 #include "deepspark/layer.hpp"
@@ -23,21 +31,21 @@ namespace deepspark {
 struct ConvGeometry {
   std::vector<int> kernel, stride, pad, dilation;
   // Parses conv_param for num_spatial_axes spatial axes.
-  static ConvGeometry Parse(const caffe::ConvolutionParameter& conv_param, int num_spatial_axes);
+  static ConvGeometry Parse(const caffe::ConvolutionParameter &conv_param, int num_spatial_axes);
 };
 
 // Resolves a possibly negative axis for a blob of num_axes axes; throws
 // deepspark::Error naming `what` when out of range.
-int CheckedAxis(int axis, int num_axes, const char* what);
+int CheckedAxis(int axis, int num_axes, const char *what);
 
 template <typename Dtype>
 class BaseConvolutionLayer : public Layer<Dtype> {
  public:
-  explicit BaseConvolutionLayer(const caffe::LayerParameter& param) : Layer<Dtype>(param) {}
-  void LayerSetUp(const std::vector<Blob<Dtype>*>& bottom,
-                  const std::vector<Blob<Dtype>*>& top) override;
-  void Reshape(const std::vector<Blob<Dtype>*>& bottom,
-               const std::vector<Blob<Dtype>*>& top) override;
+  explicit BaseConvolutionLayer(const caffe::LayerParameter &param) : Layer<Dtype>(param) {}
+  void LayerSetUp(const std::vector<Blob<Dtype> *> &bottom,
+                  const std::vector<Blob<Dtype> *> &top) override;
+  void Reshape(const std::vector<Blob<Dtype> *> &bottom,
+               const std::vector<Blob<Dtype> *> &top) override;
 
   int MinBottomBlobs() const override { return 1; }
   int MinTopBlobs() const override { return 1; }
@@ -46,23 +54,28 @@ class BaseConvolutionLayer : public Layer<Dtype> {
  protected:
   // Per bottom and per image: the GEMMs below, with the roles of
   // forward_cpu_gemm and backward_cpu_gemm swapped when reverse_dimensions().
-  void Forward_cpu(const std::vector<Blob<Dtype>*>& bottom,
-                   const std::vector<Blob<Dtype>*>& top) override;
-  void Backward_cpu(const std::vector<Blob<Dtype>*>& top, const std::vector<bool>& propagate_down,
-                    const std::vector<Blob<Dtype>*>& bottom) override;
+  void Forward_cpu(const std::vector<Blob<Dtype> *> &bottom,
+                   const std::vector<Blob<Dtype> *> &top) override;
+  void Backward_cpu(const std::vector<Blob<Dtype> *> &top, const std::vector<bool> &propagate_down,
+                    const std::vector<Blob<Dtype> *> &bottom) override;
 
   // GEMM helpers for one image (n-th item): weights (out x kernel_dim) times
-  // columns (kernel_dim x out_spatial), per group.
-  void forward_cpu_gemm(const Dtype* input, const Dtype* weights, Dtype* output,
+  // columns (kernel_dim x out_spatial), per group. col_buff: the calling
+  // thread's column buffer (kernel_dim * group x out_spatial).
+  void forward_cpu_gemm(const Dtype *input, const Dtype *weights, Dtype *output, Dtype *col_buff,
                         bool skip_im2col = false);
-  void forward_cpu_bias(Dtype* output, const Dtype* bias);
-  void backward_cpu_gemm(const Dtype* output, const Dtype* weights, Dtype* input);
-  void weight_cpu_gemm(const Dtype* input, const Dtype* output, Dtype* weights);
-  void backward_cpu_bias(Dtype* bias, const Dtype* input);
+  void forward_cpu_bias(Dtype *output, const Dtype *bias);
+  void backward_cpu_gemm(const Dtype *output, const Dtype *weights, Dtype *input, Dtype *col_buff);
+  void weight_cpu_gemm(const Dtype *input, const Dtype *output, Dtype *weights, Dtype *col_buff);
+  void backward_cpu_bias(Dtype *bias, const Dtype *input);
 
   // The spatial output shape from the input shape (conv: floor formula;
   // deconv: its inverse).
   virtual void compute_output_shape() = 0;
+  // True: the im2col path's GEMMs run through oneDNN's sgemm (the DNNL
+  // engine) instead of BLAS (Caffe's path).
+  bool dnnl_gemm_ = false;
+
   // True for Deconvolution: the GEMMs run in the transposed direction.
   virtual bool reverse_dimensions() = 0;
 
@@ -73,7 +86,7 @@ class BaseConvolutionLayer : public Layer<Dtype> {
   std::vector<int> conv_input_shape_;  // (C, spatial...) of the im2col image
   std::vector<int> col_buffer_shape_;
   std::vector<int> output_shape_;  // spatial output dims
-  const std::vector<int>* bottom_shape_ = nullptr;
+  const std::vector<int> *bottom_shape_ = nullptr;
 
   int num_spatial_axes_ = 0;
   int bottom_dim_ = 0;
@@ -90,8 +103,8 @@ class BaseConvolutionLayer : public Layer<Dtype> {
   bool force_nd_im2col_ = false;
 
  private:
-  void conv_im2col_cpu(const Dtype* data, Dtype* col_buff);
-  void conv_col2im_cpu(const Dtype* col_buff, Dtype* data);
+  void conv_im2col_cpu(const Dtype *data, Dtype *col_buff);
+  void conv_col2im_cpu(const Dtype *col_buff, Dtype *data);
 
   int conv_out_channels_ = 0;
   int conv_in_channels_ = 0;
@@ -100,7 +113,19 @@ class BaseConvolutionLayer : public Layer<Dtype> {
   int col_offset_ = 0;
   int output_offset_ = 0;
 
-  Blob<Dtype> col_buffer_;
+  // caffe_cpu_gemm or dnnl_cpu_gemm, by dnnl_gemm_.
+  void Gemm(CBLAS_TRANSPOSE trans_a, CBLAS_TRANSPOSE trans_b, int m, int n, int k, Dtype alpha,
+            const Dtype *a, const Dtype *b, Dtype beta, Dtype *c);
+  // The column buffer of thread t (allocated on first use, so a layer that
+  // runs another engine never allocates them).
+  Dtype *ColBuffer(int t);
+  // Gradient accumulators of threads 1..T-1 (thread 0 adds into the blob's
+  // diff directly): weights then bias, zeroed per Backward.
+  Dtype *ThreadGradients(int t);
+
+  std::vector<std::unique_ptr<Blob<Dtype>>> col_buffers_;
+  Blob<Dtype> thread_gradients_;
+  int param_grad_count_ = 0;
   Blob<Dtype> bias_multiplier_;
 };
 

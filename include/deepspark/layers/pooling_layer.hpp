@@ -58,6 +58,7 @@ class PoolingLayer : public Layer<Dtype> {
   void ForwardStochastic(const Dtype* bottom_data, Dtype* top_data, bool train);
   void BackwardStochastic(const Dtype* top_diff, const Dtype* bottom_data, Dtype* bottom_diff);
 
+ protected:
   int kernel_h_ = 0, kernel_w_ = 0;
   int stride_h_ = 1, stride_w_ = 1;
   int pad_h_ = 0, pad_w_ = 0;
@@ -68,6 +69,8 @@ class PoolingLayer : public Layer<Dtype> {
   // Argmax (MAX without a mask top) or sampled index (STOCHASTIC TRAIN) of
   // every output, as h*W+w within its channel.
   std::vector<int> index_;
+
+ private:
   // STOCHASTIC: whether the last forward ran in TRAIN mode (sampling).
   bool sampled_ = false;
 };

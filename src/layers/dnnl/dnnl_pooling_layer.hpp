@@ -1,0 +1,44 @@
+// Pooling through oneDNN (engine DNNL, float), on Caffe-layout (NCHW) blobs.
+// Caffe's output size (CEIL rounding by default) becomes oneDNN's right
+// padding. MAX matches Caffe's windows exactly (padding cells never win);
+// AVE matches Caffe's divisor where oneDNN has the same one: no padding
+// (divide by the cells inside the image) or right padding no larger than
+// pad (divide by the full kernel). Everything else (STOCHASTIC, a mask top,
+// AVE windows that hang past pad, windows that fall wholly in the padding)
+// runs the inherited Caffe code.
+//
+// Thread safety: one thread per instance.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "deepspark/layers/pooling_layer.hpp"
+#include "dnnl_layer.hpp"
+
+namespace deepspark {
+
+class DnnlPoolingLayer : public PoolingLayer<float>, public DnnlLayer {
+ public:
+  explicit DnnlPoolingLayer(const caffe::LayerParameter& param);
+  ~DnnlPoolingLayer() override;
+  void Reshape(const std::vector<Blob<float>*>& bottom,
+               const std::vector<Blob<float>*>& top) override;
+  bool uses_dnnl() const override { return use_dnnl_; }
+
+ protected:
+  void Forward_cpu(const std::vector<Blob<float>*>& bottom,
+                   const std::vector<Blob<float>*>& top) override;
+  void Backward_cpu(const std::vector<Blob<float>*>& top, const std::vector<bool>& propagate_down,
+                    const std::vector<Blob<float>*>& bottom) override;
+
+ private:
+  struct Primitives;
+  bool Build(const std::vector<Blob<float>*>& bottom, const std::vector<Blob<float>*>& top);
+
+  bool use_dnnl_ = false;
+  std::vector<int> built_shape_;
+  std::unique_ptr<Primitives> prims_;
+};
+
+}  // namespace deepspark

@@ -1,0 +1,44 @@
+// Creators of the layer types that have more than one engine (see
+// deepspark/engine.hpp): as Caffe's layer_factory.cpp picks CAFFE or CUDNN,
+// these pick Caffe's CPU code or oneDNN from the layer's `engine` field and
+// the process default. oneDNN computes in float only: double layers always
+// get Caffe's code.
+#include <type_traits>
+
+#include "deepspark/engine.hpp"
+#include "deepspark/layer_factory.hpp"
+#include "dnnl_convolution_layer.hpp"
+#include "dnnl_pooling_layer.hpp"
+
+namespace deepspark {
+namespace {
+
+template <typename Dtype>
+constexpr bool kHasDnnl = std::is_same<Dtype, float>::value;
+
+template <typename Dtype>
+std::shared_ptr<Layer<Dtype>> GetConvolutionLayer(const caffe::LayerParameter& param) {
+  if constexpr (kHasDnnl<Dtype>) {
+    if (ResolveEngine(param.convolution_param().engine()) == ComputeEngine::kDnnl) {
+      return std::make_shared<DnnlConvolutionLayer>(param);
+    }
+  }
+  return std::make_shared<ConvolutionLayer<Dtype>>(param);
+}
+
+template <typename Dtype>
+std::shared_ptr<Layer<Dtype>> GetPoolingLayer(const caffe::LayerParameter& param) {
+  if constexpr (kHasDnnl<Dtype>) {
+    if (ResolveEngine(param.pooling_param().engine()) == ComputeEngine::kDnnl) {
+      return std::make_shared<DnnlPoolingLayer>(param);
+    }
+  }
+  return std::make_shared<PoolingLayer<Dtype>>(param);
+}
+
+}  // namespace
+
+REGISTER_LAYER_CREATOR(Convolution, GetConvolutionLayer);
+REGISTER_LAYER_CREATOR(Pooling, GetPoolingLayer);
+
+}  // namespace deepspark
