@@ -5,9 +5,8 @@
 // tensor's largest magnitude, so cancellation near zero does not count).
 // Each DNNL layer is also gradient-checked, and the test says which path it
 // took, so a case that silently fell back to Caffe's code is noticed.
-#include <gtest/gtest.h>
-
 #include <google/protobuf/text_format.h>
+#include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
@@ -94,7 +93,8 @@ struct Blobs {
   }
 };
 
-void ExpectClose(const Blob<float>& ref, const Blob<float>& got, bool diff, const std::string& what) {
+void ExpectClose(const Blob<float>& ref, const Blob<float>& got, bool diff,
+                 const std::string& what) {
   ASSERT_EQ(ref.shape(), got.shape()) << what;
   const float* a = diff ? ref.cpu_diff() : ref.cpu_data();
   const float* b = diff ? got.cpu_diff() : got.cpu_data();
@@ -175,58 +175,111 @@ TEST_P(EngineParityTest, GradientChecksOnBothEngines) {
 }
 
 const ParityCase kCases[] = {
-    {"conv_rgb_3x3", R"(type: "Convolution" convolution_param { num_output: 16 kernel_size: 3
+    {"conv_rgb_3x3",
+     R"(type: "Convolution" convolution_param { num_output: 16 kernel_size: 3
        pad: 1 })",
-     {{2, 3, 9, 9}}, Path::kPrimitive},
-    {"conv_stride2", R"(type: "Convolution" convolution_param { num_output: 32 kernel_size: 3
+     {{2, 3, 9, 9}},
+     Path::kPrimitive},
+    {"conv_stride2",
+     R"(type: "Convolution" convolution_param { num_output: 32 kernel_size: 3
        stride: 2 pad: 1 })",
-     {{3, 16, 9, 9}}, Path::kPrimitive},
-    {"conv_floor_output", R"(type: "Convolution" convolution_param { num_output: 16
+     {{3, 16, 9, 9}},
+     Path::kPrimitive},
+    {"conv_floor_output",
+     R"(type: "Convolution" convolution_param { num_output: 16
        kernel_size: 3 stride: 2 })",
-     {{2, 16, 8, 8}}, Path::kPrimitive},
-    {"conv_group2", R"(type: "Convolution" convolution_param { num_output: 32 kernel_size: 3
+     {{2, 16, 8, 8}},
+     Path::kPrimitive},
+    {"conv_group2",
+     R"(type: "Convolution" convolution_param { num_output: 32 kernel_size: 3
        pad: 1 group: 2 })",
-     {{2, 32, 7, 7}}, Path::kPrimitive},
-    {"conv_dilated", R"(type: "Convolution" convolution_param { num_output: 16 kernel_size: 3
+     {{2, 32, 7, 7}},
+     Path::kPrimitive},
+    {"conv_dilated",
+     R"(type: "Convolution" convolution_param { num_output: 16 kernel_size: 3
        pad: 2 dilation: 2 })",
-     {{2, 16, 9, 9}}, Path::kPrimitive},
-    {"conv_1x1_no_bias", R"(type: "Convolution" convolution_param { num_output: 32
+     {{2, 16, 9, 9}},
+     Path::kPrimitive},
+    {"conv_1x1_no_bias",
+     R"(type: "Convolution" convolution_param { num_output: 32
        kernel_size: 1 bias_term: false })",
-     {{2, 16, 5, 5}}, Path::kPrimitive},
-    {"conv_rect_kernel", R"(type: "Convolution" convolution_param { num_output: 16 kernel_h: 3
+     {{2, 16, 5, 5}},
+     Path::kPrimitive},
+    {"conv_rect_kernel",
+     R"(type: "Convolution" convolution_param { num_output: 16 kernel_h: 3
        kernel_w: 1 pad_h: 1 pad_w: 0 stride_h: 1 stride_w: 2 })",
-     {{2, 16, 6, 7}}, Path::kPrimitive},
-    {"conv_two_bottoms", R"(type: "Convolution" convolution_param { num_output: 16
+     {{2, 16, 6, 7}},
+     Path::kPrimitive},
+    {"conv_two_bottoms",
+     R"(type: "Convolution" convolution_param { num_output: 16
        kernel_size: 3 })",
-     {{2, 16, 6, 6}, {2, 16, 6, 6}}, Path::kPrimitive},
-    {"conv_lenet2_sgemm", R"(type: "Convolution" convolution_param { num_output: 50
+     {{2, 16, 6, 6}, {2, 16, 6, 6}},
+     Path::kPrimitive},
+    {"conv_lenet2_sgemm",
+     R"(type: "Convolution" convolution_param { num_output: 50
        kernel_size: 3 })",
-     {{1, 20, 6, 6}}, Path::kFallback},
-    {"conv_3d_sgemm", R"(type: "Convolution" convolution_param { num_output: 4
+     {{1, 20, 6, 6}},
+     Path::kFallback},
+    {"conv_3d_sgemm",
+     R"(type: "Convolution" convolution_param { num_output: 4
        kernel_size: 3 pad: 1 })",
-     {{1, 4, 3, 4, 4}}, Path::kFallback},
-    {"pool_max_2x2", R"(type: "Pooling" pooling_param { pool: MAX kernel_size: 2 stride: 2 })",
-     {{1, 2, 8, 8}}, Path::kPrimitive, true},
-    {"pool_max_3x3_ceil", R"(type: "Pooling" pooling_param { pool: MAX kernel_size: 3
+     {{1, 4, 3, 4, 4}},
+     Path::kFallback},
+    {"pool_max_2x2",
+     R"(type: "Pooling" pooling_param { pool: MAX kernel_size: 2 stride: 2 })",
+     {{1, 2, 8, 8}},
+     Path::kPrimitive,
+     true},
+    {"pool_max_3x3_ceil",
+     R"(type: "Pooling" pooling_param { pool: MAX kernel_size: 3
        stride: 2 })",
-     {{1, 1, 16, 16}}, Path::kPrimitive, true},
-    {"pool_max_3x3_pad", R"(type: "Pooling" pooling_param { pool: MAX kernel_size: 3 stride: 2
+     {{1, 1, 16, 16}},
+     Path::kPrimitive,
+     true},
+    {"pool_max_3x3_pad",
+     R"(type: "Pooling" pooling_param { pool: MAX kernel_size: 3 stride: 2
        pad: 1 })",
-     {{1, 2, 9, 9}}, Path::kPrimitive, true},
-    {"pool_ave_3x3_ceil", R"(type: "Pooling" pooling_param { pool: AVE kernel_size: 3
+     {{1, 2, 9, 9}},
+     Path::kPrimitive,
+     true},
+    {"pool_ave_3x3_ceil",
+     R"(type: "Pooling" pooling_param { pool: AVE kernel_size: 3
        stride: 2 })",
-     {{2, 4, 16, 16}}, Path::kPrimitive},
-    {"pool_ave_3x3_pad_same", R"(type: "Pooling" pooling_param { pool: AVE kernel_size: 3
+     {{2, 4, 16, 16}},
+     Path::kPrimitive},
+    {"pool_ave_3x3_pad_same",
+     R"(type: "Pooling" pooling_param { pool: AVE kernel_size: 3
        stride: 1 pad: 1 })",
-     {{2, 4, 7, 7}}, Path::kPrimitive},
-    {"pool_ave_global", R"(type: "Pooling" pooling_param { pool: AVE global_pooling: true })",
-     {{2, 6, 7, 7}}, Path::kPrimitive},
-    {"pool_ave_pad_overhang", R"(type: "Pooling" pooling_param { pool: AVE kernel_size: 3
+     {{2, 4, 7, 7}},
+     Path::kPrimitive},
+    {"pool_ave_global",
+     R"(type: "Pooling" pooling_param { pool: AVE global_pooling: true })",
+     {{2, 6, 7, 7}},
+     Path::kPrimitive},
+    {"pool_ave_pad_overhang",
+     R"(type: "Pooling" pooling_param { pool: AVE kernel_size: 3
        stride: 2 pad: 1 })",
-     {{2, 4, 8, 8}}, Path::kFallback},
-    {"pool_max_floor", R"(type: "Pooling" pooling_param { pool: MAX kernel_size: 3 stride: 2
+     {{2, 4, 8, 8}},
+     Path::kFallback},
+    {"pool_max_floor",
+     R"(type: "Pooling" pooling_param { pool: MAX kernel_size: 3 stride: 2
        round_mode: FLOOR })",
-     {{1, 2, 8, 8}}, Path::kPrimitive, true},
+     {{1, 2, 8, 8}},
+     Path::kPrimitive,
+     true},
+    {"ip_sgemm", R"(type: "InnerProduct" inner_product_param { num_output: 7 })",
+     {{3, 4, 3, 2}}, Path::kFallback},
+    {"ip_transpose_sgemm", R"(type: "InnerProduct" inner_product_param { num_output: 5
+       transpose: true })",
+     {{4, 6}}, Path::kFallback},
+    {"lrn_across", R"(type: "LRN" lrn_param { local_size: 5 alpha: 0.2 beta: 0.75 k: 2 })",
+     {{2, 7, 3, 3}}, Path::kPrimitive},
+    {"lrn_across_alexnet", R"(type: "LRN" lrn_param { local_size: 5 alpha: 0.0001
+       beta: 0.75 })",
+     {{2, 16, 5, 5}}, Path::kPrimitive},
+    {"lrn_within", R"(type: "LRN" lrn_param { local_size: 3 alpha: 0.3 beta: 0.75
+       norm_region: WITHIN_CHANNEL })",
+     {{2, 3, 6, 6}}, Path::kPrimitive},
 };
 
 INSTANTIATE_TEST_SUITE_P(Layers, EngineParityTest, ::testing::ValuesIn(kCases),

@@ -1,12 +1,13 @@
 #include "deepspark/math_functions.hpp"
 
+#include <oneapi/dnnl/dnnl.h>
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
 #include <random>
 
-#include <oneapi/dnnl/dnnl.h>
-
+#include "deepspark/parallel.hpp"
 #include "deepspark/rng.hpp"
 
 namespace deepspark {
@@ -39,8 +40,7 @@ void dnnl_cpu_gemm<float>(CBLAS_TRANSPOSE TransA, CBLAS_TRANSPOSE TransB, int M,
 }
 template <>
 void dnnl_cpu_gemm<double>(CBLAS_TRANSPOSE TransA, CBLAS_TRANSPOSE TransB, int M, int N, int K,
-                           double alpha, const double* A, const double* B, double beta,
-                           double* C) {
+                           double alpha, const double* A, const double* B, double beta, double* C) {
   caffe_cpu_gemm<double>(TransA, TransB, M, N, K, alpha, A, B, beta, C);
 }
 
@@ -66,7 +66,7 @@ void caffe_axpy<double>(int N, double alpha, const double* X, double* Y) {
 
 template <typename Dtype>
 void caffe_cpu_axpby(int N, Dtype alpha, const Dtype* X, Dtype beta, Dtype* Y) {
-  for (int i = 0; i < N; ++i) Y[i] = alpha * X[i] + beta * Y[i];
+  ParallelForElements(N, [&](int64_t i) { Y[i] = alpha * X[i] + beta * Y[i]; });
 }
 
 template <typename Dtype>
@@ -80,12 +80,12 @@ void caffe_set(int N, Dtype alpha, Dtype* X) {
     std::memset(X, 0, sizeof(Dtype) * N);
     return;
   }
-  for (int i = 0; i < N; ++i) X[i] = alpha;
+  ParallelForElements(N, [&](int64_t i) { X[i] = alpha; });
 }
 
 template <typename Dtype>
 void caffe_add_scalar(int N, Dtype alpha, Dtype* X) {
-  for (int i = 0; i < N; ++i) X[i] += alpha;
+  ParallelForElements(N, [&](int64_t i) { X[i] += alpha; });
 }
 
 template <>
@@ -99,52 +99,53 @@ void caffe_scal<double>(int N, double alpha, double* X) {
 
 template <typename Dtype>
 void caffe_cpu_scale(int n, Dtype alpha, const Dtype* x, Dtype* y) {
-  for (int i = 0; i < n; ++i) y[i] = alpha * x[i];
+  ParallelForElements(n, [&](int64_t i) { y[i] = alpha * x[i]; });
 }
 
 template <typename Dtype>
 void caffe_sqr(int n, const Dtype* a, Dtype* y) {
-  for (int i = 0; i < n; ++i) y[i] = a[i] * a[i];
+  ParallelForElements(n, [&](int64_t i) { y[i] = a[i] * a[i]; });
 }
 template <typename Dtype>
 void caffe_sqrt(int n, const Dtype* a, Dtype* y) {
-  for (int i = 0; i < n; ++i) y[i] = std::sqrt(a[i]);
+  ParallelForElements(n, [&](int64_t i) { y[i] = std::sqrt(a[i]); });
 }
 template <typename Dtype>
 void caffe_add(int n, const Dtype* a, const Dtype* b, Dtype* y) {
-  for (int i = 0; i < n; ++i) y[i] = a[i] + b[i];
+  ParallelForElements(n, [&](int64_t i) { y[i] = a[i] + b[i]; });
 }
 template <typename Dtype>
 void caffe_sub(int n, const Dtype* a, const Dtype* b, Dtype* y) {
-  for (int i = 0; i < n; ++i) y[i] = a[i] - b[i];
+  ParallelForElements(n, [&](int64_t i) { y[i] = a[i] - b[i]; });
 }
 template <typename Dtype>
 void caffe_mul(int n, const Dtype* a, const Dtype* b, Dtype* y) {
-  for (int i = 0; i < n; ++i) y[i] = a[i] * b[i];
+  ParallelForElements(n, [&](int64_t i) { y[i] = a[i] * b[i]; });
 }
 template <typename Dtype>
 void caffe_div(int n, const Dtype* a, const Dtype* b, Dtype* y) {
-  for (int i = 0; i < n; ++i) y[i] = a[i] / b[i];
+  ParallelForElements(n, [&](int64_t i) { y[i] = a[i] / b[i]; });
 }
 template <typename Dtype>
 void caffe_powx(int n, const Dtype* a, Dtype b, Dtype* y) {
-  for (int i = 0; i < n; ++i) y[i] = std::pow(a[i], b);
+  ParallelForElements(n, [&](int64_t i) { y[i] = std::pow(a[i], b); });
 }
 template <typename Dtype>
 void caffe_exp(int n, const Dtype* a, Dtype* y) {
-  for (int i = 0; i < n; ++i) y[i] = std::exp(a[i]);
+  ParallelForElements(n, [&](int64_t i) { y[i] = std::exp(a[i]); });
 }
 template <typename Dtype>
 void caffe_log(int n, const Dtype* a, Dtype* y) {
-  for (int i = 0; i < n; ++i) y[i] = std::log(a[i]);
+  ParallelForElements(n, [&](int64_t i) { y[i] = std::log(a[i]); });
 }
 template <typename Dtype>
 void caffe_abs(int n, const Dtype* a, Dtype* y) {
-  for (int i = 0; i < n; ++i) y[i] = std::fabs(a[i]);
+  ParallelForElements(n, [&](int64_t i) { y[i] = std::fabs(a[i]); });
 }
 template <typename Dtype>
 void caffe_cpu_sign(int n, const Dtype* x, Dtype* y) {
-  for (int i = 0; i < n; ++i) y[i] = static_cast<Dtype>((Dtype(0) < x[i]) - (x[i] < Dtype(0)));
+  ParallelForElements(
+      n, [&](int64_t i) { y[i] = static_cast<Dtype>((Dtype(0) < x[i]) - (x[i] < Dtype(0))); });
 }
 
 template <>
@@ -152,8 +153,7 @@ float caffe_cpu_strided_dot<float>(int n, const float* x, int incx, const float*
   return cblas_sdot(n, x, incx, y, incy);
 }
 template <>
-double caffe_cpu_strided_dot<double>(int n, const double* x, int incx, const double* y,
-                                     int incy) {
+double caffe_cpu_strided_dot<double>(int n, const double* x, int incx, const double* y, int incy) {
   return cblas_ddot(n, x, incx, y, incy);
 }
 template <typename Dtype>
@@ -174,8 +174,8 @@ void caffe_rng_uniform(int n, Dtype a, Dtype b, Dtype* r) {
   CHECK_GE(n, 0);
   CHECK_LE(a, b);
   // Caffe draws from [a, nextafter(b)) so that b itself can occur.
-  std::uniform_real_distribution<Dtype> dist(
-      a, std::nextafter(b, std::numeric_limits<Dtype>::max()));
+  std::uniform_real_distribution<Dtype> dist(a,
+                                             std::nextafter(b, std::numeric_limits<Dtype>::max()));
   auto& gen = ThreadRng();
   for (int i = 0; i < n; ++i) r[i] = dist(gen);
 }
@@ -204,27 +204,27 @@ void caffe_rng_bernoulli(int n, Dtype p, unsigned int* r) {
   for (int i = 0; i < n; ++i) r[i] = dist(gen) ? 1u : 0u;
 }
 
-#define INSTANTIATE_MATH(Dtype)                                                         \
-  template void caffe_cpu_axpby<Dtype>(int, Dtype, const Dtype*, Dtype, Dtype*);        \
-  template void caffe_copy<Dtype>(int, const Dtype*, Dtype*);                           \
-  template void caffe_set<Dtype>(int, Dtype, Dtype*);                                   \
-  template void caffe_add_scalar<Dtype>(int, Dtype, Dtype*);                            \
-  template void caffe_cpu_scale<Dtype>(int, Dtype, const Dtype*, Dtype*);               \
-  template void caffe_sqr<Dtype>(int, const Dtype*, Dtype*);                            \
-  template void caffe_sqrt<Dtype>(int, const Dtype*, Dtype*);                           \
-  template void caffe_add<Dtype>(int, const Dtype*, const Dtype*, Dtype*);              \
-  template void caffe_sub<Dtype>(int, const Dtype*, const Dtype*, Dtype*);              \
-  template void caffe_mul<Dtype>(int, const Dtype*, const Dtype*, Dtype*);              \
-  template void caffe_div<Dtype>(int, const Dtype*, const Dtype*, Dtype*);              \
-  template void caffe_powx<Dtype>(int, const Dtype*, Dtype, Dtype*);                    \
-  template void caffe_exp<Dtype>(int, const Dtype*, Dtype*);                            \
-  template void caffe_log<Dtype>(int, const Dtype*, Dtype*);                            \
-  template void caffe_abs<Dtype>(int, const Dtype*, Dtype*);                            \
-  template void caffe_cpu_sign<Dtype>(int, const Dtype*, Dtype*);                       \
-  template Dtype caffe_cpu_dot<Dtype>(int, const Dtype*, const Dtype*);                 \
-  template void caffe_rng_uniform<Dtype>(int, Dtype, Dtype, Dtype*);                    \
-  template void caffe_rng_gaussian<Dtype>(int, Dtype, Dtype, Dtype*);                   \
-  template void caffe_rng_bernoulli<Dtype>(int, Dtype, int*);                           \
+#define INSTANTIATE_MATH(Dtype)                                                  \
+  template void caffe_cpu_axpby<Dtype>(int, Dtype, const Dtype*, Dtype, Dtype*); \
+  template void caffe_copy<Dtype>(int, const Dtype*, Dtype*);                    \
+  template void caffe_set<Dtype>(int, Dtype, Dtype*);                            \
+  template void caffe_add_scalar<Dtype>(int, Dtype, Dtype*);                     \
+  template void caffe_cpu_scale<Dtype>(int, Dtype, const Dtype*, Dtype*);        \
+  template void caffe_sqr<Dtype>(int, const Dtype*, Dtype*);                     \
+  template void caffe_sqrt<Dtype>(int, const Dtype*, Dtype*);                    \
+  template void caffe_add<Dtype>(int, const Dtype*, const Dtype*, Dtype*);       \
+  template void caffe_sub<Dtype>(int, const Dtype*, const Dtype*, Dtype*);       \
+  template void caffe_mul<Dtype>(int, const Dtype*, const Dtype*, Dtype*);       \
+  template void caffe_div<Dtype>(int, const Dtype*, const Dtype*, Dtype*);       \
+  template void caffe_powx<Dtype>(int, const Dtype*, Dtype, Dtype*);             \
+  template void caffe_exp<Dtype>(int, const Dtype*, Dtype*);                     \
+  template void caffe_log<Dtype>(int, const Dtype*, Dtype*);                     \
+  template void caffe_abs<Dtype>(int, const Dtype*, Dtype*);                     \
+  template void caffe_cpu_sign<Dtype>(int, const Dtype*, Dtype*);                \
+  template Dtype caffe_cpu_dot<Dtype>(int, const Dtype*, const Dtype*);          \
+  template void caffe_rng_uniform<Dtype>(int, Dtype, Dtype, Dtype*);             \
+  template void caffe_rng_gaussian<Dtype>(int, Dtype, Dtype, Dtype*);            \
+  template void caffe_rng_bernoulli<Dtype>(int, Dtype, int*);                    \
   template void caffe_rng_bernoulli<Dtype>(int, Dtype, unsigned int*);
 
 INSTANTIATE_MATH(float)

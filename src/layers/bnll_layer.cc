@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "deepspark/layer_factory.hpp"
+#include "deepspark/parallel.hpp"
 
 namespace deepspark {
 
@@ -18,10 +19,10 @@ void BNLLLayer<Dtype>::Forward_cpu(const std::vector<Blob<Dtype>*>& bottom,
   const Dtype* x = bottom[0]->cpu_data();
   Dtype* y = top[0]->mutable_cpu_data();
   const int count = bottom[0]->count();
-  for (int i = 0; i < count; ++i) {
+  ParallelForElements(count, [&](int64_t i) {
     y[i] = x[i] > 0 ? x[i] + std::log(Dtype(1) + std::exp(-x[i]))
                     : std::log(Dtype(1) + std::exp(x[i]));
-  }
+  });
 }
 
 template <typename Dtype>
@@ -33,10 +34,10 @@ void BNLLLayer<Dtype>::Backward_cpu(const std::vector<Blob<Dtype>*>& top,
   const Dtype* top_diff = top[0]->cpu_diff();
   Dtype* bottom_diff = bottom[0]->mutable_cpu_diff();
   const int count = bottom[0]->count();
-  for (int i = 0; i < count; ++i) {
+  ParallelForElements(count, [&](int64_t i) {
     const Dtype e = std::exp(std::min(x[i], Dtype(kBNLLThreshold)));
     bottom_diff[i] = top_diff[i] * e / (e + Dtype(1));
-  }
+  });
 }
 
 INSTANTIATE_CLASS(BNLLLayer);

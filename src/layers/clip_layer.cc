@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "deepspark/layer_factory.hpp"
+#include "deepspark/parallel.hpp"
 
 namespace deepspark {
 
@@ -24,7 +25,7 @@ void ClipLayer<Dtype>::Forward_cpu(const std::vector<Blob<Dtype>*>& bottom,
   const int count = bottom[0]->count();
   const Dtype lo = this->layer_param_.clip_param().min();
   const Dtype hi = this->layer_param_.clip_param().max();
-  for (int i = 0; i < count; ++i) y[i] = std::max(lo, std::min(x[i], hi));
+  ParallelForElements(count, [&](int64_t i) { y[i] = std::max(lo, std::min(x[i], hi)); });
 }
 
 template <typename Dtype>
@@ -38,7 +39,8 @@ void ClipLayer<Dtype>::Backward_cpu(const std::vector<Blob<Dtype>*>& top,
   const int count = bottom[0]->count();
   const Dtype lo = this->layer_param_.clip_param().min();
   const Dtype hi = this->layer_param_.clip_param().max();
-  for (int i = 0; i < count; ++i) bottom_diff[i] = top_diff[i] * (x[i] >= lo && x[i] <= hi);
+  ParallelForElements(
+      count, [&](int64_t i) { bottom_diff[i] = top_diff[i] * (x[i] >= lo && x[i] <= hi); });
 }
 
 INSTANTIATE_CLASS(ClipLayer);

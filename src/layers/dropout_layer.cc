@@ -1,6 +1,7 @@
 #include "deepspark/layers/dropout_layer.hpp"
 
 #include "deepspark/layer_factory.hpp"
+#include "deepspark/parallel.hpp"
 
 namespace deepspark {
 
@@ -29,7 +30,7 @@ void DropoutLayer<Dtype>::Forward_cpu(const std::vector<Blob<Dtype>*>& bottom,
   if (this->phase_ == caffe::TRAIN) {
     unsigned int* mask = mask_.data();
     caffe_rng_bernoulli(count, Dtype(1) - threshold_, mask);
-    for (int i = 0; i < count; ++i) y[i] = x[i] * mask[i] * scale_;
+    ParallelForElements(count, [&](int64_t i) { y[i] = x[i] * mask[i] * scale_; });
   } else if (x != y) {
     caffe_copy(count, x, y);
   }
@@ -45,7 +46,7 @@ void DropoutLayer<Dtype>::Backward_cpu(const std::vector<Blob<Dtype>*>& top,
   const int count = bottom[0]->count();
   if (this->phase_ == caffe::TRAIN) {
     const unsigned int* mask = mask_.data();
-    for (int i = 0; i < count; ++i) bottom_diff[i] = top_diff[i] * mask[i] * scale_;
+    ParallelForElements(count, [&](int64_t i) { bottom_diff[i] = top_diff[i] * mask[i] * scale_; });
   } else if (top_diff != bottom_diff) {
     caffe_copy(count, top_diff, bottom_diff);
   }

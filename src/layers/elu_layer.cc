@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "deepspark/layer_factory.hpp"
+#include "deepspark/parallel.hpp"
 
 namespace deepspark {
 
@@ -14,9 +15,9 @@ void ELULayer<Dtype>::Forward_cpu(const std::vector<Blob<Dtype>*>& bottom,
   Dtype* y = top[0]->mutable_cpu_data();
   const int count = bottom[0]->count();
   const Dtype alpha = this->layer_param_.elu_param().alpha();
-  for (int i = 0; i < count; ++i) {
+  ParallelForElements(count, [&](int64_t i) {
     y[i] = std::max(x[i], Dtype(0)) + alpha * (std::exp(std::min(x[i], Dtype(0))) - Dtype(1));
-  }
+  });
 }
 
 template <typename Dtype>
@@ -31,9 +32,9 @@ void ELULayer<Dtype>::Backward_cpu(const std::vector<Blob<Dtype>*>& top,
   const int count = bottom[0]->count();
   const Dtype alpha = this->layer_param_.elu_param().alpha();
   // For x <= 0, dy/dx = alpha * exp(x) = y + alpha.
-  for (int i = 0; i < count; ++i) {
+  ParallelForElements(count, [&](int64_t i) {
     bottom_diff[i] = top_diff[i] * ((x[i] > 0) + (alpha + y[i]) * (x[i] <= 0));
-  }
+  });
 }
 
 INSTANTIATE_CLASS(ELULayer);

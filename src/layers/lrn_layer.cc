@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "deepspark/layer_factory.hpp"
+#include "deepspark/parallel.hpp"
 
 namespace deepspark {
 
@@ -51,7 +51,11 @@ void LRNLayer<Dtype>::Reshape(const std::vector<Blob<Dtype>*>& bottom,
   scale_.ReshapeLike(*bottom[0]);
   scale_pow_.ReshapeLike(*bottom[0]);
   const size_t plane = static_cast<size_t>(height_) * width_;
-  padded_.resize(across_channels_ ? (channels_ + size_ - 1) * plane : plane);
+  // One work buffer per thread: images (ACROSS) or planes (WITHIN) are split
+  // over the threads.
+  buffer_size_ = across_channels_ ? (channels_ + size_ - 1) * plane : plane;
+  padded_.resize(buffer_size_ * MaxThreads());
+  accum_.resize(plane * MaxThreads());
 }
 
 template <typename Dtype>
@@ -80,39 +84,46 @@ void LRNLayer<Dtype>::Forward_cpu(const std::vector<Blob<Dtype>*>& bottom,
   const int plane = height_ * width_;
   const int count = bottom[0]->count();
   if (across_channels_) {
-    // padded_ holds (alpha/n) x^2 with pre_pad zero planes on either side;
-    // the window sum slides along the channels.
+    // A thread's buffer holds (alpha/n) x^2 of one image with pre_pad zero
+    // planes on either side; the window sum slides along the channels.
     const Dtype alpha_over_size = alpha_ / size_;
-    std::fill(padded_.begin(), padded_.end(), Dtype(0));
-    for (int n = 0; n < num_; ++n) {
-      const Dtype* x = bottom_data + static_cast<size_t>(n) * channels_ * plane;
-      Dtype* s = scale + static_cast<size_t>(n) * channels_ * plane;
-      Dtype* sq = padded_.data() + static_cast<size_t>(pre_pad_) * plane;
-      for (int i = 0; i < channels_ * plane; ++i) sq[i] = alpha_over_size * x[i] * x[i];
-      caffe_set(plane, k_, s);
-      for (int c = 0; c < size_ - 1; ++c)
-        caffe_axpy(plane, Dtype(1), padded_.data() + c * plane, s);
-      for (int c = 0; c < channels_; ++c) {
-        Dtype* sc = s + c * plane;
-        if (c > 0) caffe_copy(plane, sc - plane, sc);
-        caffe_axpy(plane, Dtype(1), padded_.data() + (c + size_ - 1) * plane, sc);
-        if (c > 0) caffe_axpy(plane, Dtype(-1), padded_.data() + (c - 1) * plane, sc);
+    ParallelRanges(num_, 2, [&](int t, int64_t lo, int64_t hi) {
+      Dtype* padded = padded_.data() + t * buffer_size_;
+      std::fill(padded, padded + buffer_size_, Dtype(0));
+      for (int64_t n = lo; n < hi; ++n) {
+        const Dtype* x = bottom_data + n * channels_ * plane;
+        Dtype* s = scale + n * channels_ * plane;
+        Dtype* sq = padded + static_cast<size_t>(pre_pad_) * plane;
+        for (int i = 0; i < channels_ * plane; ++i) sq[i] = alpha_over_size * x[i] * x[i];
+        caffe_set(plane, k_, s);
+        for (int c = 0; c < size_ - 1; ++c) caffe_axpy(plane, Dtype(1), padded + c * plane, s);
+        for (int c = 0; c < channels_; ++c) {
+          Dtype* sc = s + c * plane;
+          if (c > 0) caffe_copy(plane, sc - plane, sc);
+          caffe_axpy(plane, Dtype(1), padded + (c + size_ - 1) * plane, sc);
+          if (c > 0) caffe_axpy(plane, Dtype(-1), padded + (c - 1) * plane, sc);
+        }
       }
-    }
+    });
   } else {
     // scale = 1 + alpha * windowsum(x^2) / n^2.
     const Dtype alpha_over_area = alpha_ / (size_ * size_);
-    for (int p = 0; p < num_ * channels_; ++p) {
-      const Dtype* x = bottom_data + static_cast<size_t>(p) * plane;
-      Dtype* s = scale + static_cast<size_t>(p) * plane;
-      for (int i = 0; i < plane; ++i) padded_[i] = x[i] * x[i];
-      WindowSum(padded_.data(), s);
-      for (int i = 0; i < plane; ++i) s[i] = Dtype(1) + alpha_over_area * s[i];
-    }
+    ParallelRanges(num_ * channels_, 2, [&](int t, int64_t lo, int64_t hi) {
+      Dtype* squares = padded_.data() + t * buffer_size_;
+      for (int64_t p = lo; p < hi; ++p) {
+        const Dtype* x = bottom_data + p * plane;
+        Dtype* s = scale + p * plane;
+        for (int i = 0; i < plane; ++i) squares[i] = x[i] * x[i];
+        WindowSum(squares, s);
+        for (int i = 0; i < plane; ++i) s[i] = Dtype(1) + alpha_over_area * s[i];
+      }
+    });
   }
   Dtype* scale_pow = scale_pow_.mutable_cpu_data();
-  NegPow(count, scale, beta_, scale_pow);
-  caffe_mul(count, scale_pow, bottom_data, top_data);
+  ParallelRanges(count, kMinParallelElements, [&](int, int64_t lo, int64_t hi) {
+    NegPow(static_cast<int>(hi - lo), scale + lo, beta_, scale_pow + lo);
+    caffe_mul(static_cast<int>(hi - lo), scale_pow + lo, bottom_data + lo, top_data + lo);
+  });
 }
 
 template <typename Dtype>
@@ -131,45 +142,52 @@ void LRNLayer<Dtype>::Backward_cpu(const std::vector<Blob<Dtype>*>& top,
   Dtype* bottom_diff = bottom[0]->mutable_cpu_diff();
   const int plane = height_ * width_;
   const int count = bottom[0]->count();
-  caffe_mul(count, top_diff, scale_pow_.cpu_data(), bottom_diff);
-  std::vector<Dtype> accum(plane);
+  const Dtype* scale_pow = scale_pow_.cpu_data();
+  ParallelRanges(count, kMinParallelElements, [&](int, int64_t lo, int64_t hi) {
+    caffe_mul(static_cast<int>(hi - lo), top_diff + lo, scale_pow + lo, bottom_diff + lo);
+  });
   if (across_channels_) {
     const Dtype cache_ratio = Dtype(2) * alpha_ * beta_ / size_;
-    std::fill(padded_.begin(), padded_.end(), Dtype(0));
-    for (int n = 0; n < num_; ++n) {
-      const size_t off = static_cast<size_t>(n) * channels_ * plane;
-      Dtype* ratio = padded_.data() + static_cast<size_t>(pre_pad_) * plane;
-      for (int i = 0; i < channels_ * plane; ++i) {
-        ratio[i] = top_diff[off + i] * top_data[off + i] / scale[off + i];
+    ParallelRanges(num_, 2, [&](int t, int64_t lo, int64_t hi) {
+      Dtype* padded = padded_.data() + t * buffer_size_;
+      Dtype* accum = accum_.data() + t * plane;
+      std::fill(padded, padded + buffer_size_, Dtype(0));
+      for (int64_t n = lo; n < hi; ++n) {
+        const size_t off = static_cast<size_t>(n) * channels_ * plane;
+        Dtype* ratio = padded + static_cast<size_t>(pre_pad_) * plane;
+        for (int i = 0; i < channels_ * plane; ++i) {
+          ratio[i] = top_diff[off + i] * top_data[off + i] / scale[off + i];
+        }
+        std::fill(accum, accum + plane, Dtype(0));
+        for (int c = 0; c < size_ - 1; ++c) caffe_axpy(plane, Dtype(1), padded + c * plane, accum);
+        for (int c = 0; c < channels_; ++c) {
+          caffe_axpy(plane, Dtype(1), padded + (c + size_ - 1) * plane, accum);
+          const Dtype* x = bottom_data + off + c * plane;
+          Dtype* dx = bottom_diff + off + c * plane;
+          for (int i = 0; i < plane; ++i) dx[i] -= cache_ratio * x[i] * accum[i];
+          caffe_axpy(plane, Dtype(-1), padded + c * plane, accum);
+        }
       }
-      std::fill(accum.begin(), accum.end(), Dtype(0));
-      for (int c = 0; c < size_ - 1; ++c) {
-        caffe_axpy(plane, Dtype(1), padded_.data() + c * plane, accum.data());
-      }
-      for (int c = 0; c < channels_; ++c) {
-        caffe_axpy(plane, Dtype(1), padded_.data() + (c + size_ - 1) * plane, accum.data());
-        const Dtype* x = bottom_data + off + c * plane;
-        Dtype* dx = bottom_diff + off + c * plane;
-        for (int i = 0; i < plane; ++i) dx[i] -= cache_ratio * x[i] * accum[i];
-        caffe_axpy(plane, Dtype(-1), padded_.data() + c * plane, accum.data());
-      }
-    }
+    });
   } else {
     const Dtype cache_ratio = Dtype(2) * alpha_ * beta_ / (size_ * size_);
-    for (int p = 0; p < num_ * channels_; ++p) {
-      const size_t off = static_cast<size_t>(p) * plane;
-      for (int i = 0; i < plane; ++i) {
-        padded_[i] = top_diff[off + i] * top_data[off + i] / scale[off + i];
+    ParallelRanges(num_ * channels_, 2, [&](int t, int64_t lo, int64_t hi) {
+      Dtype* ratio = padded_.data() + t * buffer_size_;
+      Dtype* accum = accum_.data() + t * plane;
+      for (int64_t p = lo; p < hi; ++p) {
+        const size_t off = static_cast<size_t>(p) * plane;
+        for (int i = 0; i < plane; ++i) {
+          ratio[i] = top_diff[off + i] * top_data[off + i] / scale[off + i];
+        }
+        WindowSum(ratio, accum);
+        for (int i = 0; i < plane; ++i) {
+          bottom_diff[off + i] -= cache_ratio * bottom_data[off + i] * accum[i];
+        }
       }
-      WindowSum(padded_.data(), accum.data());
-      for (int i = 0; i < plane; ++i) {
-        bottom_diff[off + i] -= cache_ratio * bottom_data[off + i] * accum[i];
-      }
-    }
+    });
   }
 }
 
 INSTANTIATE_CLASS(LRNLayer);
-REGISTER_LAYER_CLASS(LRN);
 
 }  // namespace deepspark

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "deepspark/layer_factory.hpp"
+#include "deepspark/parallel.hpp"
 
 namespace deepspark {
 
@@ -12,7 +13,8 @@ void SigmoidLayer<Dtype>::Forward_cpu(const std::vector<Blob<Dtype>*>& bottom,
   const Dtype* x = bottom[0]->cpu_data();
   Dtype* y = top[0]->mutable_cpu_data();
   const int count = bottom[0]->count();
-  for (int i = 0; i < count; ++i) y[i] = Dtype(0.5) * std::tanh(Dtype(0.5) * x[i]) + Dtype(0.5);
+  ParallelForElements(
+      count, [&](int64_t i) { y[i] = Dtype(0.5) * std::tanh(Dtype(0.5) * x[i]) + Dtype(0.5); });
 }
 
 template <typename Dtype>
@@ -24,7 +26,8 @@ void SigmoidLayer<Dtype>::Backward_cpu(const std::vector<Blob<Dtype>*>& top,
   const Dtype* top_diff = top[0]->cpu_diff();
   Dtype* bottom_diff = bottom[0]->mutable_cpu_diff();
   const int count = bottom[0]->count();
-  for (int i = 0; i < count; ++i) bottom_diff[i] = top_diff[i] * y[i] * (Dtype(1) - y[i]);
+  ParallelForElements(count,
+                      [&](int64_t i) { bottom_diff[i] = top_diff[i] * y[i] * (Dtype(1) - y[i]); });
 }
 
 INSTANTIATE_CLASS(SigmoidLayer);

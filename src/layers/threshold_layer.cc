@@ -1,6 +1,7 @@
 #include "deepspark/layers/threshold_layer.hpp"
 
 #include "deepspark/layer_factory.hpp"
+#include "deepspark/parallel.hpp"
 
 namespace deepspark {
 
@@ -16,7 +17,7 @@ void ThresholdLayer<Dtype>::Forward_cpu(const std::vector<Blob<Dtype>*>& bottom,
   const Dtype* x = bottom[0]->cpu_data();
   Dtype* y = top[0]->mutable_cpu_data();
   const int count = bottom[0]->count();
-  for (int i = 0; i < count; ++i) y[i] = (x[i] > threshold_) ? Dtype(1) : Dtype(0);
+  ParallelForElements(count, [&](int64_t i) { y[i] = (x[i] > threshold_) ? Dtype(1) : Dtype(0); });
 }
 
 template <typename Dtype>

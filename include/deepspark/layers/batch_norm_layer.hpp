@@ -43,9 +43,10 @@ class BatchNormLayer : public Layer<Dtype> {
   Dtype moving_average_fraction_ = Dtype(0.999);
   Dtype eps_ = Dtype(1e-5);
   int channels_ = 0;
-  std::vector<Dtype> mean_, var_;  // per channel; var_ holds var + eps after forward
-  std::vector<Dtype> inv_std_;     // 1 / sqrt(var + eps) per channel
-  Blob<Dtype> x_norm_;             // normalized output, kept for backward (in place safe)
+  std::vector<Dtype> mean_, var_;           // per channel; var_ holds var + eps after forward
+  std::vector<Dtype> inv_std_;              // 1 / sqrt(var + eps) per channel
+  std::vector<Dtype> mean_dy_, mean_dy_y_;  // Backward: per-channel means of dy, dy * y
+  Blob<Dtype> x_norm_;                      // normalized output, kept for backward (in place safe)
 };
 
 }  // namespace deepspark

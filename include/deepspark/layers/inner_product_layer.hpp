@@ -30,7 +30,16 @@ class InnerProductLayer : public Layer<Dtype> {
   void Backward_cpu(const std::vector<Blob<Dtype>*>& top, const std::vector<bool>& propagate_down,
                     const std::vector<Blob<Dtype>*>& bottom) override;
 
+  // The engine (deepspark/engine.hpp) for its GEMMs: oneDNN's sgemm (DNNL,
+  // float) or BLAS (Caffe's path); the layer creator sets it.
+ public:
+  void set_dnnl_gemm(bool on) { dnnl_gemm_ = on; }
+
  private:
+  void Gemm(CBLAS_TRANSPOSE trans_a, CBLAS_TRANSPOSE trans_b, int m, int n, int k, const Dtype* a,
+            const Dtype* b, Dtype beta, Dtype* c);
+
+  bool dnnl_gemm_ = false;
   int M_ = 0, K_ = 0, N_ = 0;
   int axis_ = 1;
   bool bias_term_ = true;

@@ -7,6 +7,7 @@
 //   This is Caffe's AVE pooling of x^2 (pad (n-1)/2, stride 1, which always
 //   divides by n^2); k is ignored, as in Caffe.
 //
+// Images (ACROSS) or planes (WITHIN) are split over the engine's threads.
 // Thread safety: one thread per instance (it caches scale between Forward
 // and Backward).
 #pragma once
@@ -35,7 +36,7 @@ class LRNLayer : public Layer<Dtype> {
   void Backward_cpu(const std::vector<Blob<Dtype>*>& top, const std::vector<bool>& propagate_down,
                     const std::vector<Blob<Dtype>*>& bottom) override;
 
- private:
+ protected:
   // Writes into out[h*W+w] the sum of in[] over the size x size window
   // centred on (h, w), clipped to the H x W plane.
   void WindowSum(const Dtype* in, Dtype* out) const;
@@ -47,7 +48,10 @@ class LRNLayer : public Layer<Dtype> {
   int num_ = 0, channels_ = 0, height_ = 0, width_ = 0;
   Blob<Dtype> scale_;          // the bottom's shape: the scale of every element
   Blob<Dtype> scale_pow_;      // scale^-beta, kept for Backward
-  std::vector<Dtype> padded_;  // work buffer for the channel window sums
+  // Work buffers, buffer_size_ (padded_) and H*W (accum_) values per thread.
+  std::vector<Dtype> padded_;
+  std::vector<Dtype> accum_;
+  size_t buffer_size_ = 0;
 };
 
 }  // namespace deepspark

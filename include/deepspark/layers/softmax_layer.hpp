@@ -28,6 +28,10 @@ class SoftmaxLayer : public Layer<Dtype> {
                     const std::vector<Blob<Dtype>*>& bottom) override;
 
  private:
+  // Softmax over the channels of one outer item, in place; scale: inner_num_
+  // values of scratch.
+  void ForwardOne(Dtype* yi, Dtype* scale) const;
+
   int outer_num_ = 0;         // count before the axis
   int inner_num_ = 0;         // count after the axis
   int channels_ = 0;          // size of the axis

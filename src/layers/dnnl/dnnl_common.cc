@@ -57,6 +57,11 @@ const memory& LayoutBridge::In(const float* data, dnnl::stream& stream) {
   return prim_;
 }
 
+const memory& LayoutBridge::Kept(const float* data) {
+  user_.set_data_handle(const_cast<float*>(data));
+  return reorders_ ? prim_ : user_;
+}
+
 const memory& LayoutBridge::OutTarget(float* data) {
   user_.set_data_handle(data);
   return reorders_ ? prim_ : user_;

@@ -41,6 +41,9 @@ class LayoutBridge {
   // memory to pass to the primitive (data itself, or the buffer after a
   // reorder from data).
   const dnnl::memory& In(const float* data, dnnl::stream& stream);
+  // The memory the last In() returned, without reordering again: for a
+  // backward pass that reads the same input as its forward.
+  const dnnl::memory& Kept(const float* data);
   // For a primitive output: returns the memory the primitive writes (data
   // itself or the buffer); call Out() afterwards to move it into data.
   const dnnl::memory& OutTarget(float* data);

@@ -68,10 +68,9 @@ bool DnnlPoolingLayer::Build(const std::vector<Blob<float>*>& bottom,
     dnnl::pooling_forward::desc fwd_desc(dnnl::prop_kind::forward_training, algorithm, src_md,
                                          dst_md, strides, kernel, pad_l, pad_r);
     p->fwd_pd = dnnl::pooling_forward::primitive_desc(fwd_desc, UserScratchpadAttr(), CpuEngine());
-    dnnl::pooling_backward::desc bwd_desc(algorithm, src_md, dst_md, strides, kernel, pad_l,
-                                          pad_r);
-    p->bwd_pd = dnnl::pooling_backward::primitive_desc(bwd_desc, UserScratchpadAttr(),
-                                                       CpuEngine(), p->fwd_pd);
+    dnnl::pooling_backward::desc bwd_desc(algorithm, src_md, dst_md, strides, kernel, pad_l, pad_r);
+    p->bwd_pd = dnnl::pooling_backward::primitive_desc(bwd_desc, UserScratchpadAttr(), CpuEngine(),
+                                                       p->fwd_pd);
   } catch (const dnnl::error&) {
     return false;  // e.g. a negative right padding (FLOOR rounding)
   }

@@ -7,7 +7,9 @@
 
 #include "deepspark/engine.hpp"
 #include "deepspark/layer_factory.hpp"
+#include "deepspark/layers/inner_product_layer.hpp"
 #include "dnnl_convolution_layer.hpp"
+#include "dnnl_lrn_layer.hpp"
 #include "dnnl_pooling_layer.hpp"
 
 namespace deepspark {
@@ -36,8 +38,28 @@ std::shared_ptr<Layer<Dtype>> GetPoolingLayer(const caffe::LayerParameter& param
   return std::make_shared<PoolingLayer<Dtype>>(param);
 }
 
+// InnerProduct has no engine field in Caffe's schema: the default decides.
+template <typename Dtype>
+std::shared_ptr<Layer<Dtype>> GetInnerProductLayer(const caffe::LayerParameter& param) {
+  auto layer = std::make_shared<InnerProductLayer<Dtype>>(param);
+  layer->set_dnnl_gemm(kHasDnnl<Dtype> && DefaultEngine() == ComputeEngine::kDnnl);
+  return layer;
+}
+
+template <typename Dtype>
+std::shared_ptr<Layer<Dtype>> GetLRNLayer(const caffe::LayerParameter& param) {
+  if constexpr (kHasDnnl<Dtype>) {
+    if (ResolveEngine(param.lrn_param().engine()) == ComputeEngine::kDnnl) {
+      return std::make_shared<DnnlLRNLayer>(param);
+    }
+  }
+  return std::make_shared<LRNLayer<Dtype>>(param);
+}
+
 }  // namespace
 
+REGISTER_LAYER_CREATOR(LRN, GetLRNLayer);
+REGISTER_LAYER_CREATOR(InnerProduct, GetInnerProductLayer);
 REGISTER_LAYER_CREATOR(Convolution, GetConvolutionLayer);
 REGISTER_LAYER_CREATOR(Pooling, GetPoolingLayer);
 
