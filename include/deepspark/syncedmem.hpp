@@ -7,10 +7,16 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 
 #include "deepspark/common.hpp"
 
 namespace deepspark {
+
+// Host buffers allocated by any SyncedMemory so far in this process (a
+// counter for tests: after the first iteration a training step must not
+// allocate). Thread-safe.
+uint64_t HostAllocationCount();
 
 class SyncedMemory {
  public:

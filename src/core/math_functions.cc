@@ -71,7 +71,11 @@ void caffe_cpu_axpby(int N, Dtype alpha, const Dtype* X, Dtype beta, Dtype* Y) {
 
 template <typename Dtype>
 void caffe_copy(int N, const Dtype* X, Dtype* Y) {
-  if (X != Y && N > 0) std::memcpy(Y, X, sizeof(Dtype) * N);
+  if (X == Y || N <= 0) return;
+  // Large copies (whole activations) in one block per thread.
+  ParallelRanges(N, 1 << 18, [&](int, int64_t lo, int64_t hi) {
+    std::memcpy(Y + lo, X + lo, sizeof(Dtype) * (hi - lo));
+  });
 }
 
 template <typename Dtype>

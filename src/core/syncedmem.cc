@@ -1,21 +1,27 @@
 #include "deepspark/syncedmem.hpp"
 
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 
 namespace deepspark {
 namespace {
+std::atomic<uint64_t> host_allocations{0};
+
 // 64-byte alignment keeps BLAS and vectorised loops on full cache lines.
 void* AllocHost(size_t size) {
   void* ptr = nullptr;
   size_t rounded = (size + 63) / 64 * 64;
   if (rounded == 0) rounded = 64;
+  host_allocations.fetch_add(1, std::memory_order_relaxed);
   if (posix_memalign(&ptr, 64, rounded) != 0) {
     LOG(FATAL) << "Out of host memory allocating " << size << " bytes";
   }
   return ptr;
 }
 }  // namespace
+
+uint64_t HostAllocationCount() { return host_allocations.load(std::memory_order_relaxed); }
 
 SyncedMemory::~SyncedMemory() {
   if (cpu_ptr_ && own_cpu_data_) std::free(cpu_ptr_);

@@ -3,6 +3,7 @@
 #include <random>
 
 #include "deepspark/layer_factory.hpp"
+#include "deepspark/parallel.hpp"
 #include "deepspark/rng.hpp"
 
 namespace deepspark {
@@ -124,6 +125,10 @@ void DataLayer<Dtype>::StopThread() {
 
 template <typename Dtype>
 void DataLayer<Dtype>::ThreadMain(uint64_t first_batch) {
+  // Prefetching overlaps the step, whose layers already use every core the
+  // worker was given: one thread here, so no second OpenMP team competes
+  // with them (OpenMP's thread count is per thread).
+  SetNumThreads(1);
   std::unique_ptr<db::Cursor> cursor;
   for (uint64_t b = first_batch;; ++b) {
     Batch* batch = nullptr;

@@ -34,6 +34,6 @@ void ReLULayer<Dtype>::Backward_cpu(const std::vector<Blob<Dtype>*>& top,
 }
 
 INSTANTIATE_CLASS(ReLULayer);
-REGISTER_LAYER_CLASS(ReLU);
+
 
 }  // namespace deepspark

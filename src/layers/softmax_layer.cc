@@ -89,6 +89,6 @@ void SoftmaxLayer<Dtype>::Backward_cpu(const std::vector<Blob<Dtype>*>& top,
 }
 
 INSTANTIATE_CLASS(SoftmaxLayer);
-REGISTER_LAYER_CLASS(Softmax);
+
 
 }  // namespace deepspark

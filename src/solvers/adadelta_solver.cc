@@ -2,6 +2,7 @@
 // running averages, and the step is still scaled by the learning rate.
 #include <cmath>
 
+#include "deepspark/parallel.hpp"
 #include "deepspark/sgd_solvers.hpp"
 
 namespace deepspark {
@@ -17,12 +18,12 @@ void AdaDeltaSolver<Dtype>::ComputeUpdateValue(int param_id, Dtype rate) {
   Dtype* hg = this->history_[param_id]->mutable_cpu_data();               // E[g^2]
   Dtype* hu = this->history_[param_id + num_params]->mutable_cpu_data();  // E[u^2]
   Dtype* g = blob->mutable_cpu_diff();
-  for (int i = 0; i < n; ++i) {
+  ParallelForElements(n, [&](int64_t i) {
     hg[i] = momentum * hg[i] + (Dtype(1) - momentum) * g[i] * g[i];
     const Dtype u = g[i] * std::sqrt((hu[i] + delta) / (hg[i] + delta));
     hu[i] = momentum * hu[i] + (Dtype(1) - momentum) * u * u;
     g[i] = local_rate * u;
-  }
+  });
 }
 
 INSTANTIATE_CLASS(AdaDeltaSolver);

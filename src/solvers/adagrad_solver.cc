@@ -2,6 +2,7 @@
 // gradient.
 #include <cmath>
 
+#include "deepspark/parallel.hpp"
 #include "deepspark/sgd_solvers.hpp"
 
 namespace deepspark {
@@ -20,10 +21,10 @@ void AdaGradSolver<Dtype>::ComputeUpdateValue(int param_id, Dtype rate) {
   const Dtype local_rate = rate * this->params_lr_[param_id];
   Dtype* h = this->history_[param_id]->mutable_cpu_data();
   Dtype* g = blob->mutable_cpu_diff();
-  for (int i = 0; i < n; ++i) {
+  ParallelForElements(n, [&](int64_t i) {
     h[i] += g[i] * g[i];
     g[i] = local_rate * (g[i] / (std::sqrt(h[i]) + delta));
-  }
+  });
 }
 
 INSTANTIATE_CLASS(AdaGradSolver);

@@ -2,6 +2,7 @@
 // estimates; beta1 = momentum, beta2 = momentum2, epsilon = delta.
 #include <cmath>
 
+#include "deepspark/parallel.hpp"
 #include "deepspark/sgd_solvers.hpp"
 
 namespace deepspark {
@@ -21,11 +22,11 @@ void AdamSolver<Dtype>::ComputeUpdateValue(int param_id, Dtype rate) {
   Dtype* m = this->history_[param_id]->mutable_cpu_data();
   Dtype* v = this->history_[param_id + num_params]->mutable_cpu_data();
   Dtype* g = blob->mutable_cpu_diff();
-  for (int i = 0; i < n; ++i) {
+  ParallelForElements(n, [&](int64_t i) {
     m[i] = beta1 * m[i] + (Dtype(1) - beta1) * g[i];
     v[i] = beta2 * v[i] + (Dtype(1) - beta2) * g[i] * g[i];
     g[i] = local_rate * correction * (m[i] / (std::sqrt(v[i]) + eps_hat));
-  }
+  });
 }
 
 INSTANTIATE_CLASS(AdamSolver);

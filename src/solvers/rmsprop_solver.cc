@@ -1,6 +1,7 @@
 // RMSProp: AdaGrad with an exponentially decaying squared-gradient average.
 #include <cmath>
 
+#include "deepspark/parallel.hpp"
 #include "deepspark/sgd_solvers.hpp"
 
 namespace deepspark {
@@ -23,10 +24,10 @@ void RMSPropSolver<Dtype>::ComputeUpdateValue(int param_id, Dtype rate) {
   const Dtype local_rate = rate * this->params_lr_[param_id];
   Dtype* h = this->history_[param_id]->mutable_cpu_data();
   Dtype* g = blob->mutable_cpu_diff();
-  for (int i = 0; i < n; ++i) {
+  ParallelForElements(n, [&](int64_t i) {
     h[i] = rms_decay * h[i] + (Dtype(1) - rms_decay) * g[i] * g[i];
     g[i] = local_rate * (g[i] / (std::sqrt(h[i]) + delta));
-  }
+  });
 }
 
 INSTANTIATE_CLASS(RMSPropSolver);

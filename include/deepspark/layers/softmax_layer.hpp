@@ -32,9 +32,12 @@ class SoftmaxLayer : public Layer<Dtype> {
   // values of scratch.
   void ForwardOne(Dtype* yi, Dtype* scale) const;
 
-  int outer_num_ = 0;         // count before the axis
-  int inner_num_ = 0;         // count after the axis
-  int channels_ = 0;          // size of the axis
+ protected:
+  int outer_num_ = 0;  // count before the axis
+  int inner_num_ = 0;  // count after the axis
+  int channels_ = 0;   // size of the axis
+
+ private:
   std::vector<Dtype> scale_;  // per-inner-position max / sum / dot scratch
 };
 

@@ -39,16 +39,16 @@ bool DnnlLRNLayer::Build(const std::vector<Blob<float>*>& bottom) {
   const memory::desc md =
       across_channels_ ? memory::desc(dims, memory::data_type::f32, memory::format_tag::nChw16c)
                        : plain;
-  const auto algorithm = across_channels_ ? dnnl::algorithm::lrn_across_channels
-                                          : dnnl::algorithm::lrn_within_channel;
+  const auto algorithm =
+      across_channels_ ? dnnl::algorithm::lrn_across_channels : dnnl::algorithm::lrn_within_channel;
   const float k = across_channels_ ? k_ : 1.f;
   try {
     dnnl::lrn_forward::desc fwd_desc(dnnl::prop_kind::forward_training, algorithm, md, size_,
                                      alpha_, beta_, k);
     p->fwd_pd = dnnl::lrn_forward::primitive_desc(fwd_desc, UserScratchpadAttr(), CpuEngine());
     dnnl::lrn_backward::desc bwd_desc(algorithm, md, md, size_, alpha_, beta_, k);
-    p->bwd_pd = dnnl::lrn_backward::primitive_desc(bwd_desc, UserScratchpadAttr(), CpuEngine(),
-                                                   p->fwd_pd);
+    p->bwd_pd =
+        dnnl::lrn_backward::primitive_desc(bwd_desc, UserScratchpadAttr(), CpuEngine(), p->fwd_pd);
   } catch (const dnnl::error&) {
     return false;
   }

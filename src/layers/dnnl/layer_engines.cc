@@ -11,6 +11,8 @@
 #include "dnnl_convolution_layer.hpp"
 #include "dnnl_lrn_layer.hpp"
 #include "dnnl_pooling_layer.hpp"
+#include "dnnl_relu_layer.hpp"
+#include "dnnl_softmax_layer.hpp"
 
 namespace deepspark {
 namespace {
@@ -56,8 +58,30 @@ std::shared_ptr<Layer<Dtype>> GetLRNLayer(const caffe::LayerParameter& param) {
   return std::make_shared<LRNLayer<Dtype>>(param);
 }
 
+template <typename Dtype>
+std::shared_ptr<Layer<Dtype>> GetReLULayer(const caffe::LayerParameter& param) {
+  if constexpr (kHasDnnl<Dtype>) {
+    if (ResolveEngine(param.relu_param().engine()) == ComputeEngine::kDnnl) {
+      return std::make_shared<DnnlReLULayer>(param);
+    }
+  }
+  return std::make_shared<ReLULayer<Dtype>>(param);
+}
+
+template <typename Dtype>
+std::shared_ptr<Layer<Dtype>> GetSoftmaxLayer(const caffe::LayerParameter& param) {
+  if constexpr (kHasDnnl<Dtype>) {
+    if (ResolveEngine(param.softmax_param().engine()) == ComputeEngine::kDnnl) {
+      return std::make_shared<DnnlSoftmaxLayer>(param);
+    }
+  }
+  return std::make_shared<SoftmaxLayer<Dtype>>(param);
+}
+
 }  // namespace
 
+REGISTER_LAYER_CREATOR(ReLU, GetReLULayer);
+REGISTER_LAYER_CREATOR(Softmax, GetSoftmaxLayer);
 REGISTER_LAYER_CREATOR(LRN, GetLRNLayer);
 REGISTER_LAYER_CREATOR(InnerProduct, GetInnerProductLayer);
 REGISTER_LAYER_CREATOR(Convolution, GetConvolutionLayer);
