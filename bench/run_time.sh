@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Benchmarks `deepspark time` on stock Caffe nets (LeNet, cifar10_quick) with their
-# TRAIN Data layers replaced by DummyData of the same shapes, so no LMDB is needed.
+# Benchmarks `deepspark time` alone on stock Caffe nets (LeNet, cifar10_quick) with
+# their TRAIN Data layers replaced by DummyData of the same shapes, so no LMDB is
+# needed. bench/peers/run.sh times the same nets beside Caffe and libtorch.
 # Usage: bench/run_time.sh [REPS] [ITERATIONS]   (env: DEEPSPARK, ZOO, OUT)
 # Prints a markdown table of medians over REPS runs for --threads=1 and --threads=2.
 set -euo pipefail
@@ -13,40 +14,10 @@ ZOO="${ZOO:-$SHARED/caffe-zoo/bvlc/examples}"
 OUT="${OUT:-$ROOT/build/bench}"
 mkdir -p "$OUT"
 
-# make_model SRC DST N C H W : drop every layer of type "Data" and prepend DummyData.
+# make_model SRC DST N C H W: the Data layers become one DummyData layer
+# (bench/peers/make_bench_net.py; gaussian data, as this script always used).
 make_model() {
-  python3 - "$@" <<'PY'
-import re, sys
-src, dst, n, c, h, w = sys.argv[1:]
-text = open(src).read()
-# Split into top-level "layer {" blocks by brace matching.
-head_end = text.find("layer {")
-header, rest = text[:head_end], text[head_end:]
-blocks, depth, start = [], 0, None
-for i, ch in enumerate(rest):
-    if ch == "{":
-        if depth == 0 and start is None:
-            start = rest.rfind("layer", 0, i)
-        depth += 1
-    elif ch == "}":
-        depth -= 1
-        if depth == 0:
-            blocks.append(rest[start:i + 1]); start = None
-kept = [b for b in blocks if not re.search(r'^\s*type:\s*"Data"', b, re.M)]
-dummy = f'''layer {{
-  name: "data"
-  type: "DummyData"
-  top: "data"
-  top: "label"
-  dummy_data_param {{
-    shape {{ dim: {n} dim: {c} dim: {h} dim: {w} }}
-    shape {{ dim: {n} }}
-    data_filler {{ type: "gaussian" std: 1 }}
-    data_filler {{ type: "constant" value: 0 }}
-  }}
-}}'''
-open(dst, "w").write(header + "\n".join([dummy] + kept) + "\n")
-PY
+  python3 "$ROOT/bench/peers/make_bench_net.py" "$@" --data-filler=gaussian
 }
 
 make_model "$ZOO/mnist/lenet_train_test.prototxt" "$OUT/lenet_bench.prototxt" 64 1 28 28

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <thread>
@@ -37,7 +38,7 @@ void AddDistOptions(CLI::App* app, DistOptions* opt, bool with_workers_flag) {
   app->add_option("--heartbeat-timeout-ms", opt->heartbeat_timeout_ms,
                   "drop a worker silent this long (default 10000)");
   app->add_option("--tester-threads", opt->tester_threads,
-                  "BLAS threads of the server's tester (default 1: the workers have the cores)");
+                  "threads of the server's tester (default 1: the workers have the cores)");
   app->add_option("--resume-wait", opt->resume_wait_s,
                   "seconds a server resumed with --snapshot waits for workers (default 120)");
   app->add_option("--slow-rank", opt->slow_rank, "benchmark only: the rank to slow down");
@@ -165,7 +166,11 @@ int RunLocalJob(const std::string& solver_path, const std::string& weights,
   for (int i = 0; i < opt.workers; ++i) {
     std::vector<std::string> args = {"worker", "--server=" + server.control_endpoint(),
                                      "--key-file=" + key_file, "--rank=" + std::to_string(i)};
-    if (opt.threads > 0) args.push_back("--threads=" + std::to_string(opt.threads));
+    // Without --threads the workers share the cores: N workers each taking
+    // every core would make N OpenMP teams spin against each other.
+    const int hardware = static_cast<int>(std::thread::hardware_concurrency());
+    const int threads = opt.threads > 0 ? opt.threads : std::max(1, hardware / opt.workers);
+    args.push_back("--threads=" + std::to_string(threads));
     const std::string log = run_dir + "/worker_" + std::to_string(i) + ".log";
     children.push_back(SpawnWorker(self, args, log));
     LOG(INFO) << "Started worker " << i << " (pid " << children.back() << "), log " << log;
@@ -240,7 +245,8 @@ Command AddWorkerCommand(CLI::App* app) {
   app->add_option("--rank", opt->worker.rank, "rank to take (default: any free one)");
   app->add_option("--train-source", opt->worker.train_source,
                   "read training data from this database instead of the net's");
-  app->add_option("--threads", opt->worker.threads, "BLAS threads");
+  app->add_option("--threads", opt->worker.threads,
+                  "threads of this worker's step (default: all cores; see README)");
   app->add_option("--rejoin-timeout", opt->worker.rejoin_timeout_s,
                   "seconds to keep trying to reach a lost server (default 120)");
   return [opt]() { return dist::RunWorker(opt->worker); };

@@ -89,7 +89,7 @@ Command AddTestCommand(CLI::App* app) {
   app->add_option("--stage", opt->stage, "comma-separated NetState stages");
   app->add_option("--phase", opt->phase, "TRAIN or TEST (default TEST)");
   app->add_option("--gpu", opt->gpu, "GPU ids (not in this build)");
-  app->add_option("--threads", opt->threads, "BLAS threads (default: library default)");
+  app->add_option("--threads", opt->threads, "threads of every step: layers, oneDNN and BLAS (default: all cores)");
   return [opt]() { return RunTest(*opt); };
 }
 

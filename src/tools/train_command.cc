@@ -76,7 +76,7 @@ Command AddTrainCommand(CLI::App* app) {
   app->add_option("--gpu", opt->gpu, "GPU ids (not in this build)");
   app->add_option("--sigint_effect", opt->sigint_effect, "stop (default), snapshot or none");
   app->add_option("--sighup_effect", opt->sighup_effect, "snapshot (default), stop or none");
-  app->add_option("--threads", opt->threads, "BLAS threads (default: library default)");
+  app->add_option("--threads", opt->threads, "threads of every step: layers, oneDNN and BLAS (default: all cores)");
   AddDistOptions(app, &opt->dist, true);
   return [opt]() { return RunTrain(*opt); };
 }
