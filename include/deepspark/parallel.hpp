@@ -74,14 +74,16 @@ void ParallelRanges(int64_t n, int64_t min_parallel, const Body& body) {
   }
 }
 
-// Element-wise loops over count values: parallel when count is large enough
+// Element-wise loops over count values: body(lo, hi) is called with one
+// block of [0, count) per thread, in parallel when count is large enough
 // for the split to pay (about 32k floats: below that one core streams it in
-// a few microseconds).
+// a few microseconds). The body loops over its block itself, so the compiler
+// sees a plain loop it can vectorize.
 constexpr int64_t kMinParallelElements = 1 << 15;
 
 template <typename Body>
 void ParallelForElements(int64_t count, const Body& body) {
-  ParallelFor(0, count, kMinParallelElements, body);
+  ParallelRanges(count, kMinParallelElements, [&](int, int64_t lo, int64_t hi) { body(lo, hi); });
 }
 
 }  // namespace deepspark

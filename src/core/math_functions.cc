@@ -66,7 +66,11 @@ void caffe_axpy<double>(int N, double alpha, const double* X, double* Y) {
 
 template <typename Dtype>
 void caffe_cpu_axpby(int N, Dtype alpha, const Dtype* X, Dtype beta, Dtype* Y) {
-  ParallelForElements(N, [&](int64_t i) { Y[i] = alpha * X[i] + beta * Y[i]; });
+  ParallelForElements(N, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      Y[i] = alpha * X[i] + beta * Y[i];
+    }
+  });
 }
 
 template <typename Dtype>
@@ -84,12 +88,20 @@ void caffe_set(int N, Dtype alpha, Dtype* X) {
     std::memset(X, 0, sizeof(Dtype) * N);
     return;
   }
-  ParallelForElements(N, [&](int64_t i) { X[i] = alpha; });
+  ParallelForElements(N, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      X[i] = alpha;
+    }
+  });
 }
 
 template <typename Dtype>
 void caffe_add_scalar(int N, Dtype alpha, Dtype* X) {
-  ParallelForElements(N, [&](int64_t i) { X[i] += alpha; });
+  ParallelForElements(N, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      X[i] += alpha;
+    }
+  });
 }
 
 template <>
@@ -103,53 +115,100 @@ void caffe_scal<double>(int N, double alpha, double* X) {
 
 template <typename Dtype>
 void caffe_cpu_scale(int n, Dtype alpha, const Dtype* x, Dtype* y) {
-  ParallelForElements(n, [&](int64_t i) { y[i] = alpha * x[i]; });
+  ParallelForElements(n, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      y[i] = alpha * x[i];
+    }
+  });
 }
 
 template <typename Dtype>
 void caffe_sqr(int n, const Dtype* a, Dtype* y) {
-  ParallelForElements(n, [&](int64_t i) { y[i] = a[i] * a[i]; });
+  ParallelForElements(n, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      y[i] = a[i] * a[i];
+    }
+  });
 }
 template <typename Dtype>
 void caffe_sqrt(int n, const Dtype* a, Dtype* y) {
-  ParallelForElements(n, [&](int64_t i) { y[i] = std::sqrt(a[i]); });
+  ParallelForElements(n, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      y[i] = std::sqrt(a[i]);
+    }
+  });
 }
 template <typename Dtype>
 void caffe_add(int n, const Dtype* a, const Dtype* b, Dtype* y) {
-  ParallelForElements(n, [&](int64_t i) { y[i] = a[i] + b[i]; });
+  ParallelForElements(n, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      y[i] = a[i] + b[i];
+    }
+  });
 }
 template <typename Dtype>
 void caffe_sub(int n, const Dtype* a, const Dtype* b, Dtype* y) {
-  ParallelForElements(n, [&](int64_t i) { y[i] = a[i] - b[i]; });
+  ParallelForElements(n, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      y[i] = a[i] - b[i];
+    }
+  });
 }
 template <typename Dtype>
 void caffe_mul(int n, const Dtype* a, const Dtype* b, Dtype* y) {
-  ParallelForElements(n, [&](int64_t i) { y[i] = a[i] * b[i]; });
+  ParallelForElements(n, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      y[i] = a[i] * b[i];
+    }
+  });
 }
 template <typename Dtype>
 void caffe_div(int n, const Dtype* a, const Dtype* b, Dtype* y) {
-  ParallelForElements(n, [&](int64_t i) { y[i] = a[i] / b[i]; });
+  ParallelForElements(n, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      y[i] = a[i] / b[i];
+    }
+  });
 }
 template <typename Dtype>
 void caffe_powx(int n, const Dtype* a, Dtype b, Dtype* y) {
-  ParallelForElements(n, [&](int64_t i) { y[i] = std::pow(a[i], b); });
+  ParallelForElements(n, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      y[i] = std::pow(a[i], b);
+    }
+  });
 }
 template <typename Dtype>
 void caffe_exp(int n, const Dtype* a, Dtype* y) {
-  ParallelForElements(n, [&](int64_t i) { y[i] = std::exp(a[i]); });
+  ParallelForElements(n, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      y[i] = std::exp(a[i]);
+    }
+  });
 }
 template <typename Dtype>
 void caffe_log(int n, const Dtype* a, Dtype* y) {
-  ParallelForElements(n, [&](int64_t i) { y[i] = std::log(a[i]); });
+  ParallelForElements(n, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      y[i] = std::log(a[i]);
+    }
+  });
 }
 template <typename Dtype>
 void caffe_abs(int n, const Dtype* a, Dtype* y) {
-  ParallelForElements(n, [&](int64_t i) { y[i] = std::fabs(a[i]); });
+  ParallelForElements(n, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      y[i] = std::fabs(a[i]);
+    }
+  });
 }
 template <typename Dtype>
 void caffe_cpu_sign(int n, const Dtype* x, Dtype* y) {
-  ParallelForElements(
-      n, [&](int64_t i) { y[i] = static_cast<Dtype>((Dtype(0) < x[i]) - (x[i] < Dtype(0))); });
+  ParallelForElements(n, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      y[i] = static_cast<Dtype>((Dtype(0) < x[i]) - (x[i] < Dtype(0)));
+    }
+  });
 }
 
 template <>

@@ -383,13 +383,15 @@ void BaseConvolutionLayer<Dtype>::Backward_cpu(const std::vector<Blob<Dtype> *> 
   }
   if (used_threads > 1 && (weight_grad || bias_grad)) {
     // Sum the other threads' gradients into the diffs, in thread order.
-    ParallelForElements(param_grad_count_, [&](int64_t k) {
-      Dtype sum = 0;
-      for (int t = 1; t < used_threads; ++t) sum += ThreadGradients(t)[k];
-      if (k < weight_count) {
-        if (weight_grad) weight_diff[k] += sum;
-      } else if (bias_grad) {
-        bias_diff[k - weight_count] += sum;
+    ParallelForElements(param_grad_count_, [&](int64_t begin, int64_t end) {
+      for (int64_t k = begin; k < end; ++k) {
+        Dtype sum = 0;
+        for (int t = 1; t < used_threads; ++t) sum += ThreadGradients(t)[k];
+        if (k < weight_count) {
+          if (weight_grad) weight_diff[k] += sum;
+        } else if (bias_grad) {
+          bias_diff[k - weight_count] += sum;
+        }
       }
     });
   }

@@ -19,9 +19,11 @@ void BNLLLayer<Dtype>::Forward_cpu(const std::vector<Blob<Dtype>*>& bottom,
   const Dtype* x = bottom[0]->cpu_data();
   Dtype* y = top[0]->mutable_cpu_data();
   const int count = bottom[0]->count();
-  ParallelForElements(count, [&](int64_t i) {
-    y[i] = x[i] > 0 ? x[i] + std::log(Dtype(1) + std::exp(-x[i]))
-                    : std::log(Dtype(1) + std::exp(x[i]));
+  ParallelForElements(count, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      y[i] = x[i] > 0 ? x[i] + std::log(Dtype(1) + std::exp(-x[i]))
+                      : std::log(Dtype(1) + std::exp(x[i]));
+    }
   });
 }
 
@@ -34,9 +36,11 @@ void BNLLLayer<Dtype>::Backward_cpu(const std::vector<Blob<Dtype>*>& top,
   const Dtype* top_diff = top[0]->cpu_diff();
   Dtype* bottom_diff = bottom[0]->mutable_cpu_diff();
   const int count = bottom[0]->count();
-  ParallelForElements(count, [&](int64_t i) {
-    const Dtype e = std::exp(std::min(x[i], Dtype(kBNLLThreshold)));
-    bottom_diff[i] = top_diff[i] * e / (e + Dtype(1));
+  ParallelForElements(count, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      const Dtype e = std::exp(std::min(x[i], Dtype(kBNLLThreshold)));
+      bottom_diff[i] = top_diff[i] * e / (e + Dtype(1));
+    }
   });
 }
 

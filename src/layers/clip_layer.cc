@@ -25,7 +25,11 @@ void ClipLayer<Dtype>::Forward_cpu(const std::vector<Blob<Dtype>*>& bottom,
   const int count = bottom[0]->count();
   const Dtype lo = this->layer_param_.clip_param().min();
   const Dtype hi = this->layer_param_.clip_param().max();
-  ParallelForElements(count, [&](int64_t i) { y[i] = std::max(lo, std::min(x[i], hi)); });
+  ParallelForElements(count, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      y[i] = std::max(lo, std::min(x[i], hi));
+    }
+  });
 }
 
 template <typename Dtype>
@@ -39,8 +43,11 @@ void ClipLayer<Dtype>::Backward_cpu(const std::vector<Blob<Dtype>*>& top,
   const int count = bottom[0]->count();
   const Dtype lo = this->layer_param_.clip_param().min();
   const Dtype hi = this->layer_param_.clip_param().max();
-  ParallelForElements(
-      count, [&](int64_t i) { bottom_diff[i] = top_diff[i] * (x[i] >= lo && x[i] <= hi); });
+  ParallelForElements(count, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      bottom_diff[i] = top_diff[i] * (x[i] >= lo && x[i] <= hi);
+    }
+  });
 }
 
 INSTANTIATE_CLASS(ClipLayer);

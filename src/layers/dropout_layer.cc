@@ -30,7 +30,11 @@ void DropoutLayer<Dtype>::Forward_cpu(const std::vector<Blob<Dtype>*>& bottom,
   if (this->phase_ == caffe::TRAIN) {
     unsigned int* mask = mask_.data();
     caffe_rng_bernoulli(count, Dtype(1) - threshold_, mask);
-    ParallelForElements(count, [&](int64_t i) { y[i] = x[i] * mask[i] * scale_; });
+    ParallelForElements(count, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) {
+        y[i] = x[i] * mask[i] * scale_;
+      }
+    });
   } else if (x != y) {
     caffe_copy(count, x, y);
   }
@@ -46,7 +50,11 @@ void DropoutLayer<Dtype>::Backward_cpu(const std::vector<Blob<Dtype>*>& top,
   const int count = bottom[0]->count();
   if (this->phase_ == caffe::TRAIN) {
     const unsigned int* mask = mask_.data();
-    ParallelForElements(count, [&](int64_t i) { bottom_diff[i] = top_diff[i] * mask[i] * scale_; });
+    ParallelForElements(count, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) {
+        bottom_diff[i] = top_diff[i] * mask[i] * scale_;
+      }
+    });
   } else if (top_diff != bottom_diff) {
     caffe_copy(count, top_diff, bottom_diff);
   }

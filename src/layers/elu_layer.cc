@@ -15,8 +15,10 @@ void ELULayer<Dtype>::Forward_cpu(const std::vector<Blob<Dtype>*>& bottom,
   Dtype* y = top[0]->mutable_cpu_data();
   const int count = bottom[0]->count();
   const Dtype alpha = this->layer_param_.elu_param().alpha();
-  ParallelForElements(count, [&](int64_t i) {
-    y[i] = std::max(x[i], Dtype(0)) + alpha * (std::exp(std::min(x[i], Dtype(0))) - Dtype(1));
+  ParallelForElements(count, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      y[i] = std::max(x[i], Dtype(0)) + alpha * (std::exp(std::min(x[i], Dtype(0))) - Dtype(1));
+    }
   });
 }
 
@@ -32,8 +34,10 @@ void ELULayer<Dtype>::Backward_cpu(const std::vector<Blob<Dtype>*>& top,
   const int count = bottom[0]->count();
   const Dtype alpha = this->layer_param_.elu_param().alpha();
   // For x <= 0, dy/dx = alpha * exp(x) = y + alpha.
-  ParallelForElements(count, [&](int64_t i) {
-    bottom_diff[i] = top_diff[i] * ((x[i] > 0) + (alpha + y[i]) * (x[i] <= 0));
+  ParallelForElements(count, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      bottom_diff[i] = top_diff[i] * ((x[i] > 0) + (alpha + y[i]) * (x[i] <= 0));
+    }
   });
 }
 

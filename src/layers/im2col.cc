@@ -48,7 +48,7 @@ void im2col_cpu(const Dtype* data_im, int channels, int height, int width, int k
           if (stride_w == 1) {
             // Short rows (LeNet's 8 values) copy faster inline than through
             // a memcpy call.
-            if (n <= 16) {
+            if (n < 16) {
               for (int i = 0; i < n; ++i) data_col[i] = row[iw0 + i];
             } else {
               std::memcpy(data_col, row + iw0, sizeof(Dtype) * n);

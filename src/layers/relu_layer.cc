@@ -14,8 +14,10 @@ void ReLULayer<Dtype>::Forward_cpu(const std::vector<Blob<Dtype>*>& bottom,
   Dtype* y = top[0]->mutable_cpu_data();
   const int count = bottom[0]->count();
   const Dtype slope = this->layer_param_.relu_param().negative_slope();
-  ParallelForElements(count, [&](int64_t i) {
-    y[i] = std::max(x[i], Dtype(0)) + slope * std::min(x[i], Dtype(0));
+  ParallelForElements(count, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      y[i] = std::max(x[i], Dtype(0)) + slope * std::min(x[i], Dtype(0));
+    }
   });
 }
 
@@ -29,11 +31,13 @@ void ReLULayer<Dtype>::Backward_cpu(const std::vector<Blob<Dtype>*>& top,
   Dtype* bottom_diff = bottom[0]->mutable_cpu_diff();
   const int count = bottom[0]->count();
   const Dtype slope = this->layer_param_.relu_param().negative_slope();
-  ParallelForElements(
-      count, [&](int64_t i) { bottom_diff[i] = top_diff[i] * ((x[i] > 0) + slope * (x[i] <= 0)); });
+  ParallelForElements(count, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      bottom_diff[i] = top_diff[i] * ((x[i] > 0) + slope * (x[i] <= 0));
+    }
+  });
 }
 
 INSTANTIATE_CLASS(ReLULayer);
-
 
 }  // namespace deepspark

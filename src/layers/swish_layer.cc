@@ -22,9 +22,11 @@ void SwishLayer<Dtype>::Forward_cpu(const std::vector<Blob<Dtype>*>& bottom,
   Dtype* y = top[0]->mutable_cpu_data();
   const int count = bottom[0]->count();
   const Dtype beta = this->layer_param_.swish_param().beta();
-  ParallelForElements(count, [&](int64_t i) {
-    s[i] = Dtype(0.5) * std::tanh(Dtype(0.5) * (beta * x[i])) + Dtype(0.5);
-    y[i] = x[i] * s[i];
+  ParallelForElements(count, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      s[i] = Dtype(0.5) * std::tanh(Dtype(0.5) * (beta * x[i])) + Dtype(0.5);
+      y[i] = x[i] * s[i];
+    }
   });
 }
 
@@ -39,9 +41,11 @@ void SwishLayer<Dtype>::Backward_cpu(const std::vector<Blob<Dtype>*>& top,
   Dtype* bottom_diff = bottom[0]->mutable_cpu_diff();
   const int count = bottom[0]->count();
   const Dtype beta = this->layer_param_.swish_param().beta();
-  ParallelForElements(count, [&](int64_t i) {
-    const Dtype swish_x = y[i];
-    bottom_diff[i] = top_diff[i] * (beta * swish_x + s[i] * (Dtype(1) - beta * swish_x));
+  ParallelForElements(count, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      const Dtype swish_x = y[i];
+      bottom_diff[i] = top_diff[i] * (beta * swish_x + s[i] * (Dtype(1) - beta * swish_x));
+    }
   });
 }
 

@@ -13,7 +13,11 @@ void TanHLayer<Dtype>::Forward_cpu(const std::vector<Blob<Dtype>*>& bottom,
   const Dtype* x = bottom[0]->cpu_data();
   Dtype* y = top[0]->mutable_cpu_data();
   const int count = bottom[0]->count();
-  ParallelForElements(count, [&](int64_t i) { y[i] = std::tanh(x[i]); });
+  ParallelForElements(count, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      y[i] = std::tanh(x[i]);
+    }
+  });
 }
 
 template <typename Dtype>
@@ -25,8 +29,11 @@ void TanHLayer<Dtype>::Backward_cpu(const std::vector<Blob<Dtype>*>& top,
   const Dtype* top_diff = top[0]->cpu_diff();
   Dtype* bottom_diff = bottom[0]->mutable_cpu_diff();
   const int count = bottom[0]->count();
-  ParallelForElements(count,
-                      [&](int64_t i) { bottom_diff[i] = top_diff[i] * (Dtype(1) - y[i] * y[i]); });
+  ParallelForElements(count, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      bottom_diff[i] = top_diff[i] * (Dtype(1) - y[i] * y[i]);
+    }
+  });
 }
 
 INSTANTIATE_CLASS(TanHLayer);

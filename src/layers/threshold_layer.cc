@@ -17,7 +17,11 @@ void ThresholdLayer<Dtype>::Forward_cpu(const std::vector<Blob<Dtype>*>& bottom,
   const Dtype* x = bottom[0]->cpu_data();
   Dtype* y = top[0]->mutable_cpu_data();
   const int count = bottom[0]->count();
-  ParallelForElements(count, [&](int64_t i) { y[i] = (x[i] > threshold_) ? Dtype(1) : Dtype(0); });
+  ParallelForElements(count, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      y[i] = (x[i] > threshold_) ? Dtype(1) : Dtype(0);
+    }
+  });
 }
 
 template <typename Dtype>

@@ -18,11 +18,13 @@ void AdaDeltaSolver<Dtype>::ComputeUpdateValue(int param_id, Dtype rate) {
   Dtype* hg = this->history_[param_id]->mutable_cpu_data();               // E[g^2]
   Dtype* hu = this->history_[param_id + num_params]->mutable_cpu_data();  // E[u^2]
   Dtype* g = blob->mutable_cpu_diff();
-  ParallelForElements(n, [&](int64_t i) {
-    hg[i] = momentum * hg[i] + (Dtype(1) - momentum) * g[i] * g[i];
-    const Dtype u = g[i] * std::sqrt((hu[i] + delta) / (hg[i] + delta));
-    hu[i] = momentum * hu[i] + (Dtype(1) - momentum) * u * u;
-    g[i] = local_rate * u;
+  ParallelForElements(n, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      hg[i] = momentum * hg[i] + (Dtype(1) - momentum) * g[i] * g[i];
+      const Dtype u = g[i] * std::sqrt((hu[i] + delta) / (hg[i] + delta));
+      hu[i] = momentum * hu[i] + (Dtype(1) - momentum) * u * u;
+      g[i] = local_rate * u;
+    }
   });
 }
 

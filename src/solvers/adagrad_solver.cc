@@ -21,9 +21,11 @@ void AdaGradSolver<Dtype>::ComputeUpdateValue(int param_id, Dtype rate) {
   const Dtype local_rate = rate * this->params_lr_[param_id];
   Dtype* h = this->history_[param_id]->mutable_cpu_data();
   Dtype* g = blob->mutable_cpu_diff();
-  ParallelForElements(n, [&](int64_t i) {
-    h[i] += g[i] * g[i];
-    g[i] = local_rate * (g[i] / (std::sqrt(h[i]) + delta));
+  ParallelForElements(n, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      h[i] += g[i] * g[i];
+      g[i] = local_rate * (g[i] / (std::sqrt(h[i]) + delta));
+    }
   });
 }
 

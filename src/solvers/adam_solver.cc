@@ -22,10 +22,12 @@ void AdamSolver<Dtype>::ComputeUpdateValue(int param_id, Dtype rate) {
   Dtype* m = this->history_[param_id]->mutable_cpu_data();
   Dtype* v = this->history_[param_id + num_params]->mutable_cpu_data();
   Dtype* g = blob->mutable_cpu_diff();
-  ParallelForElements(n, [&](int64_t i) {
-    m[i] = beta1 * m[i] + (Dtype(1) - beta1) * g[i];
-    v[i] = beta2 * v[i] + (Dtype(1) - beta2) * g[i] * g[i];
-    g[i] = local_rate * correction * (m[i] / (std::sqrt(v[i]) + eps_hat));
+  ParallelForElements(n, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      m[i] = beta1 * m[i] + (Dtype(1) - beta1) * g[i];
+      v[i] = beta2 * v[i] + (Dtype(1) - beta2) * g[i] * g[i];
+      g[i] = local_rate * correction * (m[i] / (std::sqrt(v[i]) + eps_hat));
+    }
   });
 }
 

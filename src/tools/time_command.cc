@@ -51,6 +51,25 @@ int RunTime(const TimeOptions& opt) {
   std::vector<double> forward_time_per_layer(n, 0.0);
   std::vector<double> backward_time_per_layer(n, 0.0);
   double forward_time = 0.0, backward_time = 0.0;
+  // The multiply-add work of the step (convolution and inner product, the
+  // layers a roofline is about): 2 * outputs * inputs per output for the
+  // forward pass, as much again for the weight gradient and for the data
+  // gradient where one is needed. A Deconvolution's roles are swapped.
+  double forward_flop = 0, step_flop = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const std::string type = layers[i]->type();
+    if (type != "Convolution" && type != "Deconvolution" && type != "InnerProduct") continue;
+    if (layers[i]->blobs().empty() || top_vecs[i].empty()) continue;
+    const Blob<float>* out = type == "Deconvolution" ? bottom_vecs[i][0] : top_vecs[i][0];
+    const Blob<float>& w = *layers[i]->blobs()[0];
+    const int axis = type == "InnerProduct"
+                         ? layers[i]->layer_param().inner_product_param().axis()
+                         : layers[i]->layer_param().convolution_param().axis();
+    const double f = 2.0 * top_vecs[i].size() * out->count() * w.count() /
+                     out->shape(axis);
+    forward_flop += f;
+    step_flop += 2 * f + (bottom_need_backward[i][0] ? f : 0);
+  }
   LOG(INFO) << "*** Benchmark begins ***";
   LOG(INFO) << "Testing for " << opt.iterations << " iterations.";
   auto total_start = Clock::now();
@@ -93,6 +112,9 @@ int RunTime(const TimeOptions& opt) {
   std::printf("forward_ms=%.4f backward_ms=%.4f forward_backward_ms=%.4f\n",
               forward_time / opt.iterations, backward_time / opt.iterations,
               total / opt.iterations);
+  // GEMM-like work and its rate, for comparing with the machine's sgemm rate.
+  std::printf("forward_gflop=%.4f step_gflop=%.4f step_gflops_per_s=%.2f\n", forward_flop / 1e9,
+              step_flop / 1e9, step_flop / 1e6 / (total / opt.iterations));
   return 0;
 }
 }  // namespace

@@ -198,7 +198,9 @@ void DnnlConvolutionLayer::Backward_cpu(const std::vector<Blob<float>*>& top,
       if (weight_grad) {
         const float* g = p.weight_grad.cpu_data();
         float* diff = this->blobs_[0]->mutable_cpu_diff();
-        ParallelForElements(weight_count, [&](int64_t k) { diff[k] += g[k]; });
+        ParallelForElements(weight_count, [&](int64_t begin, int64_t end) {
+          for (int64_t k = begin; k < end; ++k) diff[k] += g[k];
+        });
       }
       if (bias_grad) {
         caffe_axpy<float>(num_output_, 1.f, p.bias_grad.cpu_data(),
