@@ -5,8 +5,9 @@
 #include <cmath>
 #include <vector>
 
+#include "deepspark/engine.hpp"
+#include "deepspark/layer_factory.hpp"
 #include "deepspark/rng.hpp"
-
 #include "gradient_checker.hpp"
 #include "plumbing_test_util.hpp"
 #include "test_util.hpp"
@@ -189,14 +190,21 @@ namespace deepspark {
 // Raw-pixel-like input (mean ~110, std 30) over a large spatial size: the
 // batch statistics must be as accurate as Caffe's GEMM-based reductions
 // (relative errors ~1e-7 on 32x3x224x224), measured against double sums.
-TEST(BatchNormStatisticsTest, FloatStatisticsMatchDoubleReferenceOnLargeImages) {
+class BatchNormStatisticsTest : public ::testing::TestWithParam<ComputeEngine> {};
+
+TEST_P(BatchNormStatisticsTest, FloatStatisticsMatchDoubleReferenceOnLargeImages) {
   const int num = 8, channels = 3, spatial = 224 * 224;
   Blob<float> bottom(std::vector<int>{num, channels, 224, 224});
   Blob<float> top;
   SetRandomSeed(1701);
   caffe_rng_gaussian<float>(bottom.count(), 110.f, 30.f, bottom.mutable_cpu_data());
   std::vector<Blob<float>*> bottoms{&bottom}, tops{&top};
-  BatchNormLayer<float> layer(plumbing_test::ParseLayer("phase: TRAIN"));
+  const ComputeEngine saved = DefaultEngine();
+  SetDefaultEngine(GetParam());
+  std::shared_ptr<Layer<float>> made = LayerRegistry<float>::CreateLayer(
+      plumbing_test::ParseLayer("type: \"BatchNorm\" phase: TRAIN"));
+  SetDefaultEngine(saved);
+  Layer<float>& layer = *made;
   layer.SetUp(bottoms, tops);
   layer.Forward(bottoms, tops);
   const double m = static_cast<double>(num) * spatial;
@@ -219,6 +227,25 @@ TEST(BatchNormStatisticsTest, FloatStatisticsMatchDoubleReferenceOnLargeImages) 
     EXPECT_LT(std::fabs(got_mean - mean) / mean, 3e-7) << "channel " << c;
     EXPECT_LT(std::fabs(got_var - var_unbiased) / var_unbiased, 3e-7) << "channel " << c;
   }
+  // And the output is normalized with them: mean ~0, variance ~1 per channel.
+  for (int c = 0; c < channels; ++c) {
+    double sum = 0, sq = 0;
+    for (int n = 0; n < num; ++n) {
+      const float* p = top.cpu_data() + (static_cast<size_t>(n) * channels + c) * spatial;
+      for (int s = 0; s < spatial; ++s) {
+        sum += p[s];
+        sq += static_cast<double>(p[s]) * p[s];
+      }
+    }
+    EXPECT_NEAR(sum / m, 0.0, 1e-5) << "channel " << c;
+    EXPECT_NEAR(sq / m, 1.0, 1e-4) << "channel " << c;
+  }
 }
+
+INSTANTIATE_TEST_SUITE_P(Engines, BatchNormStatisticsTest,
+                         ::testing::Values(ComputeEngine::kCaffe, ComputeEngine::kDnnl),
+                         [](const ::testing::TestParamInfo<ComputeEngine>& info) {
+                           return std::string(EngineName(info.param));
+                         });
 
 }  // namespace deepspark

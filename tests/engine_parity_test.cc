@@ -300,6 +300,12 @@ const ParityCase kCases[] = {
      R"(type: "Softmax" softmax_param { axis: 1 })",
      {{2, 5, 3, 3}},
      Path::kPrimitive},
+    {"batch_norm_train", R"(type: "BatchNorm")", {{3, 5, 4, 4}}, Path::kPrimitive},
+    {"batch_norm_in_blocks",
+     R"(type: "BatchNorm" batch_norm_param { eps: 0.001 })",
+     {{2, 20, 3, 5}},
+     Path::kPrimitive},
+    {"batch_norm_2d_blob", R"(type: "BatchNorm")", {{6, 4}}, Path::kFallback},
 };
 
 INSTANTIATE_TEST_SUITE_P(Layers, EngineParityTest, ::testing::ValuesIn(kCases),

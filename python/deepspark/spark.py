@@ -104,6 +104,7 @@ def _partition_task(server, key_text, shape, tool, threads, pid_dir, worker_env)
         env["DEEPSPARK_JOB_KEY"] = key_text
         env.pop("DEEPSPARK_JOB_KEY_FILE", None)
         env.setdefault("OPENBLAS_NUM_THREADS", str(threads))
+        env.setdefault("OMP_NUM_THREADS", str(threads))
         cmd = [worker_tool, "worker", "--server=" + server, "--rank=%d" % rank,
                "--train-source=" + lmdb, "--threads=%d" % threads]
         with open(os.path.join(work, "worker.log"), "w") as log:

@@ -66,12 +66,7 @@ void BatchNormLayer<Dtype>::Reshape(const std::vector<Blob<Dtype>*>& bottom,
 }
 
 template <typename Dtype>
-void BatchNormLayer<Dtype>::Forward_cpu(const std::vector<Blob<Dtype>*>& bottom,
-                                        const std::vector<Blob<Dtype>*>& top) {
-  const int num = bottom[0]->shape(0);
-  const int spatial = bottom[0]->count() / (num * channels_);
-  const Dtype* x = bottom[0]->cpu_data();
-  Dtype* y = top[0]->mutable_cpu_data();  // may alias x
+void BatchNormLayer<Dtype>::ComputeStatistics(const Dtype* x, int num, int spatial) {
   if (use_global_stats_) {
     const Dtype f = this->blobs_[2]->cpu_data()[0];
     const Dtype scale = f == 0 ? Dtype(0) : Dtype(1) / f;
@@ -79,43 +74,58 @@ void BatchNormLayer<Dtype>::Forward_cpu(const std::vector<Blob<Dtype>*>& bottom,
       mean_[c] = scale * this->blobs_[0]->cpu_data()[c];
       var_[c] = scale * this->blobs_[1]->cpu_data()[c];
     }
-  } else {
-    const int m = num * spatial;
-    // Per channel, in double: summing 10^5..10^6 floats one at a time in a
-    // float loses ~1e-3 of the variance of image-like data (mean ~100);
-    // double sums keep the statistics at float precision, as Caffe's GEMM
-    // reductions do. Channels are split over the threads.
-    ParallelFor(0, channels_, 2, [&](int64_t c) {
-      double sum = 0;
-      for (int n = 0; n < num; ++n) {
-        const Dtype* p = x + (static_cast<size_t>(n) * channels_ + c) * spatial;
-        for (int s = 0; s < spatial; ++s) sum += p[s];
-      }
-      const double mean = sum / m;
-      double sq = 0;
-      for (int n = 0; n < num; ++n) {
-        const Dtype* p = x + (static_cast<size_t>(n) * channels_ + c) * spatial;
-        for (int s = 0; s < spatial; ++s) sq += (p[s] - mean) * (p[s] - mean);
-      }
-      mean_[c] = static_cast<Dtype>(mean);
-      var_[c] = static_cast<Dtype>(sq / m);  // biased: normalization uses the batch's own
-    });
-    // Running statistics (unnormalized sums; blob2 tracks their weight).
-    const Dtype maf = moving_average_fraction_;
-    Dtype* factor = this->blobs_[2]->mutable_cpu_data();
-    factor[0] = factor[0] * maf + 1;
-    const Dtype bias_correction = m > 1 ? Dtype(m) / Dtype(m - 1) : Dtype(1);
-    Dtype* mean_sum = this->blobs_[0]->mutable_cpu_data();
-    Dtype* var_sum = this->blobs_[1]->mutable_cpu_data();
-    for (int c = 0; c < channels_; ++c) {
-      mean_sum[c] = mean_[c] + maf * mean_sum[c];
-      var_sum[c] = bias_correction * var_[c] + maf * var_sum[c];
-    }
+    return;
   }
+  const int m = num * spatial;
+  // Per channel, in double: summing 10^5..10^6 floats one at a time in a
+  // float loses ~1e-3 of the variance of image-like data (mean ~100);
+  // double sums keep the statistics at float precision, as Caffe's GEMM
+  // reductions do. Channels are split over the threads.
+  ParallelFor(0, channels_, 2, [&](int64_t c) {
+    double sum = 0;
+    for (int n = 0; n < num; ++n) {
+      const Dtype* p = x + (static_cast<size_t>(n) * channels_ + c) * spatial;
+      for (int s = 0; s < spatial; ++s) sum += p[s];
+    }
+    const double mean = sum / m;
+    double sq = 0;
+    for (int n = 0; n < num; ++n) {
+      const Dtype* p = x + (static_cast<size_t>(n) * channels_ + c) * spatial;
+      for (int s = 0; s < spatial; ++s) sq += (p[s] - mean) * (p[s] - mean);
+    }
+    mean_[c] = static_cast<Dtype>(mean);
+    var_[c] = static_cast<Dtype>(sq / m);  // biased: normalization uses the batch's own
+  });
+  // Running statistics (unnormalized sums; blob2 tracks their weight).
+  const Dtype maf = moving_average_fraction_;
+  Dtype* factor = this->blobs_[2]->mutable_cpu_data();
+  factor[0] = factor[0] * maf + 1;
+  const Dtype bias_correction = m > 1 ? Dtype(m) / Dtype(m - 1) : Dtype(1);
+  Dtype* mean_sum = this->blobs_[0]->mutable_cpu_data();
+  Dtype* var_sum = this->blobs_[1]->mutable_cpu_data();
+  for (int c = 0; c < channels_; ++c) {
+    mean_sum[c] = mean_[c] + maf * mean_sum[c];
+    var_sum[c] = bias_correction * var_[c] + maf * var_sum[c];
+  }
+}
+
+template <typename Dtype>
+void BatchNormLayer<Dtype>::AddEpsilon() {
   for (int c = 0; c < channels_; ++c) {
     var_[c] += eps_;
     inv_std_[c] = Dtype(1) / std::sqrt(var_[c]);
   }
+}
+
+template <typename Dtype>
+void BatchNormLayer<Dtype>::Forward_cpu(const std::vector<Blob<Dtype>*>& bottom,
+                                        const std::vector<Blob<Dtype>*>& top) {
+  const int num = bottom[0]->shape(0);
+  const int spatial = bottom[0]->count() / (num * channels_);
+  const Dtype* x = bottom[0]->cpu_data();
+  Dtype* y = top[0]->mutable_cpu_data();  // may alias x
+  ComputeStatistics(x, num, spatial);
+  AddEpsilon();
   Dtype* xn = x_norm_.mutable_cpu_data();
   ParallelFor(0, static_cast<int64_t>(num) * channels_, 2, [&](int64_t plane) {
     const int c = static_cast<int>(plane % channels_);
@@ -170,6 +180,5 @@ void BatchNormLayer<Dtype>::Backward_cpu(const std::vector<Blob<Dtype>*>& top,
 }
 
 INSTANTIATE_CLASS(BatchNormLayer);
-REGISTER_LAYER_CLASS(BatchNorm);
 
 }  // namespace deepspark

@@ -39,6 +39,13 @@ class BatchNormLayer : public Layer<Dtype> {
   void Backward_cpu(const std::vector<Blob<Dtype>*>& top, const std::vector<bool>& propagate_down,
                     const std::vector<Blob<Dtype>*>& bottom) override;
 
+  // mean_ and var_ (biased, without eps) of this batch, or the running
+  // statistics under use_global_stats; a training batch also updates the
+  // running sums in blobs 0..2.
+  void ComputeStatistics(const Dtype* x, int num, int spatial);
+  // var_ += eps and inv_std_ = 1 / sqrt(var_).
+  void AddEpsilon();
+
   bool use_global_stats_ = false;
   Dtype moving_average_fraction_ = Dtype(0.999);
   Dtype eps_ = Dtype(1e-5);

@@ -8,6 +8,7 @@
 #include "deepspark/engine.hpp"
 #include "deepspark/layer_factory.hpp"
 #include "deepspark/layers/inner_product_layer.hpp"
+#include "dnnl_batch_norm_layer.hpp"
 #include "dnnl_convolution_layer.hpp"
 #include "dnnl_lrn_layer.hpp"
 #include "dnnl_pooling_layer.hpp"
@@ -78,8 +79,18 @@ std::shared_ptr<Layer<Dtype>> GetSoftmaxLayer(const caffe::LayerParameter& param
   return std::make_shared<SoftmaxLayer<Dtype>>(param);
 }
 
+// BatchNorm has no engine field in Caffe's schema: the default decides.
+template <typename Dtype>
+std::shared_ptr<Layer<Dtype>> GetBatchNormLayer(const caffe::LayerParameter& param) {
+  if constexpr (kHasDnnl<Dtype>) {
+    if (DefaultEngine() == ComputeEngine::kDnnl) return std::make_shared<DnnlBatchNormLayer>(param);
+  }
+  return std::make_shared<BatchNormLayer<Dtype>>(param);
+}
+
 }  // namespace
 
+REGISTER_LAYER_CREATOR(BatchNorm, GetBatchNormLayer);
 REGISTER_LAYER_CREATOR(ReLU, GetReLULayer);
 REGISTER_LAYER_CREATOR(Softmax, GetSoftmaxLayer);
 REGISTER_LAYER_CREATOR(LRN, GetLRNLayer);
