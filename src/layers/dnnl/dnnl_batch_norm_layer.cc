@@ -16,19 +16,13 @@ struct DnnlBatchNormLayer::Primitives {
 };
 
 DnnlBatchNormLayer::DnnlBatchNormLayer(const caffe::LayerParameter& param)
-    : BatchNormLayer<float>(param) {}
+    : DnnlEngineLayer(param) {}
 
 DnnlBatchNormLayer::~DnnlBatchNormLayer() = default;
 
-void DnnlBatchNormLayer::Reshape(const std::vector<Blob<float>*>& bottom,
-                                 const std::vector<Blob<float>*>& top) {
-  BatchNormLayer<float>::Reshape(bottom, top);
-  if (bottom[0]->shape() == built_shape_) return;
-  built_shape_ = bottom[0]->shape();
-  use_dnnl_ = bottom[0]->num_axes() == 4 && bottom[0]->count() > 0 && Build(bottom);
-}
-
-bool DnnlBatchNormLayer::Build(const std::vector<Blob<float>*>& bottom) {
+bool DnnlBatchNormLayer::Build(const std::vector<Blob<float>*>& bottom,
+                               const std::vector<Blob<float>*>& top) {
+  if (bottom[0]->num_axes() != 4) return false;
   auto p = std::make_unique<Primitives>();
   const memory::dims dims = {bottom[0]->shape(0), channels_, bottom[0]->shape(2),
                              bottom[0]->shape(3)};
@@ -74,12 +68,8 @@ bool DnnlBatchNormLayer::Build(const std::vector<Blob<float>*>& bottom) {
   return true;
 }
 
-void DnnlBatchNormLayer::Forward_cpu(const std::vector<Blob<float>*>& bottom,
+void DnnlBatchNormLayer::ForwardDnnl(const std::vector<Blob<float>*>& bottom,
                                      const std::vector<Blob<float>*>& top) {
-  if (!use_dnnl_) {
-    BatchNormLayer<float>::Forward_cpu(bottom, top);
-    return;
-  }
   const int num = bottom[0]->shape(0);
   const int spatial = bottom[0]->count() / (num * channels_);
   Primitives& p = *prims_;
@@ -102,13 +92,9 @@ void DnnlBatchNormLayer::Forward_cpu(const std::vector<Blob<float>*>& bottom,
   s.wait();
 }
 
-void DnnlBatchNormLayer::Backward_cpu(const std::vector<Blob<float>*>& top,
+void DnnlBatchNormLayer::BackwardDnnl(const std::vector<Blob<float>*>& top,
                                       const std::vector<bool>& propagate_down,
                                       const std::vector<Blob<float>*>& bottom) {
-  if (!use_dnnl_) {
-    BatchNormLayer<float>::Backward_cpu(top, propagate_down, bottom);
-    return;
-  }
   if (!propagate_down[0]) return;
   Primitives& p = *prims_;
   dnnl::stream& s = ThreadStream();

@@ -18,28 +18,23 @@
 
 namespace deepspark {
 
-class DnnlBatchNormLayer : public BatchNormLayer<float>, public DnnlLayer {
+class DnnlBatchNormLayer : public DnnlEngineLayer<BatchNormLayer<float>> {
  public:
   explicit DnnlBatchNormLayer(const caffe::LayerParameter& param);
   ~DnnlBatchNormLayer() override;
-  void Reshape(const std::vector<Blob<float>*>& bottom,
-               const std::vector<Blob<float>*>& top) override;
-  bool uses_dnnl() const override { return use_dnnl_; }
 
  protected:
-  void Forward_cpu(const std::vector<Blob<float>*>& bottom,
+  bool Build(const std::vector<Blob<float>*>& bottom,
+             const std::vector<Blob<float>*>& top) override;
+  void ForwardDnnl(const std::vector<Blob<float>*>& bottom,
                    const std::vector<Blob<float>*>& top) override;
-  void Backward_cpu(const std::vector<Blob<float>*>& top, const std::vector<bool>& propagate_down,
+  void BackwardDnnl(const std::vector<Blob<float>*>& top, const std::vector<bool>& propagate_down,
                     const std::vector<Blob<float>*>& bottom) override;
 
  private:
   struct Primitives;
-  bool Build(const std::vector<Blob<float>*>& bottom);
-
-  bool use_dnnl_ = false;
-  std::vector<int> built_shape_;
-  std::vector<float> dnnl_var_;  // var_ before eps: oneDNN adds eps itself
   std::unique_ptr<Primitives> prims_;
+  std::vector<float> dnnl_var_;  // var_ before eps: oneDNN adds eps itself
 };
 
 }  // namespace deepspark

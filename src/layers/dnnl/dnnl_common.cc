@@ -81,5 +81,39 @@ void Scratchpad::Allocate() {
   }
 }
 
+void PlainPair::Init(const memory::desc& md, const dnnl::primitive_desc_base& fwd_pd,
+                     const dnnl::primitive_desc_base& bwd_pd, dnnl::primitive fwd,
+                     dnnl::primitive bwd) {
+  fwd_ = std::move(fwd);
+  bwd_ = std::move(bwd);
+  for (memory* m : {&src_, &dst_, &diff_src_, &diff_dst_}) *m = memory(md, CpuEngine(), nullptr);
+  scratchpad_.Require(fwd_pd.scratchpad_desc());
+  scratchpad_.Require(bwd_pd.scratchpad_desc());
+  scratchpad_.Allocate();
+}
+
+void PlainPair::Forward(const float* src, float* dst) {
+  src_.set_data_handle(const_cast<float*>(src));
+  dst_.set_data_handle(dst);
+  dnnl::stream& s = ThreadStream();
+  fwd_.execute(
+      s, {{DNNL_ARG_SRC, src_}, {DNNL_ARG_DST, dst_}, {DNNL_ARG_SCRATCHPAD, scratchpad_.memory()}});
+  s.wait();
+}
+
+void PlainPair::Backward(int saved_arg, const float* saved, const float* diff_dst,
+                         float* diff_src) {
+  memory& saved_memory = saved_arg == DNNL_ARG_SRC ? src_ : dst_;
+  saved_memory.set_data_handle(const_cast<float*>(saved));
+  diff_dst_.set_data_handle(const_cast<float*>(diff_dst));
+  diff_src_.set_data_handle(diff_src);
+  dnnl::stream& s = ThreadStream();
+  bwd_.execute(s, {{saved_arg, saved_memory},
+                   {DNNL_ARG_DIFF_DST, diff_dst_},
+                   {DNNL_ARG_DIFF_SRC, diff_src_},
+                   {DNNL_ARG_SCRATCHPAD, scratchpad_.memory()}});
+  s.wait();
+}
+
 }  // namespace dnnl_util
 }  // namespace deepspark

@@ -75,5 +75,24 @@ class Scratchpad {
   dnnl::memory memory_;
 };
 
+// A forward and backward primitive on plain tensors of one shape (ReLU,
+// softmax): the blobs' own memory goes straight in, nothing is reordered.
+class PlainPair {
+ public:
+  // md: the tensor (src, dst and both diffs); fwd_pd/bwd_pd: the primitives'
+  // descriptors, for their scratchpads.
+  void Init(const dnnl::memory::desc& md, const dnnl::primitive_desc_base& fwd_pd,
+            const dnnl::primitive_desc_base& bwd_pd, dnnl::primitive fwd, dnnl::primitive bwd);
+  void Forward(const float* src, float* dst);
+  // saved_arg: DNNL_ARG_SRC or DNNL_ARG_DST, the forward tensor the backward
+  // primitive reads (saved holds it).
+  void Backward(int saved_arg, const float* saved, const float* diff_dst, float* diff_src);
+
+ private:
+  dnnl::primitive fwd_, bwd_;
+  dnnl::memory src_, dst_, diff_src_, diff_dst_;
+  Scratchpad scratchpad_;
+};
+
 }  // namespace dnnl_util
 }  // namespace deepspark

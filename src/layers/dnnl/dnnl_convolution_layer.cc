@@ -53,7 +53,7 @@ bool DirectPays(int in_channels, int out_channels) {
 }  // namespace
 
 DnnlConvolutionLayer::DnnlConvolutionLayer(const caffe::LayerParameter& param)
-    : ConvolutionLayer<float>(param) {
+    : DnnlEngineLayer(param) {
   // Where the direct primitive does not run, the im2col path's GEMMs still
   // go through oneDNN.
   dnnl_gemm_ = true;
@@ -61,16 +61,12 @@ DnnlConvolutionLayer::DnnlConvolutionLayer(const caffe::LayerParameter& param)
 
 DnnlConvolutionLayer::~DnnlConvolutionLayer() = default;
 
-void DnnlConvolutionLayer::Reshape(const std::vector<Blob<float>*>& bottom,
-                                   const std::vector<Blob<float>*>& top) {
-  ConvolutionLayer<float>::Reshape(bottom, top);
-  if (bottom[0]->shape() == built_shape_) return;
-  built_shape_ = bottom[0]->shape();
-  use_dnnl_ = num_spatial_axes_ == 2 && channel_axis_ == 1 && num_ > 0 &&
-              DirectPays(channels_ / group_, num_output_ / group_) && BuildForward();
-}
-
-bool DnnlConvolutionLayer::BuildForward() {
+bool DnnlConvolutionLayer::Build(const std::vector<Blob<float>*>& bottom,
+                                 const std::vector<Blob<float>*>& top) {
+  if (num_spatial_axes_ != 2 || channel_axis_ != 1 ||
+      !DirectPays(channels_ / group_, num_output_ / group_)) {
+    return false;
+  }
   auto p = std::make_unique<Primitives>();
   const memory::dim n = num_, c = channels_, g = group_, oc = num_output_;
   const memory::dim ih = input_shape(1), iw = input_shape(2);
@@ -91,8 +87,9 @@ bool DnnlConvolutionLayer::BuildForward() {
                        pad_[i]);
   }
   try {
-    const auto prop = this->phase_ == caffe::TRAIN ? dnnl::prop_kind::forward_training
-                                                   : dnnl::prop_kind::forward_inference;
+    // Training in TEST too: a TEST net's backward (force_backward) needs a
+    // training forward as its hint.
+    const auto prop = dnnl::prop_kind::forward_training;
     const memory::desc bias_md = bias_term_ ? AnyDesc(p->bias_dims) : memory::desc();
     dnnl::convolution_forward::desc desc(
         prop, dnnl::algorithm::convolution_direct, AnyDesc(p->src_dims), AnyDesc(p->weight_dims),
@@ -145,12 +142,8 @@ void DnnlConvolutionLayer::BuildBackward() {
   p.backward_built = true;
 }
 
-void DnnlConvolutionLayer::Forward_cpu(const std::vector<Blob<float>*>& bottom,
+void DnnlConvolutionLayer::ForwardDnnl(const std::vector<Blob<float>*>& bottom,
                                        const std::vector<Blob<float>*>& top) {
-  if (!use_dnnl_) {
-    ConvolutionLayer<float>::Forward_cpu(bottom, top);
-    return;
-  }
   Primitives& p = *prims_;
   dnnl::stream& s = ThreadStream();
   const memory& weights = p.weights.In(this->blobs_[0]->cpu_data(), s);
@@ -168,13 +161,9 @@ void DnnlConvolutionLayer::Forward_cpu(const std::vector<Blob<float>*>& bottom,
   s.wait();
 }
 
-void DnnlConvolutionLayer::Backward_cpu(const std::vector<Blob<float>*>& top,
+void DnnlConvolutionLayer::BackwardDnnl(const std::vector<Blob<float>*>& top,
                                         const std::vector<bool>& propagate_down,
                                         const std::vector<Blob<float>*>& bottom) {
-  if (!use_dnnl_) {
-    ConvolutionLayer<float>::Backward_cpu(top, propagate_down, bottom);
-    return;
-  }
   if (!prims_->backward_built) BuildBackward();
   Primitives& p = *prims_;
   dnnl::stream& s = ThreadStream();

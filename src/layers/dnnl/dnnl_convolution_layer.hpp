@@ -20,29 +20,24 @@
 
 namespace deepspark {
 
-class DnnlConvolutionLayer : public ConvolutionLayer<float>, public DnnlLayer {
+class DnnlConvolutionLayer : public DnnlEngineLayer<ConvolutionLayer<float>> {
  public:
   explicit DnnlConvolutionLayer(const caffe::LayerParameter& param);
   ~DnnlConvolutionLayer() override;
-  void Reshape(const std::vector<Blob<float>*>& bottom,
-               const std::vector<Blob<float>*>& top) override;
-  bool uses_dnnl() const override { return use_dnnl_; }
 
  protected:
-  void Forward_cpu(const std::vector<Blob<float>*>& bottom,
+  bool Build(const std::vector<Blob<float>*>& bottom,
+             const std::vector<Blob<float>*>& top) override;
+  void ForwardDnnl(const std::vector<Blob<float>*>& bottom,
                    const std::vector<Blob<float>*>& top) override;
-  void Backward_cpu(const std::vector<Blob<float>*>& top, const std::vector<bool>& propagate_down,
+  void BackwardDnnl(const std::vector<Blob<float>*>& top, const std::vector<bool>& propagate_down,
                     const std::vector<Blob<float>*>& bottom) override;
 
  private:
   struct Primitives;
-  // Builds the forward primitive for the current shapes; false when oneDNN
-  // cannot run them.
-  bool BuildForward();
+  // The backward primitives, made on the first Backward for these shapes.
   void BuildBackward();
 
-  bool use_dnnl_ = false;
-  std::vector<int> built_shape_;  // bottom shape the primitives were made for
   std::unique_ptr<Primitives> prims_;
 };
 

@@ -20,19 +20,12 @@ struct DnnlLRNLayer::Primitives {
   Scratchpad scratchpad;
 };
 
-DnnlLRNLayer::DnnlLRNLayer(const caffe::LayerParameter& param) : LRNLayer<float>(param) {}
+DnnlLRNLayer::DnnlLRNLayer(const caffe::LayerParameter& param) : DnnlEngineLayer(param) {}
 
 DnnlLRNLayer::~DnnlLRNLayer() = default;
 
-void DnnlLRNLayer::Reshape(const std::vector<Blob<float>*>& bottom,
-                           const std::vector<Blob<float>*>& top) {
-  LRNLayer<float>::Reshape(bottom, top);
-  if (bottom[0]->shape() == built_shape_) return;
-  built_shape_ = bottom[0]->shape();
-  use_dnnl_ = bottom[0]->count() > 0 && Build(bottom);
-}
-
-bool DnnlLRNLayer::Build(const std::vector<Blob<float>*>& bottom) {
+bool DnnlLRNLayer::Build(const std::vector<Blob<float>*>& bottom,
+                         const std::vector<Blob<float>*>& top) {
   auto p = std::make_unique<Primitives>();
   const memory::dims dims = {num_, channels_, height_, width_};
   const memory::desc plain = PlainDesc(dims);
@@ -66,12 +59,8 @@ bool DnnlLRNLayer::Build(const std::vector<Blob<float>*>& bottom) {
   return true;
 }
 
-void DnnlLRNLayer::Forward_cpu(const std::vector<Blob<float>*>& bottom,
+void DnnlLRNLayer::ForwardDnnl(const std::vector<Blob<float>*>& bottom,
                                const std::vector<Blob<float>*>& top) {
-  if (!use_dnnl_) {
-    LRNLayer<float>::Forward_cpu(bottom, top);
-    return;
-  }
   Primitives& p = *prims_;
   dnnl::stream& s = ThreadStream();
   // The src bridge's buffer keeps the reordered input until Backward.
@@ -85,13 +74,9 @@ void DnnlLRNLayer::Forward_cpu(const std::vector<Blob<float>*>& bottom,
   s.wait();
 }
 
-void DnnlLRNLayer::Backward_cpu(const std::vector<Blob<float>*>& top,
+void DnnlLRNLayer::BackwardDnnl(const std::vector<Blob<float>*>& top,
                                 const std::vector<bool>& propagate_down,
                                 const std::vector<Blob<float>*>& bottom) {
-  if (!use_dnnl_) {
-    LRNLayer<float>::Backward_cpu(top, propagate_down, bottom);
-    return;
-  }
   if (!propagate_down[0]) return;
   Primitives& p = *prims_;
   dnnl::stream& s = ThreadStream();

@@ -15,26 +15,21 @@
 
 namespace deepspark {
 
-class DnnlLRNLayer : public LRNLayer<float>, public DnnlLayer {
+class DnnlLRNLayer : public DnnlEngineLayer<LRNLayer<float>> {
  public:
   explicit DnnlLRNLayer(const caffe::LayerParameter& param);
   ~DnnlLRNLayer() override;
-  void Reshape(const std::vector<Blob<float>*>& bottom,
-               const std::vector<Blob<float>*>& top) override;
-  bool uses_dnnl() const override { return use_dnnl_; }
 
  protected:
-  void Forward_cpu(const std::vector<Blob<float>*>& bottom,
+  bool Build(const std::vector<Blob<float>*>& bottom,
+             const std::vector<Blob<float>*>& top) override;
+  void ForwardDnnl(const std::vector<Blob<float>*>& bottom,
                    const std::vector<Blob<float>*>& top) override;
-  void Backward_cpu(const std::vector<Blob<float>*>& top, const std::vector<bool>& propagate_down,
+  void BackwardDnnl(const std::vector<Blob<float>*>& top, const std::vector<bool>& propagate_down,
                     const std::vector<Blob<float>*>& bottom) override;
 
  private:
   struct Primitives;
-  bool Build(const std::vector<Blob<float>*>& bottom);
-
-  bool use_dnnl_ = false;
-  std::vector<int> built_shape_;
   std::unique_ptr<Primitives> prims_;
 };
 

@@ -20,23 +20,14 @@ struct DnnlPoolingLayer::Primitives {
   Scratchpad scratchpad;
 };
 
-DnnlPoolingLayer::DnnlPoolingLayer(const caffe::LayerParameter& param)
-    : PoolingLayer<float>(param) {}
+DnnlPoolingLayer::DnnlPoolingLayer(const caffe::LayerParameter& param) : DnnlEngineLayer(param) {}
 
 DnnlPoolingLayer::~DnnlPoolingLayer() = default;
-
-void DnnlPoolingLayer::Reshape(const std::vector<Blob<float>*>& bottom,
-                               const std::vector<Blob<float>*>& top) {
-  PoolingLayer<float>::Reshape(bottom, top);
-  if (bottom[0]->shape() == built_shape_) return;
-  built_shape_ = bottom[0]->shape();
-  use_dnnl_ = Build(bottom, top);
-}
 
 bool DnnlPoolingLayer::Build(const std::vector<Blob<float>*>& bottom,
                              const std::vector<Blob<float>*>& top) {
   const PoolingParameter::PoolMethod method = this->layer_param_.pooling_param().pool();
-  if (top.size() > 1 || bottom[0]->count() == 0) return false;
+  if (top.size() > 1) return false;
   if (method != PoolingParameter::MAX && method != PoolingParameter::AVE) return false;
   const memory::dim pad_r_h = (pooled_height_ - 1) * stride_h_ + kernel_h_ - height_ - pad_h_;
   const memory::dim pad_r_w = (pooled_width_ - 1) * stride_w_ + kernel_w_ - width_ - pad_w_;
@@ -90,12 +81,8 @@ bool DnnlPoolingLayer::Build(const std::vector<Blob<float>*>& bottom,
   return true;
 }
 
-void DnnlPoolingLayer::Forward_cpu(const std::vector<Blob<float>*>& bottom,
+void DnnlPoolingLayer::ForwardDnnl(const std::vector<Blob<float>*>& bottom,
                                    const std::vector<Blob<float>*>& top) {
-  if (!use_dnnl_) {
-    PoolingLayer<float>::Forward_cpu(bottom, top);
-    return;
-  }
   Primitives& p = *prims_;
   p.src.set_data_handle(const_cast<float*>(bottom[0]->cpu_data()));
   p.dst.set_data_handle(top[0]->mutable_cpu_data());
@@ -107,13 +94,9 @@ void DnnlPoolingLayer::Forward_cpu(const std::vector<Blob<float>*>& bottom,
   s.wait();
 }
 
-void DnnlPoolingLayer::Backward_cpu(const std::vector<Blob<float>*>& top,
+void DnnlPoolingLayer::BackwardDnnl(const std::vector<Blob<float>*>& top,
                                     const std::vector<bool>& propagate_down,
                                     const std::vector<Blob<float>*>& bottom) {
-  if (!use_dnnl_) {
-    PoolingLayer<float>::Backward_cpu(top, propagate_down, bottom);
-    return;
-  }
   if (!propagate_down[0]) return;
   Primitives& p = *prims_;
   p.diff_dst.set_data_handle(const_cast<float*>(top[0]->cpu_diff()));

@@ -14,23 +14,21 @@
 
 namespace deepspark {
 
-class DnnlReLULayer : public ReLULayer<float>, public DnnlLayer {
+class DnnlReLULayer : public DnnlEngineLayer<ReLULayer<float>> {
  public:
   explicit DnnlReLULayer(const caffe::LayerParameter& param);
   ~DnnlReLULayer() override;
-  void Reshape(const std::vector<Blob<float>*>& bottom,
-               const std::vector<Blob<float>*>& top) override;
-  bool uses_dnnl() const override { return prims_ != nullptr; }
 
  protected:
-  void Forward_cpu(const std::vector<Blob<float>*>& bottom,
+  bool Build(const std::vector<Blob<float>*>& bottom,
+             const std::vector<Blob<float>*>& top) override;
+  void ForwardDnnl(const std::vector<Blob<float>*>& bottom,
                    const std::vector<Blob<float>*>& top) override;
-  void Backward_cpu(const std::vector<Blob<float>*>& top, const std::vector<bool>& propagate_down,
+  void BackwardDnnl(const std::vector<Blob<float>*>& top, const std::vector<bool>& propagate_down,
                     const std::vector<Blob<float>*>& bottom) override;
 
  private:
   struct Primitives;
-  int built_count_ = -1;
   std::unique_ptr<Primitives> prims_;
 };
 

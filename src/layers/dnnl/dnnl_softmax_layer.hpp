@@ -13,23 +13,21 @@
 
 namespace deepspark {
 
-class DnnlSoftmaxLayer : public SoftmaxLayer<float>, public DnnlLayer {
+class DnnlSoftmaxLayer : public DnnlEngineLayer<SoftmaxLayer<float>> {
  public:
   explicit DnnlSoftmaxLayer(const caffe::LayerParameter& param);
   ~DnnlSoftmaxLayer() override;
-  void Reshape(const std::vector<Blob<float>*>& bottom,
-               const std::vector<Blob<float>*>& top) override;
-  bool uses_dnnl() const override { return prims_ != nullptr; }
 
  protected:
-  void Forward_cpu(const std::vector<Blob<float>*>& bottom,
+  bool Build(const std::vector<Blob<float>*>& bottom,
+             const std::vector<Blob<float>*>& top) override;
+  void ForwardDnnl(const std::vector<Blob<float>*>& bottom,
                    const std::vector<Blob<float>*>& top) override;
-  void Backward_cpu(const std::vector<Blob<float>*>& top, const std::vector<bool>& propagate_down,
+  void BackwardDnnl(const std::vector<Blob<float>*>& top, const std::vector<bool>& propagate_down,
                     const std::vector<Blob<float>*>& bottom) override;
 
  private:
   struct Primitives;
-  std::vector<int> built_dims_;
   std::unique_ptr<Primitives> prims_;
 };
 

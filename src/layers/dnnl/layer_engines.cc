@@ -21,71 +21,49 @@ namespace {
 template <typename Dtype>
 constexpr bool kHasDnnl = std::is_same<Dtype, float>::value;
 
-template <typename Dtype>
-std::shared_ptr<Layer<Dtype>> GetConvolutionLayer(const caffe::LayerParameter& param) {
+// The oneDNN class when engine_field (the layer's `engine`, or 0 = DEFAULT
+// for types whose parameters have none) resolves to DNNL, else Caffe's.
+template <typename Dtype, template <typename> class CaffeLayer, typename DnnlLayerType>
+std::shared_ptr<Layer<Dtype>> Pick(const caffe::LayerParameter& param, int engine_field) {
   if constexpr (kHasDnnl<Dtype>) {
-    if (ResolveEngine(param.convolution_param().engine()) == ComputeEngine::kDnnl) {
-      return std::make_shared<DnnlConvolutionLayer>(param);
+    if (ResolveEngine(engine_field) == ComputeEngine::kDnnl) {
+      return std::make_shared<DnnlLayerType>(param);
     }
   }
-  return std::make_shared<ConvolutionLayer<Dtype>>(param);
+  return std::make_shared<CaffeLayer<Dtype>>(param);
 }
 
 template <typename Dtype>
-std::shared_ptr<Layer<Dtype>> GetPoolingLayer(const caffe::LayerParameter& param) {
-  if constexpr (kHasDnnl<Dtype>) {
-    if (ResolveEngine(param.pooling_param().engine()) == ComputeEngine::kDnnl) {
-      return std::make_shared<DnnlPoolingLayer>(param);
-    }
-  }
-  return std::make_shared<PoolingLayer<Dtype>>(param);
+std::shared_ptr<Layer<Dtype>> GetConvolutionLayer(const caffe::LayerParameter& p) {
+  return Pick<Dtype, ConvolutionLayer, DnnlConvolutionLayer>(p, p.convolution_param().engine());
+}
+template <typename Dtype>
+std::shared_ptr<Layer<Dtype>> GetPoolingLayer(const caffe::LayerParameter& p) {
+  return Pick<Dtype, PoolingLayer, DnnlPoolingLayer>(p, p.pooling_param().engine());
+}
+template <typename Dtype>
+std::shared_ptr<Layer<Dtype>> GetLRNLayer(const caffe::LayerParameter& p) {
+  return Pick<Dtype, LRNLayer, DnnlLRNLayer>(p, p.lrn_param().engine());
+}
+template <typename Dtype>
+std::shared_ptr<Layer<Dtype>> GetReLULayer(const caffe::LayerParameter& p) {
+  return Pick<Dtype, ReLULayer, DnnlReLULayer>(p, p.relu_param().engine());
+}
+template <typename Dtype>
+std::shared_ptr<Layer<Dtype>> GetSoftmaxLayer(const caffe::LayerParameter& p) {
+  return Pick<Dtype, SoftmaxLayer, DnnlSoftmaxLayer>(p, p.softmax_param().engine());
+}
+template <typename Dtype>
+std::shared_ptr<Layer<Dtype>> GetBatchNormLayer(const caffe::LayerParameter& p) {
+  return Pick<Dtype, BatchNormLayer, DnnlBatchNormLayer>(p, 0);
 }
 
-// InnerProduct has no engine field in Caffe's schema: the default decides.
+// InnerProduct has no engine field either; its one difference is the GEMM.
 template <typename Dtype>
 std::shared_ptr<Layer<Dtype>> GetInnerProductLayer(const caffe::LayerParameter& param) {
   auto layer = std::make_shared<InnerProductLayer<Dtype>>(param);
   layer->set_dnnl_gemm(kHasDnnl<Dtype> && DefaultEngine() == ComputeEngine::kDnnl);
   return layer;
-}
-
-template <typename Dtype>
-std::shared_ptr<Layer<Dtype>> GetLRNLayer(const caffe::LayerParameter& param) {
-  if constexpr (kHasDnnl<Dtype>) {
-    if (ResolveEngine(param.lrn_param().engine()) == ComputeEngine::kDnnl) {
-      return std::make_shared<DnnlLRNLayer>(param);
-    }
-  }
-  return std::make_shared<LRNLayer<Dtype>>(param);
-}
-
-template <typename Dtype>
-std::shared_ptr<Layer<Dtype>> GetReLULayer(const caffe::LayerParameter& param) {
-  if constexpr (kHasDnnl<Dtype>) {
-    if (ResolveEngine(param.relu_param().engine()) == ComputeEngine::kDnnl) {
-      return std::make_shared<DnnlReLULayer>(param);
-    }
-  }
-  return std::make_shared<ReLULayer<Dtype>>(param);
-}
-
-template <typename Dtype>
-std::shared_ptr<Layer<Dtype>> GetSoftmaxLayer(const caffe::LayerParameter& param) {
-  if constexpr (kHasDnnl<Dtype>) {
-    if (ResolveEngine(param.softmax_param().engine()) == ComputeEngine::kDnnl) {
-      return std::make_shared<DnnlSoftmaxLayer>(param);
-    }
-  }
-  return std::make_shared<SoftmaxLayer<Dtype>>(param);
-}
-
-// BatchNorm has no engine field in Caffe's schema: the default decides.
-template <typename Dtype>
-std::shared_ptr<Layer<Dtype>> GetBatchNormLayer(const caffe::LayerParameter& param) {
-  if constexpr (kHasDnnl<Dtype>) {
-    if (DefaultEngine() == ComputeEngine::kDnnl) return std::make_shared<DnnlBatchNormLayer>(param);
-  }
-  return std::make_shared<BatchNormLayer<Dtype>>(param);
 }
 
 }  // namespace
