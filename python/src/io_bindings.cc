@@ -13,8 +13,8 @@
 
 #include "deepspark/common.hpp"
 #include "deepspark/db.hpp"
-#include "deepspark/dist/param_server.hpp"
-#include "deepspark/dist/protocol.hpp"
+#include "deepspark/distributed/param_server.hpp"
+#include "deepspark/distributed/protocol.hpp"
 #include "deepspark/io.hpp"
 #include "deepspark/proto/caffe.pb.h"
 
@@ -167,17 +167,17 @@ void MakeJobSolver(const std::string& solver_path, const std::string& out_path,
                    int max_iter, int test_iter, int test_interval,
                    const std::string& snapshot_prefix, int train_batch, int test_batch,
                    const std::string& net_out_path) {
-  caffe::SolverParameter param = dist::ReadJobSolver(solver_path);
+  caffe::SolverParameter param = distributed::ReadJobSolver(solver_path);
   caffe::NetParameter* nets[] = {param.has_net_param() ? param.mutable_net_param() : nullptr,
                                  param.has_train_net_param() ? param.mutable_train_net_param()
                                                              : nullptr};
   for (auto* net : nets) {
     if (!net) continue;
-    dist::SetDataSource(net, caffe::TRAIN, train_source, train_batch, /*lmdb=*/true);
-    dist::SetDataSource(net, caffe::TEST, test_source, test_batch, /*lmdb=*/true);
+    distributed::SetDataSource(net, caffe::TRAIN, train_source, train_batch, /*lmdb=*/true);
+    distributed::SetDataSource(net, caffe::TEST, test_source, test_batch, /*lmdb=*/true);
   }
   for (auto& net : *param.mutable_test_net_param()) {
-    dist::SetDataSource(&net, caffe::TEST, test_source, test_batch, /*lmdb=*/true);
+    distributed::SetDataSource(&net, caffe::TEST, test_source, test_batch, /*lmdb=*/true);
   }
   if (max_iter > 0) param.set_max_iter(max_iter);
   if (test_iter > 0) {
@@ -208,9 +208,9 @@ void BindIo(py::module_& m) {
       .def("commit", &DBWriter::Commit)
       .def("close", &DBWriter::Close);
   m.def("read_db", &ReadDB, py::arg("path"), py::arg("backend") = "lmdb", py::arg("limit") = -1);
-  m.def("generate_job_key", []() { return dist::JobKeyText(dist::GenerateJobKey()); });
+  m.def("generate_job_key", []() { return distributed::JobKeyText(distributed::GenerateJobKey()); });
   m.def("write_job_key", [](const std::string& text, const std::string& path) {
-    dist::WriteJobKey(dist::ParseJobKey(text, "key text"), path);
+    distributed::WriteJobKey(distributed::ParseJobKey(text, "key text"), path);
   });
   m.def("make_job_solver", &MakeJobSolver, py::arg("solver_path"), py::arg("out_path"),
         py::arg("train_source") = "", py::arg("test_source") = "", py::arg("max_iter") = 0,

@@ -5,7 +5,7 @@
 
 #include "cli_util.hpp"
 #include "commands.hpp"
-#include "dist_commands.hpp"
+#include "distributed_commands.hpp"
 #include "deepspark/io.hpp"
 #include "deepspark/signal_handler.hpp"
 #include "deepspark/solver_factory.hpp"

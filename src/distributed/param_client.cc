@@ -1,4 +1,4 @@
-#include "deepspark/dist/param_client.hpp"
+#include "deepspark/distributed/param_client.hpp"
 
 #include <unistd.h>
 #include <zmq.h>
@@ -8,10 +8,10 @@
 #include <cstring>
 #include <thread>
 
-#include "deepspark/dist/exchange_rules.hpp"
+#include "deepspark/distributed/exchange_rules.hpp"
 
 namespace deepspark {
-namespace dist {
+namespace distributed {
 namespace {
 using Clock = std::chrono::steady_clock;
 constexpr int kAsyncTimeoutMs = 10000;
@@ -335,5 +335,5 @@ bool HeartbeatClient::Send(const pb::WorkerMetrics& metrics, pb::ControlReply* r
   return true;
 }
 
-}  // namespace dist
+}  // namespace distributed
 }  // namespace deepspark

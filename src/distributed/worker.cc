@@ -1,4 +1,4 @@
-#include "deepspark/dist/worker.hpp"
+#include "deepspark/distributed/worker.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -9,15 +9,15 @@
 #include <thread>
 
 #include "deepspark/db.hpp"
-#include "deepspark/dist/exchange_rules.hpp"
-#include "deepspark/dist/param_client.hpp"
-#include "deepspark/dist/param_server.hpp"  // SetDataSource
+#include "deepspark/distributed/exchange_rules.hpp"
+#include "deepspark/distributed/param_client.hpp"
+#include "deepspark/distributed/param_server.hpp"  // SetDataSource
 #include "deepspark/math_functions.hpp"
 #include "deepspark/solver_factory.hpp"
 #include "deepspark/parallel.hpp"
 
 namespace deepspark {
-namespace dist {
+namespace distributed {
 namespace {
 using Clock = std::chrono::steady_clock;
 
@@ -256,5 +256,5 @@ int RunWorker(const WorkerOptions& options) {
   return exit_code;
 }
 
-}  // namespace dist
+}  // namespace distributed
 }  // namespace deepspark

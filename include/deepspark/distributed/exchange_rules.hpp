@@ -10,7 +10,7 @@
 #include <cstdint>
 
 namespace deepspark {
-namespace dist {
+namespace distributed {
 
 // Asynchronous EASGD, worker side. Given the pulled center c:
 //   d = a (x - c);  x -= d;  server_delta = f d.
@@ -35,5 +35,5 @@ void Average(const float* sum, int k, float* out, size_t n);
 // step, limit); step <= 0 or rate == 1 means no decay.
 float DecayedRate(float base, float rate, int step, int limit, int iter);
 
-}  // namespace dist
+}  // namespace distributed
 }  // namespace deepspark

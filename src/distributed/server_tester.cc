@@ -12,7 +12,7 @@
 #include "server_internal.hpp"
 
 namespace deepspark {
-namespace dist {
+namespace distributed {
 namespace {
 using Clock = std::chrono::steady_clock;
 }
@@ -200,5 +200,5 @@ void ParameterServer::Impl::TesterLoop() {
   }
 }
 
-}  // namespace dist
+}  // namespace distributed
 }  // namespace deepspark

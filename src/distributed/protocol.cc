@@ -1,4 +1,4 @@
-#include "deepspark/dist/protocol.hpp"
+#include "deepspark/distributed/protocol.hpp"
 
 #include <sys/stat.h>
 #include <zmq.h>
@@ -16,7 +16,7 @@
 #include "deepspark/io.hpp"
 
 namespace deepspark {
-namespace dist {
+namespace distributed {
 
 const char* KindName(Kind kind) {
   switch (kind) {
@@ -283,5 +283,5 @@ void AllowCurveClient(const std::string& client_public_z85) {
   });
 }
 
-}  // namespace dist
+}  // namespace distributed
 }  // namespace deepspark

@@ -1,10 +1,10 @@
-#include "deepspark/dist/exchange_rules.hpp"
+#include "deepspark/distributed/exchange_rules.hpp"
 
 #include <algorithm>
 #include <cmath>
 
 namespace deepspark {
-namespace dist {
+namespace distributed {
 
 void ElasticWorkerStep(float* x, const float* c, float alpha, float factor, size_t n,
                        float* server_delta) {
@@ -39,5 +39,5 @@ float DecayedRate(float base, float rate, int step, int limit, int iter) {
   return base * std::pow(rate, static_cast<float>(times));
 }
 
-}  // namespace dist
+}  // namespace distributed
 }  // namespace deepspark

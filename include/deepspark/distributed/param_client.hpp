@@ -18,11 +18,11 @@
 #include <string>
 #include <vector>
 
-#include "deepspark/dist/protocol.hpp"
+#include "deepspark/distributed/protocol.hpp"
 #include "deepspark/proto/deepspark.pb.h"
 
 namespace deepspark {
-namespace dist {
+namespace distributed {
 
 struct ClientStats {
   int64_t bytes_sent = 0;
@@ -117,5 +117,5 @@ class HeartbeatClient {
 std::string ResolveShardEndpoint(const std::string& shard_endpoint,
                                  const std::string& control_endpoint);
 
-}  // namespace dist
+}  // namespace distributed
 }  // namespace deepspark

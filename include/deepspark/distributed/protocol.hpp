@@ -22,7 +22,7 @@
 #include "deepspark/common.hpp"
 
 namespace deepspark {
-namespace dist {
+namespace distributed {
 
 constexpr uint32_t kMagic = 0x4B505344;  // "DSPK" little-endian
 constexpr uint16_t kProtocolVersion = 1;
@@ -125,5 +125,5 @@ class Socket {
 // whose public key is in the allowed set; returns immediately.
 void AllowCurveClient(const std::string& client_public_z85);
 
-}  // namespace dist
+}  // namespace distributed
 }  // namespace deepspark

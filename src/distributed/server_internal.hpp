@@ -15,12 +15,12 @@
 #include <thread>
 #include <vector>
 
-#include "deepspark/dist/param_server.hpp"
-#include "deepspark/dist/protocol.hpp"
+#include "deepspark/distributed/param_server.hpp"
+#include "deepspark/distributed/protocol.hpp"
 #include "deepspark/net.hpp"
 
 namespace deepspark {
-namespace dist {
+namespace distributed {
 
 // The tester pulls the center like a worker, under this rank.
 constexpr int kTesterRank = -2;
@@ -123,5 +123,5 @@ struct ParameterServer::Impl {
   bool started = false;
 };
 
-}  // namespace dist
+}  // namespace distributed
 }  // namespace deepspark

@@ -3,10 +3,10 @@
 
 #include <vector>
 
-#include "deepspark/dist/exchange_rules.hpp"
+#include "deepspark/distributed/exchange_rules.hpp"
 
 namespace deepspark {
-namespace dist {
+namespace distributed {
 namespace {
 
 TEST(DistRulesTest, ElasticWorkerStepEasgd) {
@@ -111,5 +111,5 @@ TEST(DistRulesTest, DecayedRate) {
 }
 
 } // namespace
-} // namespace dist
+} // namespace distributed
 } // namespace deepspark

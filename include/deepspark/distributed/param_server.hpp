@@ -18,13 +18,13 @@
 #include <thread>
 #include <vector>
 
-#include "deepspark/dist/protocol.hpp"
+#include "deepspark/distributed/protocol.hpp"
 #include "deepspark/proto/caffe.pb.h"
 #include "deepspark/proto/deepspark.pb.h"
 #include "deepspark/solver.hpp"
 
 namespace deepspark {
-namespace dist {
+namespace distributed {
 
 struct ServerOptions {
   caffe::SolverParameter solver;  // as read from the solver file
@@ -115,5 +115,5 @@ caffe::SolverParameter ReadJobSolver(const std::string& solver_path);
 void SetDataSource(caffe::NetParameter* net, caffe::Phase phase, const std::string& source,
                    int batch_size = 0, bool lmdb = false);
 
-}  // namespace dist
+}  // namespace distributed
 }  // namespace deepspark

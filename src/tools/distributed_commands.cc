@@ -1,6 +1,6 @@
 // `deepspark server`, `deepspark worker` and the local launcher behind
 // `deepspark train --workers N`.
-#include "dist_commands.hpp"
+#include "distributed_commands.hpp"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -15,7 +15,7 @@
 
 #include "cli_util.hpp"
 #include "commands.hpp"
-#include "deepspark/dist/worker.hpp"
+#include "deepspark/distributed/worker.hpp"
 #include "deepspark/io.hpp"
 
 namespace deepspark {
@@ -60,10 +60,10 @@ pb::Mode ParseMode(const std::string& text) {
 }
 }  // namespace
 
-dist::ServerOptions MakeServerOptions(const std::string& solver_path, const DistOptions& opt,
+distributed::ServerOptions MakeServerOptions(const std::string& solver_path, const DistOptions& opt,
                                       const std::string& weights, const std::string& snapshot) {
-  dist::ServerOptions s;
-  s.solver = dist::ReadJobSolver(solver_path);
+  distributed::ServerOptions s;
+  s.solver = distributed::ReadJobSolver(solver_path);
   s.solver_path = solver_path;
   s.num_workers = opt.workers;
   s.mode = ParseMode(opt.mode);
@@ -94,7 +94,7 @@ dist::ServerOptions MakeServerOptions(const std::string& solver_path, const Dist
   return s;
 }
 
-void PrintCenterResult(const dist::ServerResult& result) {
+void PrintCenterResult(const distributed::ServerResult& result) {
   std::printf("center iteration %d after %.1f s, %lld worker iterations\n", result.center_iter,
               result.seconds, static_cast<long long>(result.total_worker_iters));
   for (const auto& score : result.scores) {
@@ -148,7 +148,7 @@ pid_t SpawnWorker(const std::string& self, const std::vector<std::string>& args,
 int RunLocalJob(const std::string& solver_path, const std::string& weights,
                 const DistOptions& opt) {
   REQUIRE(opt.workers >= 1) << "--workers must be at least 1";
-  dist::ServerOptions server_options = MakeServerOptions(solver_path, opt, weights, "");
+  distributed::ServerOptions server_options = MakeServerOptions(solver_path, opt, weights, "");
   // A fresh key for this job, readable by this user only.
   const std::string prefix = server_options.solver.snapshot_prefix().empty()
                                  ? std::string("deepspark")
@@ -156,10 +156,10 @@ int RunLocalJob(const std::string& solver_path, const std::string& weights,
   const std::string run_dir = prefix + "_job";
   mkdir(run_dir.c_str(), 0700);
   const std::string key_file = opt.key_file.empty() ? run_dir + "/job.key" : opt.key_file;
-  if (!FileExists(key_file)) dist::WriteJobKey(dist::GenerateJobKey(), key_file);
-  server_options.key = dist::ReadJobKey(key_file);
+  if (!FileExists(key_file)) distributed::WriteJobKey(distributed::GenerateJobKey(), key_file);
+  server_options.key = distributed::ReadJobKey(key_file);
   if (opt.listen.empty()) server_options.listen = "tcp://127.0.0.1:0";
-  dist::ParameterServer server(server_options);
+  distributed::ParameterServer server(server_options);
   server.Start();
   const std::string self = SelfPath();
   std::vector<pid_t> children;
@@ -175,7 +175,7 @@ int RunLocalJob(const std::string& solver_path, const std::string& weights,
     children.push_back(SpawnWorker(self, args, log));
     LOG(INFO) << "Started worker " << i << " (pid " << children.back() << "), log " << log;
   }
-  dist::ServerResult result = server.Wait();
+  distributed::ServerResult result = server.Wait();
   // Workers end on their own once done; give stragglers a moment.
   int failed = 0;
   for (pid_t pid : children) {
@@ -201,7 +201,7 @@ struct ServerCommandOptions {
   DistOptions dist;
 };
 struct WorkerCommandOptions {
-  dist::WorkerOptions worker;
+  distributed::WorkerOptions worker;
 };
 }  // namespace
 
@@ -216,7 +216,7 @@ Command AddServerCommand(CLI::App* app) {
     REQUIRE(!opt->dist.listen.empty()) << "server needs --listen tcp://HOST:PORT";
     REQUIRE(opt->weights.empty() || opt->snapshot.empty())
         << "give --snapshot to resume or --weights to start from, not both";
-    dist::ServerOptions options =
+    distributed::ServerOptions options =
         MakeServerOptions(opt->solver, opt->dist, opt->weights, opt->snapshot);
     std::string key_file = opt->dist.key_file;
     if (key_file.empty()) {
@@ -225,11 +225,11 @@ Command AddServerCommand(CLI::App* app) {
     }
     REQUIRE(!key_file.empty()) << "server needs --key-file (created if missing)";
     if (!FileExists(key_file)) {
-      dist::WriteJobKey(dist::GenerateJobKey(), key_file);
+      distributed::WriteJobKey(distributed::GenerateJobKey(), key_file);
       LOG(INFO) << "Wrote a new job key to " << key_file << "; give it to the workers";
     }
-    options.key = dist::ReadJobKey(key_file);
-    dist::ParameterServer server(options);
+    options.key = distributed::ReadJobKey(key_file);
+    distributed::ParameterServer server(options);
     server.Start();
     std::printf("listening on %s\n", server.control_endpoint().c_str());
     std::fflush(stdout);
@@ -249,7 +249,7 @@ Command AddWorkerCommand(CLI::App* app) {
                   "threads of this worker's step (default: all cores; see README)");
   app->add_option("--rejoin-timeout", opt->worker.rejoin_timeout_s,
                   "seconds to keep trying to reach a lost server (default 120)");
-  return [opt]() { return dist::RunWorker(opt->worker); };
+  return [opt]() { return distributed::RunWorker(opt->worker); };
 }
 
 }  // namespace tools

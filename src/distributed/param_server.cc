@@ -1,4 +1,4 @@
-#include "deepspark/dist/param_server.hpp"
+#include "deepspark/distributed/param_server.hpp"
 
 #include <unistd.h>
 #include <zmq.h>
@@ -13,14 +13,14 @@
 #include <mutex>
 #include <set>
 
-#include "deepspark/dist/exchange_rules.hpp"
+#include "deepspark/distributed/exchange_rules.hpp"
 #include "deepspark/io.hpp"
 #include "deepspark/net.hpp"
 #include "deepspark/rng.hpp"
 #include "server_internal.hpp"
 
 namespace deepspark {
-namespace dist {
+namespace distributed {
 
 caffe::SolverParameter ReadJobSolver(const std::string& solver_path) {
   caffe::SolverParameter param;
@@ -242,5 +242,5 @@ ServerResult ParameterServer::Wait() { return impl_->Wait(); }
 
 std::vector<float> ParameterServer::CenterForTest() { return impl_->PullCenterCopy(); }
 
-}  // namespace dist
+}  // namespace distributed
 }  // namespace deepspark

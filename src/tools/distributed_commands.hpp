@@ -5,7 +5,7 @@
 #include <CLI/CLI.hpp>
 #include <string>
 
-#include "deepspark/dist/param_server.hpp"
+#include "deepspark/distributed/param_server.hpp"
 
 namespace deepspark {
 namespace tools {
@@ -32,14 +32,14 @@ struct DistOptions {
 // Adds the distributed options to a command.
 void AddDistOptions(CLI::App* app, DistOptions* opt, bool with_workers_flag);
 // Fills the server options from the command line and the solver file.
-dist::ServerOptions MakeServerOptions(const std::string& solver_path, const DistOptions& opt,
+distributed::ServerOptions MakeServerOptions(const std::string& solver_path, const DistOptions& opt,
                                       const std::string& weights, const std::string& snapshot);
 // `deepspark train --workers N`: a server in this process and N worker
 // processes on this machine; returns the exit code.
 int RunLocalJob(const std::string& solver_path, const std::string& weights,
                 const DistOptions& opt);
 // Prints the center's final scores like `deepspark test` does.
-void PrintCenterResult(const dist::ServerResult& result);
+void PrintCenterResult(const distributed::ServerResult& result);
 
 }  // namespace tools
 }  // namespace deepspark

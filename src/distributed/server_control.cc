@@ -7,7 +7,7 @@
 #include <cmath>
 #include <cstdio>
 
-#include "deepspark/dist/exchange_rules.hpp"
+#include "deepspark/distributed/exchange_rules.hpp"
 #include "deepspark/io.hpp"
 #include "deepspark/math_functions.hpp"
 #include "deepspark/rng.hpp"
@@ -15,7 +15,7 @@
 #include "server_internal.hpp"
 
 namespace deepspark {
-namespace dist {
+namespace distributed {
 namespace {
 using Clock = std::chrono::steady_clock;
 double Seconds(Clock::time_point a, Clock::time_point b) {
@@ -484,5 +484,5 @@ void ParameterServer::Impl::Shutdown() {
   started = false;
 }
 
-}  // namespace dist
+}  // namespace distributed
 }  // namespace deepspark

@@ -9,7 +9,7 @@
 #include <string>
 
 namespace deepspark {
-namespace dist {
+namespace distributed {
 
 struct WorkerOptions {
   std::string server;         // control endpoint, tcp://HOST:PORT
@@ -24,5 +24,5 @@ struct WorkerOptions {
 // Returns the process exit code; throws deepspark::Error on bad input.
 int RunWorker(const WorkerOptions& options);
 
-}  // namespace dist
+}  // namespace distributed
 }  // namespace deepspark

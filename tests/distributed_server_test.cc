@@ -12,12 +12,12 @@
 
 #include "data_test_util.hpp"
 #include "deepspark/common.hpp"
-#include "deepspark/dist/exchange_rules.hpp"
-#include "deepspark/dist/param_client.hpp"
-#include "deepspark/dist/param_server.hpp"
+#include "deepspark/distributed/exchange_rules.hpp"
+#include "deepspark/distributed/param_client.hpp"
+#include "deepspark/distributed/param_server.hpp"
 
 namespace deepspark {
-namespace dist {
+namespace distributed {
 namespace {
 
 // DummyData (2x3 of ones) -> InnerProduct(2): 6 weights of 0.5, 2 biases of
@@ -506,5 +506,5 @@ TEST_F(DistServerMessageTest, BadMagicOrVersionIsRefused) {
 }
 
 } // namespace
-} // namespace dist
+} // namespace distributed
 } // namespace deepspark
