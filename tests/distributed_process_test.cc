@@ -193,6 +193,24 @@ TEST_F(DistProcessTest, LocalJobTrainsTheCenter) {
   EXPECT_GT(accuracy, 0.7);
 }
 
+TEST_F(DistProcessTest, WorkerThatFailsFailsTheJobNamingIt) {
+  const std::string solver = WriteSolver(200, 0);
+  const std::string log = dir_ / "train.log";
+  // Rank 1 stops with an error after 5 iterations (fault injection); the
+  // job goes on with rank 0, then reports the failure and exits non-zero.
+  pid_t train = Spawn({"train", "--solver=" + solver, "--workers=2", "--threads=1",
+                       "--heartbeat-timeout-ms=2000", "--fail-rank=1", "--fail-after=5"},
+                      log);
+  EXPECT_NE(WaitExit(train, 60), 0) << ReadAll(log);
+  const std::string text = ReadAll(log);
+  EXPECT_NE(text.find("the job's workers failed: worker 1 (pid"), std::string::npos) << text;
+  EXPECT_NE(text.find("exited with code 1"), std::string::npos) << text;
+  EXPECT_NE(text.find("fault injection (--fail-rank): rank 1"), std::string::npos) << text;
+  // Rank 0 finished cleanly and is not blamed.
+  EXPECT_EQ(text.find("failed: worker 0"), std::string::npos) << text;
+  EXPECT_EQ(text.find("; worker 0"), std::string::npos) << text;
+}
+
 TEST_F(DistProcessTest, KilledWorkerIsDroppedAndRejoins) {
   const std::string solver = WriteSolver(200, 0);
   const std::string log = dir_ / "train.log";

@@ -166,6 +166,8 @@ void ParameterServer::Impl::Start() {
   spec_template.set_param_count(param_count);
   spec_template.set_slow_delay_us(opt->slow_delay_us);
   spec_template.set_slow_rank(opt->slow_rank);
+  spec_template.set_fail_rank(opt->fail_rank);
+  spec_template.set_fail_after(opt->fail_after);
   {
     caffe::SolverParameter worker_solver = solver;
     std::string bytes;

@@ -13,8 +13,8 @@
 #include "deepspark/distributed/param_client.hpp"
 #include "deepspark/distributed/param_server.hpp"  // SetDataSource
 #include "deepspark/math_functions.hpp"
-#include "deepspark/solver_factory.hpp"
 #include "deepspark/parallel.hpp"
+#include "deepspark/solver_factory.hpp"
 
 namespace deepspark {
 namespace distributed {
@@ -31,14 +31,22 @@ class ExchangeCallback : public Solver<float>::Callback {
  public:
   ExchangeCallback(Solver<float>* solver, ParamClient* client, float* flat, int64_t count,
                    SharedMetrics* shared, std::atomic<bool>* stop, int batch_size)
-      : solver_(solver), client_(client), x_(flat), count_(count), shared_(shared), stop_(stop),
-        batch_size_(batch_size), start_(Clock::now()), start_iter_(solver->iter()) {
+      : solver_(solver),
+        client_(client),
+        x_(flat),
+        count_(count),
+        shared_(shared),
+        stop_(stop),
+        batch_size_(batch_size),
+        start_(Clock::now()),
+        start_iter_(solver->iter()) {
     const pb::JobSpec& spec = client_->spec();
     mode_ = spec.mode();
     tau_ = spec.tau();
     if (mode_ == pb::SYNC_SGD) grad_.assign(count, 0.f);
     if (mode_ == pb::SYNC_EASGD) old_center_.assign(count, 0.f);
     slow_us_ = spec.slow_rank() == spec.rank() ? spec.slow_delay_us() : 0;
+    fail_after_ = spec.fail_rank() == spec.rank() ? spec.fail_after() : -1;
   }
 
   void on_gradients_ready() override {
@@ -62,6 +70,9 @@ class ExchangeCallback : public Solver<float>::Callback {
 
   void on_iteration_end(int iter) override {
     if (slow_us_ > 0) std::this_thread::sleep_for(std::chrono::microseconds(slow_us_));
+    REQUIRE(fail_after_ < 0 || iter - start_iter_ < fail_after_)
+        << "fault injection (--fail-rank): rank " << client_->spec().rank() << " stops after "
+        << fail_after_ << " iterations";
     if (iter % tau_ == 0) Exchange(iter);
     Publish(iter, false);
     if (*stop_) solver_->RequestStop();
@@ -123,6 +134,7 @@ class ExchangeCallback : public Solver<float>::Callback {
   pb::Mode mode_;
   int tau_;
   int64_t slow_us_ = 0;
+  int fail_after_ = -1;  // fault injection: iterations before this worker errors out
   std::vector<float> grad_;
   std::vector<float> old_center_;
 };
@@ -167,7 +179,8 @@ int RunWorker(const WorkerOptions& options) {
   param.set_snapshot(0);
   param.set_snapshot_after_train(false);
   if (!options.train_source.empty()) {
-    if (param.has_net_param()) SetDataSource(param.mutable_net_param(), caffe::TRAIN, options.train_source);
+    if (param.has_net_param())
+      SetDataSource(param.mutable_net_param(), caffe::TRAIN, options.train_source);
     if (param.has_train_net_param()) {
       SetDataSource(param.mutable_train_net_param(), caffe::TRAIN, options.train_source);
     }

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <fstream>
 #include <thread>
 
 #include "cli_util.hpp"
@@ -44,6 +45,10 @@ void AddDistOptions(CLI::App* app, DistOptions* opt, bool with_workers_flag) {
   app->add_option("--slow-rank", opt->slow_rank, "benchmark only: the rank to slow down");
   app->add_option("--slow-delay-ms", opt->slow_delay_ms,
                   "benchmark only: extra milliseconds per iteration of --slow-rank");
+  app->add_option("--fail-rank", opt->fail_rank,
+                  "fault injection only: the rank whose worker stops with an error");
+  app->add_option("--fail-after", opt->fail_after,
+                  "fault injection only: iterations before --fail-rank errors out (default 10)");
   app->add_option("--target-accuracy", opt->target_accuracy,
                   "benchmark: end the job when the center's test accuracy reaches this");
 }
@@ -61,7 +66,8 @@ pb::Mode ParseMode(const std::string& text) {
 }  // namespace
 
 distributed::ServerOptions MakeServerOptions(const std::string& solver_path, const DistOptions& opt,
-                                      const std::string& weights, const std::string& snapshot) {
+                                             const std::string& weights,
+                                             const std::string& snapshot) {
   distributed::ServerOptions s;
   s.solver = distributed::ReadJobSolver(solver_path);
   s.solver_path = solver_path;
@@ -90,6 +96,8 @@ distributed::ServerOptions MakeServerOptions(const std::string& solver_path, con
   s.resume_wait_s = opt.resume_wait_s;
   s.slow_rank = opt.slow_rank;
   s.slow_delay_us = static_cast<int64_t>(opt.slow_delay_ms * 1000);
+  s.fail_rank = opt.fail_rank;
+  s.fail_after = opt.fail_after;
   s.target_accuracy = opt.target_accuracy;
   return s;
 }
@@ -145,6 +153,19 @@ pid_t SpawnWorker(const std::string& self, const std::vector<std::string>& args,
 }
 }  // namespace
 
+namespace {
+// The last line of a worker's log that reports an error, for the job's
+// own error message ("" if none).
+std::string LastErrorLine(const std::string& log_path) {
+  std::ifstream in(log_path);
+  std::string line, last;
+  while (std::getline(in, line)) {
+    if (line.find("error") != std::string::npos || line.rfind("E", 0) == 0) last = line;
+  }
+  return last;
+}
+}  // namespace
+
 int RunLocalJob(const std::string& solver_path, const std::string& weights,
                 const DistOptions& opt) {
   REQUIRE(opt.workers >= 1) << "--workers must be at least 1";
@@ -176,9 +197,13 @@ int RunLocalJob(const std::string& solver_path, const std::string& weights,
     LOG(INFO) << "Started worker " << i << " (pid " << children.back() << "), log " << log;
   }
   distributed::ServerResult result = server.Wait();
-  // Workers end on their own once done; give stragglers a moment.
-  int failed = 0;
-  for (pid_t pid : children) {
+  // Workers end on their own once done; give stragglers a moment. A worker
+  // killed by a signal was dropped and the job went on without it (the
+  // design's fault tolerance: a warning); one that exited with an error
+  // code failed (bad data, bad config): the job reports it and fails.
+  std::vector<std::string> failures;
+  for (int rank = 0; rank < static_cast<int>(children.size()); ++rank) {
+    const pid_t pid = children[rank];
     int status = 0;
     for (int waited = 0; waited < 300; ++waited) {
       if (waitpid(pid, &status, WNOHANG) == pid) break;
@@ -188,10 +213,22 @@ int RunLocalJob(const std::string& solver_path, const std::string& weights,
         waitpid(pid, &status, 0);
       }
     }
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) ++failed;
+    const std::string log = run_dir + "/worker_" + std::to_string(rank) + ".log";
+    if (WIFSIGNALED(status)) {
+      LOG(WARNING) << "worker " << rank << " (pid " << pid << ") was killed by signal "
+                   << WTERMSIG(status) << "; the job went on without it (log " << log << ")";
+    } else if (WIFEXITED(status) && WEXITSTATUS(status) != 0) {
+      failures.push_back("worker " + std::to_string(rank) + " (pid " + std::to_string(pid) +
+                         ") exited with code " + std::to_string(WEXITSTATUS(status)) + ": " +
+                         LastErrorLine(log) + " (log " + log + ")");
+    }
   }
-  if (failed) LOG(WARNING) << failed << " worker process(es) did not finish cleanly";
   PrintCenterResult(result);
+  if (!failures.empty()) {
+    std::string all;
+    for (const std::string& f : failures) all += (all.empty() ? "" : "; ") + f;
+    THROW_ERROR() << "the job's workers failed: " << all;
+  }
   return 0;
 }
 

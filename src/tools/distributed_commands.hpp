@@ -23,6 +23,8 @@ struct DistOptions {
   int heartbeat_timeout_ms = 10000;
   int slow_rank = -1;
   double slow_delay_ms = 0;  // benchmark only
+  int fail_rank = -1;        // fault injection only
+  int fail_after = 10;
   int threads = 0;
   int tester_threads = 1;     // BLAS threads of the server's tester
   int resume_wait_s = 120;    // a resumed server waits this long for workers

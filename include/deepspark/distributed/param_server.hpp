@@ -50,6 +50,8 @@ struct ServerOptions {
   // by orders of magnitude, so the default is 1 (<= 0: leave it alone).
   int tester_threads = 1;
   int64_t slow_delay_us = 0;       // benchmark only: delay per iteration of slow_rank
+  int fail_rank = -1;              // fault injection: this rank's worker errors out
+  int fail_after = 0;              // ... after this many of its iterations
   int slow_rank = -1;
   bool quiet = false;              // no console progress lines
   // Benchmarks: end the job once the center's "accuracy" output of test
