@@ -21,13 +21,17 @@ make_solver() {
     "$SHARED/caffe-zoo/bvlc/examples/mnist/lenet_solver.prototxt" > faults/$1.prototxt
   echo "random_seed: 1701" >> faults/$1.prototxt
 }
-accuracy() { sed -n 's/^accuracy = //p' "$1" | tail -1; }
+# The center's final test accuracy, from a job's result file (PREFIX_result.json).
+accuracy() {
+  python3 -c 'import json, sys; r = json.load(open(sys.argv[1]))
+print(next(s["value"] for s in r["scores"] if s["name"] == "accuracy"))' "$1"
+}
 center_iter() { sed -n 's/.*center iter \([0-9]*\)\/.*/\1/p' "$1" | tail -1; }
 
 if [ -z "${ONLY_RESTART:-}" ]; then
 make_solver calm
 "$DS" train --solver=faults/calm.prototxt --workers="$W" --threads=1 > faults/calm.out 2> faults/calm.log
-A=$(accuracy faults/calm.out)
+A=$(accuracy faults/calm_result.json)
 echo "1. undisturbed: accuracy $A"
 
 make_solver killed
@@ -38,7 +42,7 @@ until [ "$(center_iter faults/killed.log)" -ge 5000 ] 2>/dev/null; do sleep 2; d
 VICTIM=$(pgrep -f "key-file=faults/killed_job/job.key --rank=1" | head -1)
 kill -9 "$VICTIM" && echo "2. killed worker 1 (pid $VICTIM) at center iteration $(center_iter faults/killed.log)"
 wait $JOB
-B=$(accuracy faults/killed.out)
+B=$(accuracy faults/killed_result.json)
 echo "2. with a worker killed: accuracy $B"
 python3 -c "import sys; a,b=float('$A'),float('$B'); d=abs(a-b)*100; print(f'   difference {d:.2f} points:', 'OK' if d<=0.3 else 'TOO LARGE'); sys.exit(0 if d<=0.3 else 1)" || FAIL=1
 fi
@@ -69,7 +73,7 @@ echo "3. killed the server after its snapshot $STATE, with $ALIVE of $W workers 
   --key-file=$KEY --snapshot="$STATE" \
   > faults/restart_server2.out 2> faults/restart_server2.log
 for p in "${PIDS[@]}"; do wait $p; done
-C=$(accuracy faults/restart_server2.out)
+C=$(accuracy faults/restart_result.json)
 REJOINED=$(grep -c "rejoined\| joined" faults/restart_server2.log)
 echo "3. after the server restart: $REJOINED worker(s) rejoined; $(grep '^center iteration' faults/restart_server2.out), accuracy $C"
 grep -q "^center iteration 10000" faults/restart_server2.out && [ "$REJOINED" -ge 1 ] && [ -n "$C" ] || FAIL=1

@@ -5,7 +5,7 @@ set -euo pipefail
 PKGS=(build-essential cmake ninja-build ccache pkg-config
       libprotobuf-dev protobuf-compiler libopenblas-dev libopenblas0-openmp libdnnl-dev
       liblmdb-dev libleveldb-dev libsnappy-dev libopencv-dev libhdf5-dev
-      libzmq3-dev cppzmq-dev libcli11-dev libfmt-dev pybind11-dev
+      libzmq3-dev cppzmq-dev libcli11-dev libfmt-dev pybind11-dev nlohmann-json3-dev
       libgtest-dev libbenchmark-dev zlib1g-dev)
 missing=()
 for p in "${PKGS[@]}"; do

@@ -4,6 +4,9 @@
 // waits poll files and log lines with deadlines; leftovers are killed.
 #include <fcntl.h>
 #include <gtest/gtest.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -191,6 +194,18 @@ TEST_F(DistProcessTest, LocalJobTrainsTheCenter) {
   EXPECT_TRUE(std::filesystem::exists(dir_ / "mlp_job/worker_0.log"));
   const double accuracy = TestAccuracy(model);
   EXPECT_GT(accuracy, 0.7);
+  // The result file says the same, for programs.
+  std::ifstream in(dir_ / "mlp_result.json");
+  ASSERT_TRUE(in.good()) << ReadAll(log);
+  const nlohmann::json result = nlohmann::json::parse(in);
+  EXPECT_TRUE(result["ok"].get<bool>());
+  EXPECT_EQ(result["center_iter"].get<int>(), 200);
+  EXPECT_EQ(result["caffemodel"].get<std::string>(), model);
+  ASSERT_EQ(result["workers"].size(), 2u);
+  for (const auto& w : result["workers"]) EXPECT_EQ(w["status"], "finished");
+  bool has_accuracy = false;
+  for (const auto& score : result["scores"]) has_accuracy |= score["name"] == "accuracy";
+  EXPECT_TRUE(has_accuracy) << result.dump();
 }
 
 TEST_F(DistProcessTest, WorkerThatFailsFailsTheJobNamingIt) {
@@ -209,6 +224,16 @@ TEST_F(DistProcessTest, WorkerThatFailsFailsTheJobNamingIt) {
   // Rank 0 finished cleanly and is not blamed.
   EXPECT_EQ(text.find("failed: worker 0"), std::string::npos) << text;
   EXPECT_EQ(text.find("; worker 0"), std::string::npos) << text;
+  std::ifstream in(dir_ / "mlp_result.json");
+  ASSERT_TRUE(in.good()) << text;
+  const nlohmann::json result = nlohmann::json::parse(in);
+  EXPECT_FALSE(result["ok"].get<bool>());
+  ASSERT_EQ(result["workers"].size(), 2u);
+  EXPECT_EQ(result["workers"][0]["status"], "finished");
+  EXPECT_EQ(result["workers"][1]["status"], "failed");
+  EXPECT_EQ(result["workers"][1]["exit_code"], 1);
+  EXPECT_NE(result["workers"][1]["error"].get<std::string>().find("fault injection"),
+            std::string::npos);
 }
 
 TEST_F(DistProcessTest, KilledWorkerIsDroppedAndRejoins) {

@@ -11,6 +11,7 @@ stage (a retried barrier stage would restart every worker): the server drops
 the silent worker after heartbeat_timeout_ms and the others finish the job.
 """
 import contextlib
+import json
 import os
 import re
 import socket
@@ -168,7 +169,8 @@ def train(data, solver, num_workers, mode="async-easgd", tau=None, moving_rate=N
     host = _driver_host(sc)
     cmd = [tool, "server", "--solver=" + job_solver, "--workers=%d" % num_workers,
            "--listen=tcp://%s:%d" % ("0.0.0.0" if host != "127.0.0.1" else host, port),
-           "--key-file=" + key_file, "--mode=" + mode]
+           "--key-file=" + key_file, "--mode=" + mode,
+           "--result-file=" + os.path.join(workdir, "result.json")]
     if tau is not None:
         cmd.append("--tau=%d" % tau)
     if moving_rate is not None:
@@ -219,11 +221,17 @@ def train(data, solver, num_workers, mode="async-easgd", tau=None, moving_rate=N
     server.wait()
     reader.join(timeout=10)
     text = "".join(lines)
-    m = re.search(r"center saved to (\S+)", text)
-    if server.returncode != 0 or not m:
+    # The server writes how the job ended as JSON (its result file); the
+    # printed lines are for people.
+    result_path = os.path.join(workdir, "result.json")
+    result = None
+    if os.path.exists(result_path):
+        with open(result_path) as f:
+            result = json.load(f)
+    if server.returncode != 0 or not result or not result.get("ok") or not result["caffemodel"]:
         raise deepspark.DeepSparkError("the parameter server failed (status %s):\n%s"
                                        % (server.returncode, text[-4000:]))
-    caffemodel = m.group(1)
+    caffemodel = os.path.join(solver_cwd, result["caffemodel"])
     with _cwd(solver_cwd):
         net = deepspark.Net(job_net, deepspark.TEST, weights=caffemodel)
     return caffemodel, net

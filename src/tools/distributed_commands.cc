@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "cli_util.hpp"
+#include "job_result.hpp"
 #include "commands.hpp"
 #include "deepspark/distributed/worker.hpp"
 #include "deepspark/io.hpp"
@@ -36,6 +37,8 @@ void AddDistOptions(CLI::App* app, DistOptions* opt, bool with_workers_flag) {
   app->add_option("--listen", opt->listen, "server address, tcp://HOST:PORT or ipc://PATH");
   app->add_option("--key-file", opt->key_file, "job key file (made if missing)");
   app->add_option("--metrics", opt->metrics, "JSON-lines metrics file");
+  app->add_option("--result-file", opt->result_file,
+                  "where the job's end is written as JSON (default PREFIX_result.json)");
   app->add_option("--heartbeat-timeout-ms", opt->heartbeat_timeout_ms,
                   "drop a worker silent this long (default 10000)");
   app->add_option("--tester-threads", opt->tester_threads,
@@ -201,7 +204,8 @@ int RunLocalJob(const std::string& solver_path, const std::string& weights,
   // killed by a signal was dropped and the job went on without it (the
   // design's fault tolerance: a warning); one that exited with an error
   // code failed (bad data, bad config): the job reports it and fails.
-  std::vector<std::string> failures;
+  std::vector<WorkerOutcome> outcomes;
+  std::string failures;
   for (int rank = 0; rank < static_cast<int>(children.size()); ++rank) {
     const pid_t pid = children[rank];
     int status = 0;
@@ -213,22 +217,33 @@ int RunLocalJob(const std::string& solver_path, const std::string& weights,
         waitpid(pid, &status, 0);
       }
     }
-    const std::string log = run_dir + "/worker_" + std::to_string(rank) + ".log";
+    WorkerOutcome w;
+    w.rank = rank;
+    w.pid = pid;
+    w.log = run_dir + "/worker_" + std::to_string(rank) + ".log";
+    w.status = "finished";
     if (WIFSIGNALED(status)) {
-      LOG(WARNING) << "worker " << rank << " (pid " << pid << ") was killed by signal "
-                   << WTERMSIG(status) << "; the job went on without it (log " << log << ")";
+      w.status = "killed";
+      w.signal = WTERMSIG(status);
+      LOG(WARNING) << "worker " << rank << " (pid " << pid << ") was killed by signal " << w.signal
+                   << "; the job went on without it (log " << w.log << ")";
     } else if (WIFEXITED(status) && WEXITSTATUS(status) != 0) {
-      failures.push_back("worker " + std::to_string(rank) + " (pid " + std::to_string(pid) +
-                         ") exited with code " + std::to_string(WEXITSTATUS(status)) + ": " +
-                         LastErrorLine(log) + " (log " + log + ")");
+      w.status = "failed";
+      w.exit_code = WEXITSTATUS(status);
+      w.error = LastErrorLine(w.log);
+      failures += std::string(failures.empty() ? "" : "; ") + "worker " + std::to_string(rank) +
+                  " (pid " + std::to_string(pid) + ") exited with code " +
+                  std::to_string(w.exit_code) + ": " + w.error + " (log " + w.log + ")";
     }
+    outcomes.push_back(w);
   }
   PrintCenterResult(result);
-  if (!failures.empty()) {
-    std::string all;
-    for (const std::string& f : failures) all += (all.empty() ? "" : "; ") + f;
-    THROW_ERROR() << "the job's workers failed: " << all;
-  }
+  const std::string error = failures.empty() ? "" : "the job's workers failed: " + failures;
+  const std::string result_path =
+      opt.result_file.empty() ? DefaultResultPath(prefix) : opt.result_file;
+  WriteJobResult(result_path, result, outcomes, error);
+  LOG(INFO) << "Job result in " << result_path;
+  REQUIRE(error.empty()) << error;
   return 0;
 }
 
@@ -270,7 +285,13 @@ Command AddServerCommand(CLI::App* app) {
     server.Start();
     std::printf("listening on %s\n", server.control_endpoint().c_str());
     std::fflush(stdout);
-    PrintCenterResult(server.Wait());
+    const distributed::ServerResult result = server.Wait();
+    PrintCenterResult(result);
+    const std::string result_path = opt->dist.result_file.empty()
+                                        ? DefaultResultPath(options.solver.snapshot_prefix())
+                                        : opt->dist.result_file;
+    WriteJobResult(result_path, result, {}, "");
+    LOG(INFO) << "Job result in " << result_path;
     return 0;
   };
 }

@@ -23,6 +23,7 @@ struct DistOptions {
   int heartbeat_timeout_ms = 10000;
   int slow_rank = -1;
   double slow_delay_ms = 0;  // benchmark only
+  std::string result_file;   // default PREFIX_result.json (job_result.hpp)
   int fail_rank = -1;        // fault injection only
   int fail_after = 10;
   int threads = 0;
