@@ -206,6 +206,20 @@ TEST_F(DistProcessTest, LocalJobTrainsTheCenter) {
   bool has_accuracy = false;
   for (const auto& score : result["scores"]) has_accuracy |= score["name"] == "accuracy";
   EXPECT_TRUE(has_accuracy) << result.dump();
+  // Every metrics line is a JSON object; the joins and the end are there.
+  std::ifstream metrics(dir_ / "mlp_metrics.jsonl");
+  std::string line;
+  int joins = 0, ends = 0, lines = 0;
+  while (std::getline(metrics, line)) {
+    const nlohmann::json m = nlohmann::json::parse(line);  // throws on a malformed line
+    ASSERT_TRUE(m.is_object()) << line;
+    ++lines;
+    joins += m.value("event", "") == "join";
+    ends += m.value("event", "") == "end";
+  }
+  EXPECT_GT(lines, 3);
+  EXPECT_EQ(joins, 2);
+  EXPECT_EQ(ends, 1);
 }
 
 TEST_F(DistProcessTest, WorkerThatFailsFailsTheJobNamingIt) {

@@ -239,9 +239,10 @@ void ParameterServer::Impl::BroadcastLive() {
   }
 }
 
-void ParameterServer::Impl::WriteMetricsLine(const std::string& json) {
+void ParameterServer::Impl::WriteMetricsLine(const nlohmann::json& line) {
+  const std::string text = line.dump();
   std::lock_guard<std::mutex> lock(metrics_mutex);
-  metrics << json << "\n";
+  metrics << text << "\n";
   metrics.flush();
 }
 
@@ -361,11 +362,10 @@ void ParameterServer::Impl::HandleControl(const std::vector<std::string>& frames
     LOG(INFO) << "Worker " << rank << (rejoin ? " rejoined" : " joined") << " (pid "
               << hello.pid() << " on " << hello.host() << "), starting at iteration "
               << spec.start_iter();
-    char line[256];
-    std::snprintf(line, sizeof(line),
-                  "{\"t\": %.3f, \"event\": \"%s\", \"worker\": %d, \"iter\": %d}",
-                  Seconds(start_time, now), rejoin ? "rejoin" : "join", rank, spec.start_iter());
-    WriteMetricsLine(line);
+    WriteMetricsLine({{"t", Seconds(start_time, now)},
+                      {"event", rejoin ? "rejoin" : "join"},
+                      {"worker", rank},
+                      {"iter", spec.start_iter()}});
     return reply(Kind::WELCOME, spec, rank);
   }
   if (kind == Kind::HEARTBEAT) {
@@ -404,15 +404,17 @@ void ParameterServer::Impl::HandleControl(const std::vector<std::string>& frames
     AdvanceCenterIter(w.last_iter);
     if (m.done() || Seconds(w.last_metrics_log, now) >= 1.0) {
       w.last_metrics_log = now;
-      char line[512];
-      std::snprintf(line, sizeof(line),
-                    "{\"t\": %.3f, \"worker\": %d, \"iter\": %d, \"loss\": %.6g, "
-                    "\"images_per_sec\": %.2f, \"exchange_ms\": %.3f, \"staleness\": %.3f, "
-                    "\"bytes_sent\": %lld, \"bytes_received\": %lld, \"exchanges\": %lld%s}",
-                    Seconds(start_time, now), rank, m.iter(), m.loss(), m.images_per_sec(),
-                    m.exchange_ms(), m.staleness(), static_cast<long long>(m.bytes_sent()),
-                    static_cast<long long>(m.bytes_received()),
-                    static_cast<long long>(m.exchanges()), m.done() ? ", \"done\": true" : "");
+      nlohmann::json line = {{"t", Seconds(start_time, now)},
+                             {"worker", rank},
+                             {"iter", m.iter()},
+                             {"loss", m.loss()},
+                             {"images_per_sec", m.images_per_sec()},
+                             {"exchange_ms", m.exchange_ms()},
+                             {"staleness", m.staleness()},
+                             {"bytes_sent", m.bytes_sent()},
+                             {"bytes_received", m.bytes_received()},
+                             {"exchanges", m.exchanges()}};
+      if (m.done()) line["done"] = true;
       WriteMetricsLine(line);
     }
     if (m.done()) {

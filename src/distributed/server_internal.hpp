@@ -3,6 +3,8 @@
 // snapshots). Not a public header.
 #pragma once
 
+#include <nlohmann/json.hpp>
+
 #include <atomic>
 #include <chrono>
 #include <fstream>
@@ -79,7 +81,8 @@ struct ParameterServer::Impl {
   void HandleControl(const std::vector<std::string>& frames);
   void BroadcastLive();
   void LogProgress();
-  void WriteMetricsLine(const std::string& json);
+  // One JSON object per line of the metrics file (thread-safe).
+  void WriteMetricsLine(const nlohmann::json& line);
 
   // Tester thread.
   void TesterLoop();

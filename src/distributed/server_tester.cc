@@ -39,7 +39,8 @@ std::vector<float> ParameterServer::Impl::PullCenterCopy() {
     bool got = false;
     while (!got && !shutting_down) got = sockets[s]->Receive(&frames, 1000);
     REQUIRE(got) << "the server is shutting down";
-    REQUIRE(frames.size() == 2 && ValidateHeader(frames[0].data(), frames[0].size(), &header).empty() &&
+    REQUIRE(frames.size() == 2 &&
+            ValidateHeader(frames[0].data(), frames[0].size(), &header).empty() &&
             header.kind == static_cast<uint16_t>(Kind::CENTER))
         << "tester: bad reply from shard " << s;
     const int64_t begin = shards[s]->begin;
@@ -95,12 +96,10 @@ std::vector<TestScore> ParameterServer::Impl::TestCenter(int iter) {
         score.loss_weight = net.blob_loss_weights()[blob_index];
         LOG(INFO) << "    Center test net output #" << output_id << ": " << score.name << " = "
                   << score.value;
-        char line[256];
-        std::snprintf(line, sizeof(line),
-                      "{\"t\": %.3f, \"center_iter\": %d, \"test_net\": %zu, \"%s\": %.6g}",
-                      std::chrono::duration<double>(Clock::now() - start_time).count(), iter, i,
-                      score.name.c_str(), score.value);
-        WriteMetricsLine(line);
+        WriteMetricsLine({{"t", std::chrono::duration<double>(Clock::now() - start_time).count()},
+                          {"center_iter", iter},
+                          {"test_net", i},
+                          {score.name, score.value}});
         all.push_back(score);
       }
     }
@@ -115,13 +114,11 @@ std::vector<TestScore> ParameterServer::Impl::TestCenter(int iter) {
         LOG(INFO) << "Target accuracy " << opt->target_accuracy << " reached at center iteration "
                   << iter << " after " << target.target_seconds << " s and "
                   << target.target_worker_iters << " worker iterations";
-        char line[256];
-        std::snprintf(line, sizeof(line),
-                      "{\"t\": %.3f, \"event\": \"target\", \"center_iter\": %d, "
-                      "\"worker_iters\": %lld, \"accuracy\": %.6g}",
-                      target.target_seconds, iter,
-                      static_cast<long long>(target.target_worker_iters), score.value);
-        WriteMetricsLine(line);
+        WriteMetricsLine({{"t", target.target_seconds},
+                          {"event", "target"},
+                          {"center_iter", iter},
+                          {"worker_iters", target.target_worker_iters},
+                          {"accuracy", score.value}});
         owner->stop_requested_ = true;
       }
     }
@@ -187,13 +184,11 @@ void ParameterServer::Impl::TesterLoop() {
     result.target_seconds = target.target_seconds;
     result.target_center_iter = target.target_center_iter;
     result.target_worker_iters = target.target_worker_iters;
-    char line[256];
-    std::snprintf(line, sizeof(line),
-                  "{\"t\": %.3f, \"event\": \"end\", \"center_iter\": %d, \"worker_iters\": %lld, "
-                  "\"rejected_messages\": %lld}",
-                  result.seconds, iter, static_cast<long long>(result.total_worker_iters),
-                  static_cast<long long>(rejected_messages.load()));
-    WriteMetricsLine(line);
+    WriteMetricsLine({{"t", result.seconds},
+                      {"event", "end"},
+                      {"center_iter", iter},
+                      {"worker_iters", result.total_worker_iters},
+                      {"rejected_messages", rejected_messages.load()}});
     result_promise.set_value(result);
   } catch (...) {
     result_promise.set_exception(std::current_exception());
