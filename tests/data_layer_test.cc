@@ -17,10 +17,7 @@ namespace deepspark {
 class DataSettingsGuard {
  public:
   DataSettingsGuard() : seed_(RandomSeed()) {}
-  ~DataSettingsGuard() {
-    SetDataPartition(0, 1, false);
-    SetRandomSeed(seed_);
-  }
+  ~DataSettingsGuard() { SetRandomSeed(seed_); }
 
  private:
   int64_t seed_;
@@ -144,8 +141,13 @@ TYPED_TEST(DataLayerTest, PartitionsAreDisjointAndCovering) {
     std::multiset<int> all;
     std::vector<std::vector<int>> epochs(2);
     for (int rank = 0; rank < 2; ++rank) {
-      SetDataPartition(rank, 2, shuffle, 5);
-      DataLayer<TypeParam> layer(this->Param("leveldb", 5));
+      caffe::LayerParameter param = this->Param("leveldb", 5);
+      caffe::DataPartitionParameter* partition = param.mutable_data_param()->mutable_partition();
+      partition->set_rank(rank);
+      partition->set_num_ranks(2);
+      partition->set_shuffle(shuffle);
+      partition->set_shuffle_seed(5);
+      DataLayer<TypeParam> layer(param);
       layer.SetUp(this->bottom_, this->top_);
       EXPECT_EQ(layer.partition_size(), 5u);
       auto labels = this->Labels(&layer, 2);
@@ -167,9 +169,25 @@ TYPED_TEST(DataLayerTest, PartitionsAreDisjointAndCovering) {
   }
 }
 
+TYPED_TEST(DataLayerTest, BadPartitionIsAnError) {
+  caffe::LayerParameter param = this->Param("lmdb", 2);
+  param.mutable_data_param()->mutable_partition()->set_rank(2);
+  param.mutable_data_param()->mutable_partition()->set_num_ranks(2);
+  DataLayer<TypeParam> layer(param);
+  try {
+    layer.SetUp(this->bottom_, this->top_);
+    FAIL() << "a rank outside the partition count was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("data_param.partition: rank 2 of 2"), std::string::npos)
+        << e.what();
+  }
+}
+
 TYPED_TEST(DataLayerTest, ShuffledEpochsDiffer) {
-  SetDataPartition(0, 1, true, 11);
-  DataLayer<TypeParam> layer(this->Param("lmdb", 10));
+  caffe::LayerParameter param = this->Param("lmdb", 10);
+  param.mutable_data_param()->mutable_partition()->set_shuffle(true);
+  param.mutable_data_param()->mutable_partition()->set_shuffle_seed(11);
+  DataLayer<TypeParam> layer(param);
   layer.SetUp(this->bottom_, this->top_);
   auto labels = this->Labels(&layer, 4);
   std::set<std::vector<TypeParam>> orders(labels.begin(), labels.end());

@@ -61,20 +61,6 @@ std::unique_ptr<DB> NewLevelDB();
 
 }  // namespace db
 
-// Which items of every database this process reads: those whose index (in
-// key order) % num_ranks == rank. With shuffle, the order of the partition is
-// reshuffled every epoch from shuffle_seed (or, if negative, from
-// RandomSeed() when that is >= 0, else 0), so all runs with the same seed read
-// the same sequence. Set it before Data layers are set up; default (0, 1, no
-// shuffle). Thread safety: atomic snapshot; safe from any thread.
-struct DataPartition {
-  int rank = 0;
-  int num_ranks = 1;
-  bool shuffle = false;
-  int64_t shuffle_seed = -1;
-};
-void SetDataPartition(int rank, int num_ranks, bool shuffle = false, int64_t shuffle_seed = -1);
-DataPartition GetDataPartition();
 
 // A permutation of 0..n-1 drawn by Fisher-Yates from a generator seeded with
 // `seed` (our own draws, so the order does not depend on the standard

@@ -34,26 +34,6 @@ std::unique_ptr<DB> GetDB(caffe::DataParameter::DB backend) {
 
 }  // namespace db
 
-namespace {
-std::mutex g_partition_mutex;
-DataPartition g_partition;
-}  // namespace
-
-void SetDataPartition(int rank, int num_ranks, bool shuffle, int64_t shuffle_seed) {
-  REQUIRE(num_ranks >= 1 && rank >= 0 && rank < num_ranks)
-      << "bad data partition: rank " << rank << " of " << num_ranks;
-  std::lock_guard<std::mutex> lock(g_partition_mutex);
-  g_partition.rank = rank;
-  g_partition.num_ranks = num_ranks;
-  g_partition.shuffle = shuffle;
-  g_partition.shuffle_seed = shuffle_seed;
-}
-
-DataPartition GetDataPartition() {
-  std::lock_guard<std::mutex> lock(g_partition_mutex);
-  return g_partition;
-}
-
 std::vector<uint32_t> SeededPermutation(size_t n, uint64_t seed) {
   std::vector<uint32_t> perm(n);
   for (size_t i = 0; i < n; ++i) perm[i] = static_cast<uint32_t>(i);

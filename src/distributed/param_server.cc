@@ -45,13 +45,32 @@ caffe::SolverParameter ReadJobSolver(const std::string& solver_path) {
   return param;
 }
 
-void SetDataSource(caffe::NetParameter* net, caffe::Phase phase, const std::string& source,
-                   int batch_size, bool lmdb) {
+namespace {
+// The Data layers of `net` that run in `phase` (those without include rules
+// run in every phase).
+std::vector<caffe::LayerParameter*> DataLayersOf(caffe::NetParameter* net, caffe::Phase phase) {
+  std::vector<caffe::LayerParameter*> found;
   for (auto& layer : *net->mutable_layer()) {
     if (layer.type() != "Data") continue;
     bool match = !layer.include_size();
     for (const auto& rule : layer.include()) match |= rule.has_phase() && rule.phase() == phase;
-    if (!match) continue;
+    if (match) found.push_back(&layer);
+  }
+  return found;
+}
+}  // namespace
+
+void SetDataPartition(caffe::NetParameter* net, caffe::Phase phase,
+                      const caffe::DataPartitionParameter& partition) {
+  for (caffe::LayerParameter* layer : DataLayersOf(net, phase)) {
+    *layer->mutable_data_param()->mutable_partition() = partition;
+  }
+}
+
+void SetDataSource(caffe::NetParameter* net, caffe::Phase phase, const std::string& source,
+                   int batch_size, bool lmdb) {
+  for (caffe::LayerParameter* layer_ptr : DataLayersOf(net, phase)) {
+    caffe::LayerParameter& layer = *layer_ptr;
     if (!source.empty()) {
       layer.mutable_data_param()->set_source(source);
       if (lmdb) layer.mutable_data_param()->set_backend(caffe::DataParameter::LMDB);
@@ -59,7 +78,6 @@ void SetDataSource(caffe::NetParameter* net, caffe::Phase phase, const std::stri
     if (batch_size > 0) layer.mutable_data_param()->set_batch_size(batch_size);
   }
 }
-
 
 // ---------------------------------------------------------------------------
 // Shard: one owner thread per contiguous range of the center.
@@ -132,7 +150,8 @@ void Shard::HandleMessage(const std::vector<std::string>& frames) {
   const size_t payload_bytes = frames.size() > 2 ? frames[2].size() : 0;
   switch (kind) {
     case Kind::PULL:
-      if (payload_bytes != 0 || header.count != 0) return ReplyError(identity, "PULL carries no payload");
+      if (payload_bytes != 0 || header.count != 0)
+        return ReplyError(identity, "PULL carries no payload");
       return Reply(identity, Kind::CENTER, version, center.data(), n);
     case Kind::PUSH: {
       if (is_tester) return ReplyError(identity, "the tester cannot push");

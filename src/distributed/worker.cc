@@ -187,10 +187,18 @@ int RunWorker(const WorkerOptions& options) {
   }
   // Worker i of N reads items i, i+N, ... reshuffled each epoch from the
   // job seed (with the partition given, a local source is read whole).
+  caffe::DataPartitionParameter partition;
+  partition.set_shuffle(true);
   if (options.train_source.empty()) {
-    SetDataPartition(rank, spec.num_workers(), /*shuffle=*/true, spec.seed());
+    partition.set_rank(rank);
+    partition.set_num_ranks(spec.num_workers());
+    partition.set_shuffle_seed(spec.seed());
   } else {
-    SetDataPartition(0, 1, /*shuffle=*/true, spec.seed() + rank);
+    partition.set_shuffle_seed(spec.seed() + rank);
+  }
+  if (param.has_net_param()) SetDataPartition(param.mutable_net_param(), caffe::TRAIN, partition);
+  if (param.has_train_net_param()) {
+    SetDataPartition(param.mutable_train_net_param(), caffe::TRAIN, partition);
   }
   std::unique_ptr<Solver<float>> solver = CreateSolver<float>(param);
 

@@ -51,9 +51,12 @@ void DataLayer<Dtype>::LayerSetUp(const std::vector<Blob<Dtype>*>& bottom,
       std::make_unique<DataTransformer<Dtype>>(TransformParamOf(this->layer_param_), this->phase_);
   output_labels_ = top.size() > 1;
 
-  partition_ = GetDataPartition();
-  if (partition_.shuffle_seed >= 0) {
-    shuffle_seed_ = partition_.shuffle_seed;
+  partition_ = data_param_.partition();
+  REQUIRE(partition_.num_ranks() >= 1 && partition_.rank() >= 0 &&
+          partition_.rank() < partition_.num_ranks())
+      << "data_param.partition: rank " << partition_.rank() << " of " << partition_.num_ranks();
+  if (partition_.shuffle_seed() >= 0) {
+    shuffle_seed_ = partition_.shuffle_seed();
   } else {
     shuffle_seed_ = RandomSeed() >= 0 ? static_cast<uint64_t>(RandomSeed()) : 0;
   }
@@ -64,19 +67,19 @@ void DataLayer<Dtype>::LayerSetUp(const std::vector<Blob<Dtype>*>& bottom,
     auto cursor = db_->NewCursor();
     uint64_t index = 0;
     for (cursor->SeekToFirst(); cursor->valid(); cursor->Next(), ++index) {
-      if (index % partition_.num_ranks == static_cast<uint64_t>(partition_.rank)) {
+      if (index % partition_.num_ranks() == static_cast<uint64_t>(partition_.rank())) {
         keys_.push_back(cursor->key());
       }
     }
     REQUIRE(!keys_.empty()) << "database " << data_param_.source() << " holds no items"
-                            << (partition_.num_ranks > 1 ? " for this partition" : "");
+                            << (partition_.num_ranks() > 1 ? " for this partition" : "");
     REQUIRE(keys_.size() < (uint64_t(1) << 32))
         << "database " << data_param_.source() << " is too large";
   }
   LOG(INFO) << "Data layer " << this->layer_param_.name() << ": " << keys_.size() << " items from "
             << data_param_.source()
-            << (partition_.num_ranks > 1 ? " (partition " + std::to_string(partition_.rank) +
-                                               " of " + std::to_string(partition_.num_ranks) + ")"
+            << (partition_.num_ranks() > 1 ? " (partition " + std::to_string(partition_.rank()) +
+                                               " of " + std::to_string(partition_.num_ranks()) + ")"
                                          : std::string());
   perm_epoch_ = -1;
 
@@ -160,10 +163,10 @@ template <typename Dtype>
 const std::string& DataLayer<Dtype>::KeyAt(uint64_t position) {
   const uint64_t size = keys_.size();
   const uint64_t index = position % size;
-  if (!partition_.shuffle) return keys_[index];
+  if (!partition_.shuffle()) return keys_[index];
   const int64_t epoch = static_cast<int64_t>(position / size);
   if (epoch != perm_epoch_) {
-    perm_ = SeededPermutation(size, MixSeed(MixSeed(shuffle_seed_, partition_.rank), epoch));
+    perm_ = SeededPermutation(size, MixSeed(MixSeed(shuffle_seed_, partition_.rank()), epoch));
     perm_epoch_ = epoch;
   }
   return keys_[perm_[index]];

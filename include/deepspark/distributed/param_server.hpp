@@ -116,6 +116,9 @@ caffe::SolverParameter ReadJobSolver(const std::string& solver_path);
 // empty; as an LMDB when lmdb is set) and sets their batch size (if > 0).
 void SetDataSource(caffe::NetParameter* net, caffe::Phase phase, const std::string& source,
                    int batch_size = 0, bool lmdb = false);
+// Gives the Data layers of `net` that run in `phase` this partition.
+void SetDataPartition(caffe::NetParameter* net, caffe::Phase phase,
+                      const caffe::DataPartitionParameter& partition);
 
 }  // namespace distributed
 }  // namespace deepspark

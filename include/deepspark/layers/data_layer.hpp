@@ -2,8 +2,9 @@
 // backend, batch_size, rand_skip, prefetch) and applies transform_param.
 // Tops: top[0] (batch_size, C, H', W'), optional top[1] (batch_size) labels.
 //
-// Item order: the keys of this process's partition (GetDataPartition(): index
-// % num_ranks == rank, in key order), optionally reshuffled every epoch; batch
+// Item order: the keys of this layer's partition (data_param.partition, a
+// DeepSpark field: index % num_ranks == rank, in key order; the whole
+// database by default), optionally reshuffled every epoch; batch
 // b holds stream positions rand_skip + b*batch_size ... (mod the partition
 // size), so the database wraps to its first key at the end. Crop/mirror draws
 // of batch b come from a generator seeded by MixSeed(RandomSeed(), b) when
@@ -75,7 +76,7 @@ class DataLayer : public Layer<Dtype> {
   caffe::DataParameter data_param_;
   std::unique_ptr<DataTransformer<Dtype>> transformer_;
   std::unique_ptr<db::DB> db_;
-  DataPartition partition_;
+  caffe::DataPartitionParameter partition_;
   uint64_t shuffle_seed_ = 0;
   std::vector<std::string> keys_;
   // Owned by the prefetch thread: the permutation of the current epoch.
