@@ -13,6 +13,7 @@
 
 #include "deepspark/common.hpp"
 #include "deepspark/db.hpp"
+#include "deepspark/distributed/job.hpp"
 #include "deepspark/distributed/param_server.hpp"
 #include "deepspark/distributed/protocol.hpp"
 #include "deepspark/io.hpp"

@@ -11,7 +11,7 @@
 #include "deepspark/db.hpp"
 #include "deepspark/distributed/exchange_rules.hpp"
 #include "deepspark/distributed/param_client.hpp"
-#include "deepspark/distributed/param_server.hpp"  // SetDataSource
+#include "deepspark/distributed/job.hpp"
 #include "deepspark/math_functions.hpp"
 #include "deepspark/parallel.hpp"
 #include "deepspark/solver_factory.hpp"

@@ -17,6 +17,7 @@
 #include "cli_util.hpp"
 #include "job_result.hpp"
 #include "commands.hpp"
+#include "deepspark/distributed/job.hpp"
 #include "deepspark/distributed/worker.hpp"
 #include "deepspark/io.hpp"
 

@@ -1,0 +1,27 @@
+// A distributed job's definition, as the server hands it out and a worker
+// (or the Spark driver) adapts it: the solver with its train net inlined, and
+// the Data layers' source and partition. Plain functions on protobuf
+// messages; thread-safe as long as each message is used by one thread.
+#pragma once
+
+#include <string>
+
+#include "deepspark/proto/caffe.pb.h"
+
+namespace deepspark {
+namespace distributed {
+
+// Reads a solver file and inlines its train net (net_param), so a worker
+// needs no file but what the server sends.
+caffe::SolverParameter ReadJobSolver(const std::string& solver_path);
+
+// Points the Data layers of `net` that run in `phase` at `source` (unless
+// empty; as an LMDB when lmdb is set) and sets their batch size (if > 0).
+void SetDataSource(caffe::NetParameter* net, caffe::Phase phase, const std::string& source,
+                   int batch_size = 0, bool lmdb = false);
+// Gives the Data layers of `net` that run in `phase` this partition.
+void SetDataPartition(caffe::NetParameter* net, caffe::Phase phase,
+                      const caffe::DataPartitionParameter& partition);
+
+}  // namespace distributed
+}  // namespace deepspark
