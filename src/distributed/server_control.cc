@@ -199,8 +199,21 @@ void ParameterServer::Impl::Start() {
   for (auto& shard : shards) {
     Shard* raw = shard.get();
     std::future<void> ready = raw->member_ready.get_future();
-    raw->thread = std::thread([raw] { raw->Run(); });
-    ready.wait();
+    raw->thread = std::thread([this, raw] {
+      RunGuarded("shard", [raw] {
+        try {
+          raw->Run();
+        } catch (...) {
+          // A shard that fails before it is ready must not leave Start waiting.
+          try {
+            raw->member_ready.set_exception(std::current_exception());
+          } catch (const std::future_error&) {
+          }
+          throw;
+        }
+      });
+    });
+    ready.get();  // rethrows a shard's failure to start
     member_pushers.emplace_back(new Socket(ZMQ_PUSH));
     member_pushers.back()->Connect(raw->member_endpoint);
   }
@@ -220,7 +233,7 @@ void ParameterServer::Impl::Start() {
             << alpha << ", " << param_count << " parameters in " << num_shards
             << " shard(s); listening on " << control_endpoint << "; metrics in " << metrics_path;
   owner->center_iter_ = restored_iter;
-  control_thread = std::thread([this] { ControlLoop(); });
+  control_thread = std::thread([this] { RunGuarded("control", [this] { ControlLoop(); }); });
   tester_thread = std::thread([this] {
     // OpenMP's thread count is per thread: the tester's loops and BLAS calls
     // use tester_threads, whatever the other server threads use.
@@ -467,9 +480,27 @@ void ParameterServer::Impl::LogProgress() {
   LOG(INFO) << line;
 }
 
+void ParameterServer::Impl::RunGuarded(const char* thread_name,
+                                       const std::function<void()>& body) {
+  try {
+    body();
+  } catch (const std::exception& e) {
+    {
+      std::lock_guard<std::mutex> lock(thread_failure_mutex);
+      if (thread_failure.empty()) thread_failure = std::string(thread_name) + " thread: " + e.what();
+    }
+    LOG(ERROR) << "parameter server " << thread_name << " thread failed: " << e.what()
+               << "; ending the job";
+    owner->stop_requested_ = true;
+    job_done = true;
+  }
+}
+
 ServerResult ParameterServer::Impl::Wait() {
   ServerResult result = result_promise.get_future().get();
   Shutdown();
+  std::lock_guard<std::mutex> lock(thread_failure_mutex);
+  REQUIRE(thread_failure.empty()) << "the parameter server failed: " << thread_failure;
   return result;
 }
 

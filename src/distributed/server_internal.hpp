@@ -5,6 +5,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <functional>
+
 #include <atomic>
 #include <chrono>
 #include <fstream>
@@ -115,6 +117,12 @@ struct ParameterServer::Impl {
   std::chrono::steady_clock::time_point last_live_time;
   std::atomic<bool> shutting_down{false};
   std::atomic<bool> job_done{false};
+  // The first exception that escaped a server thread (a shard, the control
+  // loop): the job ends (the tester still tests and saves the center) and
+  // Wait() throws it, instead of the process ending in std::terminate.
+  std::mutex thread_failure_mutex;
+  std::string thread_failure;
+  void RunGuarded(const char* thread_name, const std::function<void()>& body);
   std::atomic<int64_t> rejected_messages{0};
   std::atomic<int64_t> total_worker_iters{0};
   std::vector<TestScore> last_scores;

@@ -10,8 +10,8 @@
 
 #include "deepspark/db.hpp"
 #include "deepspark/distributed/exchange_rules.hpp"
-#include "deepspark/distributed/param_client.hpp"
 #include "deepspark/distributed/job.hpp"
+#include "deepspark/distributed/param_client.hpp"
 #include "deepspark/math_functions.hpp"
 #include "deepspark/parallel.hpp"
 #include "deepspark/solver_factory.hpp"
@@ -149,6 +149,29 @@ int TrainBatchSize(const Net<float>& net) {
              ? 1
              : net.input_blobs()[0]->shape(0);
 }
+// The heartbeat thread's loop: every 500 ms (or when training finished)
+// sends this worker's metrics; a reply that says "not a member" asks the
+// client to rejoin, one that says "stop" stops the training.
+void RunHeartbeats(const std::string& endpoint, const JobKey& key, int rank, SharedMetrics& shared,
+                   ParamClient& client, std::atomic<bool>* stop, std::atomic<bool>* finished,
+                   std::mutex* wake_mutex, std::condition_variable* wake) {
+  HeartbeatClient hb(endpoint, key, rank);
+  while (!*finished) {
+    pb::WorkerMetrics metrics;
+    {
+      std::lock_guard<std::mutex> lock(shared.mutex);
+      metrics = shared.metrics;
+    }
+    pb::ControlReply reply;
+    if (hb.Send(metrics, &reply)) {
+      if (!reply.ok()) client.RequestRejoin();
+      if (reply.stop()) *stop = true;
+    }
+    std::unique_lock<std::mutex> lock(*wake_mutex);
+    wake->wait_for(lock, std::chrono::milliseconds(500), [&] { return finished->load(); });
+  }
+}
+
 }  // namespace
 
 int RunWorker(const WorkerOptions& options) {
@@ -231,21 +254,16 @@ int RunWorker(const WorkerOptions& options) {
   callback.Publish(solver->iter(), false);
   std::mutex wake_mutex;
   std::condition_variable wake;
+  // An exception in the heartbeat thread stops the training and fails the
+  // worker with its message (it would otherwise end the process with
+  // std::terminate).
+  std::string heartbeat_error;
   std::thread heartbeat([&] {
-    HeartbeatClient hb(endpoint, key, rank);
-    while (!finished) {
-      pb::WorkerMetrics metrics;
-      {
-        std::lock_guard<std::mutex> lock(shared.mutex);
-        metrics = shared.metrics;
-      }
-      pb::ControlReply reply;
-      if (hb.Send(metrics, &reply)) {
-        if (!reply.ok()) client.RequestRejoin();
-        if (reply.stop()) stop = true;
-      }
-      std::unique_lock<std::mutex> lock(wake_mutex);
-      wake.wait_for(lock, std::chrono::milliseconds(500), [&] { return finished.load(); });
+    try {
+      RunHeartbeats(endpoint, key, rank, shared, client, &stop, &finished, &wake_mutex, &wake);
+    } catch (const std::exception& e) {
+      heartbeat_error = e.what();
+      stop = true;
     }
   });
   int exit_code = 0;
@@ -254,13 +272,19 @@ int RunWorker(const WorkerOptions& options) {
     // The last stretch since the previous exchange reaches the center too.
     // (Not when the server said stop: it no longer waits for it.)
     if (!stop && solver->iter() % spec.tau() != 0) callback.Exchange(solver->iter());
-  } catch (const Error& e) {
+  } catch (const std::exception& e) {
+    // deepspark::Error (bad data, a lost server) or anything else the step
+    // threw (std::bad_alloc): the worker fails with the message.
     LOG(ERROR) << "worker " << rank << ": " << e.what();
     exit_code = 1;
   }
   finished = true;
   wake.notify_all();
   heartbeat.join();
+  if (!heartbeat_error.empty()) {
+    LOG(ERROR) << "worker " << rank << ": heartbeat thread failed: " << heartbeat_error;
+    exit_code = 1;
+  }
   if (exit_code == 0) {
     callback.Publish(solver->iter(), true);
     HeartbeatClient hb(endpoint, key, rank);
