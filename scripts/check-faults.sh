@@ -51,10 +51,12 @@ make_solver restart
 KEY=faults/restart.key
 rm -f $KEY faults/restart_iter_*
 PORT=$((20000 + RANDOM % 20000))
+rm -f faults/restart.endpoint
 "$DS" server --solver=faults/restart.prototxt --workers="$W" --listen=tcp://127.0.0.1:$PORT \
-  --key-file=$KEY > faults/restart_server1.out 2> faults/restart_server1.log &
+  --key-file=$KEY --endpoint-file=faults/restart.endpoint > faults/restart_server1.out \
+  2> faults/restart_server1.log &
 SERVER=$!
-until [ -f $KEY ] && grep -q "listening on" faults/restart_server1.out; do sleep 0.5; done
+until [ -f $KEY ] && [ -f faults/restart.endpoint ]; do sleep 0.5; done
 PIDS=()
 for i in $(seq 0 $((W - 1))); do
   "$DS" worker --server=tcp://127.0.0.1:$PORT --key-file=$KEY --rank=$i --threads=1 \

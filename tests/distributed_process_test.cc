@@ -296,13 +296,17 @@ TEST_F(DistProcessTest, KilledServerResumesFromItsSnapshot) {
   const std::string solver = WriteSolver(1000, 100, 1024);
   const std::string key = dir_ / "job.key";
   const std::string listen = "tcp://127.0.0.1:" + std::to_string(FreePort());
+  const std::string endpoint_file = dir_ / "endpoint";
   const std::vector<std::string> server_args = {
       "server",      "--solver=" + solver, "--listen=" + listen,
-      "--workers=2", "--key-file=" + key,  "--heartbeat-timeout-ms=2000"};
+      "--workers=2", "--key-file=" + key,  "--heartbeat-timeout-ms=2000",
+      "--endpoint-file=" + endpoint_file};
   const std::string log1 = dir_ / "server1.log";
   pid_t server = Spawn(server_args, log1);
-  ASSERT_TRUE(WaitFor([&] { return Contains(log1, "listening on"); }, 20))
+  // The endpoint file appears, whole, once the server listens.
+  ASSERT_TRUE(WaitFor([&] { return std::filesystem::exists(endpoint_file); }, 20))
       << ReadAll(log1);
+  EXPECT_EQ(ReadAll(endpoint_file), listen + "\n");
   for (int r = 0; r < 2; ++r) {
     Spawn({"worker", "--server=" + listen, "--key-file=" + key,
            "--rank=" + std::to_string(r), "--threads=1", "--rejoin-timeout=60"},

@@ -13,12 +13,12 @@ the silent worker after heartbeat_timeout_ms and the others finish the job.
 import contextlib
 import json
 import os
-import re
 import socket
 import subprocess
 import sys
 import tempfile
 import threading
+import time
 
 import numpy as np
 
@@ -179,23 +179,13 @@ def train(data, solver, num_workers, mode="async-easgd", tau=None, moving_rate=N
         cmd.append("--heartbeat-timeout-ms=%d" % heartbeat_timeout_ms)
     if weights:
         cmd.append("--weights=" + str(weights))
+    endpoint_file = os.path.join(workdir, "endpoint")
+    if os.path.exists(endpoint_file):
+        os.remove(endpoint_file)
+    cmd.append("--endpoint-file=" + endpoint_file)
     server = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                               bufsize=1, cwd=solver_cwd)
     lines = []
-    address = None
-    for line in server.stdout:
-        lines.append(line)
-        if verbose:
-            sys.stdout.write("[server] " + line)
-        m = re.match(r"listening on (tcp://\S+)", line)
-        if m:
-            address = m.group(1)
-            break
-    if address is None:
-        server.wait()
-        raise deepspark.DeepSparkError("the parameter server did not start:\n" + "".join(lines))
-    port_used = address.rsplit(":", 1)[1]
-    server_addr = "tcp://%s:%s" % (host, port_used)
 
     def pump():
         for line in server.stdout:
@@ -205,6 +195,21 @@ def train(data, solver, num_workers, mode="async-easgd", tau=None, moving_rate=N
                 sys.stdout.flush()
     reader = threading.Thread(target=pump, daemon=True)
     reader.start()
+    # The server writes its address to the endpoint file (whole, by a
+    # rename) once it listens; a server that exits first failed to start.
+    address = None
+    while address is None:
+        if os.path.exists(endpoint_file):
+            with open(endpoint_file) as f:
+                address = f.read().strip()
+        elif server.poll() is not None:
+            reader.join(timeout=10)
+            raise deepspark.DeepSparkError("the parameter server did not start:\n"
+                                           + "".join(lines))
+        else:
+            time.sleep(0.05)
+    port_used = address.rsplit(":", 1)[1]
+    server_addr = "tcp://%s:%s" % (host, port_used)
 
     try:
         if rdd.getNumPartitions() != num_workers:

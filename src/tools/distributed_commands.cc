@@ -38,6 +38,8 @@ void AddDistOptions(CLI::App* app, DistOptions* opt, bool with_workers_flag) {
   app->add_option("--listen", opt->listen, "server address, tcp://HOST:PORT or ipc://PATH");
   app->add_option("--key-file", opt->key_file, "job key file (made if missing)");
   app->add_option("--metrics", opt->metrics, "JSON-lines metrics file");
+  app->add_option("--endpoint-file", opt->endpoint_file,
+                  "write the server's address here once it listens (for launchers)");
   app->add_option("--result-file", opt->result_file,
                   "where the job's end is written as JSON (default PREFIX_result.json)");
   app->add_option("--heartbeat-timeout-ms", opt->heartbeat_timeout_ms,
@@ -286,6 +288,9 @@ Command AddServerCommand(CLI::App* app) {
     server.Start();
     std::printf("listening on %s\n", server.control_endpoint().c_str());
     std::fflush(stdout);
+    if (!opt->dist.endpoint_file.empty()) {
+      WriteFileAtomically(opt->dist.endpoint_file, server.control_endpoint() + "\n");
+    }
     const distributed::ServerResult result = server.Wait();
     PrintCenterResult(result);
     const std::string result_path = opt->dist.result_file.empty()

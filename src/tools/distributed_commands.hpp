@@ -24,6 +24,7 @@ struct DistOptions {
   int slow_rank = -1;
   double slow_delay_ms = 0;  // benchmark only
   std::string result_file;   // default PREFIX_result.json (job_result.hpp)
+  std::string endpoint_file;  // server: its address, written once it listens
   int fail_rank = -1;        // fault injection only
   int fail_after = 10;
   int threads = 0;

@@ -45,13 +45,17 @@ void WriteJobResult(const std::string& path, const distributed::ServerResult& re
     j["workers"].push_back(one);
   }
   if (!error.empty()) j["error"] = error;
+  WriteFileAtomically(path, j.dump(1) + "\n");
+}
+
+void WriteFileAtomically(const std::string& path, const std::string& text) {
   const std::string tmp = path + ".tmp." + std::to_string(getpid());
   {
     std::ofstream out(tmp, std::ios::trunc);
-    REQUIRE(out.good()) << "cannot write the job result " << tmp;
-    out << j.dump(1) << "\n";
+    REQUIRE(out.good()) << "cannot write " << tmp;
+    out << text;
     out.close();
-    REQUIRE(!out.fail()) << "cannot write the job result " << tmp;
+    REQUIRE(!out.fail()) << "cannot write " << tmp;
   }
   if (std::rename(tmp.c_str(), path.c_str()) != 0) {
     std::remove(tmp.c_str());
