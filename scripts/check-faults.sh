@@ -77,6 +77,8 @@ echo "3. killed the server after its snapshot $STATE, with $ALIVE of $W workers 
 for p in "${PIDS[@]}"; do wait $p; done
 C=$(accuracy faults/restart_result.json)
 REJOINED=$(grep -c "rejoined\| joined" faults/restart_server2.log)
-echo "3. after the server restart: $REJOINED worker(s) rejoined; $(grep '^center iteration' faults/restart_server2.out), accuracy $C"
-grep -q "^center iteration 10000" faults/restart_server2.out && [ "$REJOINED" -ge 1 ] && [ -n "$C" ] || FAIL=1
+CENTER=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["center_iter"])' \
+  faults/restart_result.json)
+echo "3. after the server restart: $REJOINED worker(s) rejoined; center iteration $CENTER, accuracy $C"
+[ "$CENTER" = 10000 ] && [ "$REJOINED" -ge 1 ] && [ -n "$C" ] || FAIL=1
 exit ${FAIL:-0}
