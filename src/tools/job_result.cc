@@ -1,12 +1,8 @@
 #include "job_result.hpp"
 
-#include <unistd.h>
-
-#include <cstdio>
-#include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "deepspark/common.hpp"
+#include "deepspark/io.hpp"
 
 namespace deepspark {
 namespace tools {
@@ -46,21 +42,6 @@ void WriteJobResult(const std::string& path, const distributed::ServerResult& re
   }
   if (!error.empty()) j["error"] = error;
   WriteFileAtomically(path, j.dump(1) + "\n");
-}
-
-void WriteFileAtomically(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp." + std::to_string(getpid());
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    REQUIRE(out.good()) << "cannot write " << tmp;
-    out << text;
-    out.close();
-    REQUIRE(!out.fail()) << "cannot write " << tmp;
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    THROW_ERROR() << "cannot rename " << tmp << " to " << path;
-  }
 }
 
 }  // namespace tools

@@ -1,6 +1,6 @@
-// Files a distributed job writes for programs to read (not printed lines):
-// the endpoint file (--endpoint-file: the server's address, once it
-// listens) and
+// Files a distributed job writes for programs to read (not printed lines),
+// both with WriteFileAtomically (io.hpp): the endpoint file
+// (--endpoint-file: the server's address, once it listens) and
 // PREFIX_result.json: what a distributed job ended with, for programs (the
 // Spark driver, the check scripts) to read instead of printed lines. Written
 // once, at the end, through a temporary file and a rename, so a reader sees
@@ -35,10 +35,6 @@ struct WorkerOutcome {
 
 // The default result path for a job: PREFIX_result.json.
 std::string DefaultResultPath(const std::string& snapshot_prefix);
-
-// Writes `text` to path through a temporary file and a rename (throws
-// deepspark::Error naming the path when it cannot).
-void WriteFileAtomically(const std::string& path, const std::string& text);
 
 // Writes the file (throws deepspark::Error naming the path when it cannot).
 void WriteJobResult(const std::string& path, const distributed::ServerResult& result,
