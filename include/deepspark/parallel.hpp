@@ -7,8 +7,11 @@
 // made inside one of our parallel loops runs on the calling thread instead
 // of starting threads of its own (no oversubscription).
 //
-// Thread safety: SetNumThreads changes a process-wide setting; call it before
-// work starts (the tools do so when they parse --threads). The loops may be
+// Thread safety: SetNumThreads sets the calling thread's count (OpenMP keeps
+// it per thread; a thread started later begins from the process default, so
+// a thread that computes sets its own: the server's tester, the data
+// prefetcher); call it before work starts (the tools do so when they parse
+// --threads). The loops may be
 // called from any thread; a loop called from inside another parallel loop
 // runs serially on the calling thread.
 #pragma once
@@ -20,11 +23,10 @@
 
 namespace deepspark {
 
-// Sets the threads every parallel loop, oneDNN primitive and BLAS call uses.
+// Sets the threads every parallel loop, oneDNN primitive and BLAS call of
+// the calling thread uses.
 // n <= 0 keeps the current setting (by default: all cores, or OMP_NUM_THREADS).
 void SetNumThreads(int n);
-// The threads a parallel loop started now would use (1 inside a parallel loop).
-int NumThreads();
 // The upper bound of ThreadIndex() + 1 for the current setting: the number of
 // per-thread buffers a layer needs.
 int MaxThreads();

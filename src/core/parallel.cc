@@ -12,8 +12,6 @@ void SetNumThreads(int n) {
   openblas_set_num_threads(n);
 }
 
-int NumThreads() { return omp_in_parallel() ? 1 : omp_get_max_threads(); }
-
 int MaxThreads() { return omp_get_max_threads(); }
 
 }  // namespace deepspark

@@ -60,11 +60,10 @@ class LayoutBridge {
 // A scratchpad sized for the largest of several primitive descriptors.
 class Scratchpad {
  public:
-  void Reset() { size_ = 0; }
   void Require(const dnnl::memory::desc& md) {
     if (md.get_size() > size_) size_ = md.get_size();
   }
-  // Allocates once for the largest requirement seen since Reset.
+  // Allocates once for the largest requirement seen so far.
   void Allocate();
   const dnnl::memory& memory() const { return memory_; }
 
