@@ -19,21 +19,8 @@
 namespace deepspark {
 
 class DnnlBatchNormLayer : public DnnlEngineLayer<BatchNormLayer<float>> {
- public:
-  explicit DnnlBatchNormLayer(const caffe::LayerParameter& param);
-  ~DnnlBatchNormLayer() override;
+  DEEPSPARK_DNNL_LAYER_BOILERPLATE(DnnlBatchNormLayer);
 
- protected:
-  bool Build(const std::vector<Blob<float>*>& bottom,
-             const std::vector<Blob<float>*>& top) override;
-  void ForwardDnnl(const std::vector<Blob<float>*>& bottom,
-                   const std::vector<Blob<float>*>& top) override;
-  void BackwardDnnl(const std::vector<Blob<float>*>& top, const std::vector<bool>& propagate_down,
-                    const std::vector<Blob<float>*>& bottom) override;
-
- private:
-  struct Primitives;
-  std::unique_ptr<Primitives> prims_;
   std::vector<float> dnnl_var_;  // var_ before eps: oneDNN adds eps itself
 };
 

@@ -21,24 +21,10 @@
 namespace deepspark {
 
 class DnnlConvolutionLayer : public DnnlEngineLayer<ConvolutionLayer<float>> {
- public:
-  explicit DnnlConvolutionLayer(const caffe::LayerParameter& param);
-  ~DnnlConvolutionLayer() override;
+  DEEPSPARK_DNNL_LAYER_BOILERPLATE(DnnlConvolutionLayer);
 
- protected:
-  bool Build(const std::vector<Blob<float>*>& bottom,
-             const std::vector<Blob<float>*>& top) override;
-  void ForwardDnnl(const std::vector<Blob<float>*>& bottom,
-                   const std::vector<Blob<float>*>& top) override;
-  void BackwardDnnl(const std::vector<Blob<float>*>& top, const std::vector<bool>& propagate_down,
-                    const std::vector<Blob<float>*>& bottom) override;
-
- private:
-  struct Primitives;
   // The backward primitives, made on the first Backward for these shapes.
   void BuildBackward();
-
-  std::unique_ptr<Primitives> prims_;
 };
 
 }  // namespace deepspark

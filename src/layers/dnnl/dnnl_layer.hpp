@@ -10,6 +10,7 @@
 // Thread safety: one thread per layer instance, as every layer.
 #pragma once
 
+#include <memory>
 #include <vector>
 
 #include "deepspark/blob.hpp"
@@ -69,5 +70,25 @@ class DnnlEngineLayer : public CaffeLayer, public DnnlLayer {
   bool use_dnnl_ = false;
   std::vector<int> built_shape_;  // the bottom shape the primitives were made for
 };
+
+// The constructor, destructor and DnnlEngineLayer overrides every oneDNN
+// layer declares, and its primitives (a Primitives struct the .cc defines);
+// leaves the class in a private section. As neuron_layer.hpp's boilerplate.
+#define DEEPSPARK_DNNL_LAYER_BOILERPLATE(Name)                                                     \
+ public:                                                                                           \
+  explicit Name(const caffe::LayerParameter& param);                                               \
+  ~Name() override;                                                                                \
+                                                                                                   \
+ protected:                                                                                        \
+  bool Build(const std::vector<Blob<float>*>& bottom, const std::vector<Blob<float>*>& top)        \
+      override;                                                                                    \
+  void ForwardDnnl(const std::vector<Blob<float>*>& bottom, const std::vector<Blob<float>*>& top)  \
+      override;                                                                                    \
+  void BackwardDnnl(const std::vector<Blob<float>*>& top, const std::vector<bool>& propagate_down, \
+                    const std::vector<Blob<float>*>& bottom) override;                             \
+                                                                                                   \
+ private:                                                                                          \
+  struct Primitives;                                                                               \
+  std::unique_ptr<Primitives> prims_
 
 }  // namespace deepspark

@@ -19,21 +19,7 @@
 namespace deepspark {
 
 class DnnlPoolingLayer : public DnnlEngineLayer<PoolingLayer<float>> {
- public:
-  explicit DnnlPoolingLayer(const caffe::LayerParameter& param);
-  ~DnnlPoolingLayer() override;
-
- protected:
-  bool Build(const std::vector<Blob<float>*>& bottom,
-             const std::vector<Blob<float>*>& top) override;
-  void ForwardDnnl(const std::vector<Blob<float>*>& bottom,
-                   const std::vector<Blob<float>*>& top) override;
-  void BackwardDnnl(const std::vector<Blob<float>*>& top, const std::vector<bool>& propagate_down,
-                    const std::vector<Blob<float>*>& bottom) override;
-
- private:
-  struct Primitives;
-  std::unique_ptr<Primitives> prims_;
+  DEEPSPARK_DNNL_LAYER_BOILERPLATE(DnnlPoolingLayer);
 };
 
 }  // namespace deepspark
