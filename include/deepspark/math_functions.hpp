@@ -24,6 +24,18 @@ void caffe_cpu_gemm(CBLAS_TRANSPOSE TransA, CBLAS_TRANSPOSE TransB, int M, int N
 template <typename Dtype>
 void dnnl_cpu_gemm(CBLAS_TRANSPOSE TransA, CBLAS_TRANSPOSE TransB, int M, int N, int K,
                    Dtype alpha, const Dtype* A, const Dtype* B, Dtype beta, Dtype* C);
+// caffe_cpu_gemm (BLAS: Caffe's path) or, with use_dnnl, dnnl_cpu_gemm: the
+// GEMM of a layer whose engine (deepspark/engine.hpp) chose one of them.
+template <typename Dtype>
+inline void engine_cpu_gemm(bool use_dnnl, CBLAS_TRANSPOSE TransA, CBLAS_TRANSPOSE TransB, int M,
+                            int N, int K, Dtype alpha, const Dtype* A, const Dtype* B, Dtype beta,
+                            Dtype* C) {
+  if (use_dnnl) {
+    dnnl_cpu_gemm<Dtype>(TransA, TransB, M, N, K, alpha, A, B, beta, C);
+  } else {
+    caffe_cpu_gemm<Dtype>(TransA, TransB, M, N, K, alpha, A, B, beta, C);
+  }
+}
 // y = alpha * op(A) * x + beta * y, with A M x N.
 template <typename Dtype>
 void caffe_cpu_gemv(CBLAS_TRANSPOSE TransA, int M, int N, Dtype alpha, const Dtype* A,

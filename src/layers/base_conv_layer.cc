@@ -226,17 +226,6 @@ void BaseConvolutionLayer<Dtype>::conv_col2im_cpu(const Dtype *col_buff, Dtype *
 }
 
 template <typename Dtype>
-void BaseConvolutionLayer<Dtype>::Gemm(CBLAS_TRANSPOSE trans_a, CBLAS_TRANSPOSE trans_b, int m,
-                                       int n, int k, Dtype alpha, const Dtype *a, const Dtype *b,
-                                       Dtype beta, Dtype *c) {
-  if (dnnl_gemm_) {
-    dnnl_cpu_gemm<Dtype>(trans_a, trans_b, m, n, k, alpha, a, b, beta, c);
-  } else {
-    caffe_cpu_gemm<Dtype>(trans_a, trans_b, m, n, k, alpha, a, b, beta, c);
-  }
-}
-
-template <typename Dtype>
 Dtype *BaseConvolutionLayer<Dtype>::ColBuffer(int t) {
   return is_1x1_ ? nullptr : col_buffers_[t]->mutable_cpu_data();
 }
@@ -256,9 +245,10 @@ void BaseConvolutionLayer<Dtype>::forward_cpu_gemm(const Dtype *input, const Dty
     col_buff = col_buffer;
   }
   for (int g = 0; g < group_; ++g) {
-    Gemm(CblasNoTrans, CblasNoTrans, conv_out_channels_ / group_, conv_out_spatial_dim_,
-         kernel_dim_, Dtype(1), weights + weight_offset_ * g, col_buff + col_offset_ * g, Dtype(0),
-         output + output_offset_ * g);
+    engine_cpu_gemm<Dtype>(dnnl_gemm_, CblasNoTrans, CblasNoTrans, conv_out_channels_ / group_,
+                           conv_out_spatial_dim_, kernel_dim_, Dtype(1),
+                           weights + weight_offset_ * g, col_buff + col_offset_ * g, Dtype(0),
+                           output + output_offset_ * g);
   }
 }
 
@@ -273,9 +263,9 @@ void BaseConvolutionLayer<Dtype>::backward_cpu_gemm(const Dtype *output, const D
                                                     Dtype *input, Dtype *col_buffer) {
   Dtype *col_buff = is_1x1_ ? input : col_buffer;
   for (int g = 0; g < group_; ++g) {
-    Gemm(CblasTrans, CblasNoTrans, kernel_dim_, conv_out_spatial_dim_, conv_out_channels_ / group_,
-         Dtype(1), weights + weight_offset_ * g, output + output_offset_ * g, Dtype(0),
-         col_buff + col_offset_ * g);
+    engine_cpu_gemm<Dtype>(dnnl_gemm_, CblasTrans, CblasNoTrans, kernel_dim_, conv_out_spatial_dim_,
+                           conv_out_channels_ / group_, Dtype(1), weights + weight_offset_ * g,
+                           output + output_offset_ * g, Dtype(0), col_buff + col_offset_ * g);
   }
   if (!is_1x1_) conv_col2im_cpu(col_buff, input);
 }
@@ -289,9 +279,10 @@ void BaseConvolutionLayer<Dtype>::weight_cpu_gemm(const Dtype *input, const Dtyp
     col_buff = col_buffer;
   }
   for (int g = 0; g < group_; ++g) {
-    Gemm(CblasNoTrans, CblasTrans, conv_out_channels_ / group_, kernel_dim_, conv_out_spatial_dim_,
-         Dtype(1), output + output_offset_ * g, col_buff + col_offset_ * g, Dtype(1),
-         weights + weight_offset_ * g);
+    engine_cpu_gemm<Dtype>(dnnl_gemm_, CblasNoTrans, CblasTrans, conv_out_channels_ / group_,
+                           kernel_dim_, conv_out_spatial_dim_, Dtype(1),
+                           output + output_offset_ * g, col_buff + col_offset_ * g, Dtype(1),
+                           weights + weight_offset_ * g);
   }
 }
 

@@ -63,16 +63,6 @@ void InnerProductLayer<Dtype>::Reshape(const std::vector<Blob<Dtype>*>& bottom,
 }
 
 template <typename Dtype>
-void InnerProductLayer<Dtype>::Gemm(CBLAS_TRANSPOSE trans_a, CBLAS_TRANSPOSE trans_b, int m, int n,
-                                    int k, const Dtype* a, const Dtype* b, Dtype beta, Dtype* c) {
-  if (dnnl_gemm_) {
-    dnnl_cpu_gemm<Dtype>(trans_a, trans_b, m, n, k, Dtype(1), a, b, beta, c);
-  } else {
-    caffe_cpu_gemm<Dtype>(trans_a, trans_b, m, n, k, Dtype(1), a, b, beta, c);
-  }
-}
-
-template <typename Dtype>
 void InnerProductLayer<Dtype>::Forward_cpu(const std::vector<Blob<Dtype>*>& bottom,
                                            const std::vector<Blob<Dtype>*>& top) {
   const Dtype* bottom_data = bottom[0]->cpu_data();
@@ -85,11 +75,12 @@ void InnerProductLayer<Dtype>::Forward_cpu(const std::vector<Blob<Dtype>*>& bott
     if (bias_term_) caffe_axpy<Dtype>(N_, Dtype(1), this->blobs_[1]->cpu_data(), top_data);
     return;
   }
-  Gemm(CblasNoTrans, transpose_ ? CblasNoTrans : CblasTrans, M_, N_, K_, bottom_data, weight,
-       Dtype(0), top_data);
+  engine_cpu_gemm<Dtype>(dnnl_gemm_, CblasNoTrans, transpose_ ? CblasNoTrans : CblasTrans, M_, N_,
+                         K_, Dtype(1), bottom_data, weight, Dtype(0), top_data);
   if (bias_term_) {
-    Gemm(CblasNoTrans, CblasNoTrans, M_, N_, 1, bias_multiplier_.cpu_data(),
-         this->blobs_[1]->cpu_data(), Dtype(1), top_data);
+    engine_cpu_gemm<Dtype>(dnnl_gemm_, CblasNoTrans, CblasNoTrans, M_, N_, 1, Dtype(1),
+                           bias_multiplier_.cpu_data(), this->blobs_[1]->cpu_data(), Dtype(1),
+                           top_data);
   }
 }
 
@@ -102,9 +93,11 @@ void InnerProductLayer<Dtype>::Backward_cpu(const std::vector<Blob<Dtype>*>& top
   if (this->param_propagate_down(0)) {
     Dtype* weight_diff = this->blobs_[0]->mutable_cpu_diff();
     if (transpose_) {
-      Gemm(CblasTrans, CblasNoTrans, K_, N_, M_, bottom_data, top_diff, Dtype(1), weight_diff);
+      engine_cpu_gemm<Dtype>(dnnl_gemm_, CblasTrans, CblasNoTrans, K_, N_, M_, Dtype(1),
+                             bottom_data, top_diff, Dtype(1), weight_diff);
     } else {
-      Gemm(CblasTrans, CblasNoTrans, N_, K_, M_, top_diff, bottom_data, Dtype(1), weight_diff);
+      engine_cpu_gemm<Dtype>(dnnl_gemm_, CblasTrans, CblasNoTrans, N_, K_, M_, Dtype(1), top_diff,
+                             bottom_data, Dtype(1), weight_diff);
     }
   }
   if (bias_term_ && this->param_propagate_down(1)) {
@@ -112,8 +105,9 @@ void InnerProductLayer<Dtype>::Backward_cpu(const std::vector<Blob<Dtype>*>& top
                           Dtype(1), this->blobs_[1]->mutable_cpu_diff());
   }
   if (propagate_down[0]) {
-    Gemm(CblasNoTrans, transpose_ ? CblasTrans : CblasNoTrans, M_, K_, N_, top_diff,
-         this->blobs_[0]->cpu_data(), Dtype(0), bottom[0]->mutable_cpu_diff());
+    engine_cpu_gemm<Dtype>(dnnl_gemm_, CblasNoTrans, transpose_ ? CblasTrans : CblasNoTrans, M_, K_,
+                           N_, Dtype(1), top_diff, this->blobs_[0]->cpu_data(), Dtype(0),
+                           bottom[0]->mutable_cpu_diff());
   }
 }
 

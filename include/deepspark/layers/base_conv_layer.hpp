@@ -113,9 +113,6 @@ class BaseConvolutionLayer : public Layer<Dtype> {
   int col_offset_ = 0;
   int output_offset_ = 0;
 
-  // caffe_cpu_gemm or dnnl_cpu_gemm, by dnnl_gemm_.
-  void Gemm(CBLAS_TRANSPOSE trans_a, CBLAS_TRANSPOSE trans_b, int m, int n, int k, Dtype alpha,
-            const Dtype *a, const Dtype *b, Dtype beta, Dtype *c);
   // The column buffer of thread t (allocated on first use, so a layer that
   // runs another engine never allocates them).
   Dtype *ColBuffer(int t);

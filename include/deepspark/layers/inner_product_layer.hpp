@@ -36,9 +36,6 @@ class InnerProductLayer : public Layer<Dtype> {
   void set_dnnl_gemm(bool on) { dnnl_gemm_ = on; }
 
  private:
-  void Gemm(CBLAS_TRANSPOSE trans_a, CBLAS_TRANSPOSE trans_b, int m, int n, int k, const Dtype* a,
-            const Dtype* b, Dtype beta, Dtype* c);
-
   bool dnnl_gemm_ = false;
   int M_ = 0, K_ = 0, N_ = 0;
   int axis_ = 1;
