@@ -21,6 +21,7 @@
 
 #include <chrono>
 #include <memory>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -41,6 +42,20 @@ struct TestScore {
   double value = 0;        // mean over test_iter passes
   double loss_weight = 0;  // the blob's loss weight (0 for non-loss outputs)
 };
+
+// Caffe's test scoring, the one copy that Solver::Test, `deepspark test` and
+// the parameter server's tester share: `iterations` forward passes of `net`,
+// then the mean of every element of every output blob, summed and averaged
+// in Dtype as Caffe does (so the printed numbers are Caffe's). Scores are
+// numbered in Caffe's "Test net output #k" order and tagged with net_id.
+// `before_pass` (optional) runs before each pass and returns false to stop:
+// then no scores are returned. `on_pass` (optional) sees each pass's values
+// (pass, output index, value). `mean_loss` (optional) gets the mean of the
+// net's loss over the passes.
+template <typename Dtype>
+std::vector<TestScore> ScoreNet(Net<Dtype>& net, int net_id, int iterations, Dtype* mean_loss,
+                                const std::function<bool()>& before_pass = nullptr,
+                                const std::function<void(int, int, Dtype)>& on_pass = nullptr);
 
 // The parameters a net-less solver updates, with their lr_mult and
 // decay_mult (all three vectors have the same length; blobs not owned).

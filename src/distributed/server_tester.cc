@@ -1,13 +1,12 @@
 // The parameter server's tester: pulls the center like a worker (so it needs
 // no lock), runs the solver's test nets on it every test_interval of the
 // center's iteration, and writes snapshots of it.
-#include <zmq.h>
-
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <thread>
 
+#include "deepspark/distributed/param_client.hpp"
 #include "deepspark/io.hpp"
 #include "server_internal.hpp"
 
@@ -17,36 +16,21 @@ namespace {
 using Clock = std::chrono::steady_clock;
 }
 
-std::vector<float> ParameterServer::Impl::PullCenterCopy() {
+std::vector<float> ParameterServer::Impl::PullCenterCopy(ShardCaller* caller) {
+  std::unique_ptr<ShardCaller> own;
+  if (!caller) {
+    own = std::make_unique<ShardCaller>(transport);
+    pb::JobSpec spec = spec_template;
+    spec.set_rank(kTesterRank);
+    own->Connect(spec, control_endpoint);
+    caller = own.get();
+  }
   std::vector<float> flat(param_count);
-  std::vector<std::unique_ptr<Socket>> sockets;
-  for (auto& shard : shards) {
-    sockets.emplace_back(new Socket(ZMQ_DEALER));
-    sockets.back()->SetCurveClient(opt->key);
-    sockets.back()->Connect(shard->endpoint);
-  }
-  for (size_t s = 0; s < shards.size(); ++s) {
-    Header header;
-    header.kind = static_cast<uint16_t>(Kind::PULL);
-    header.rank = kTesterRank;
-    header.shard = static_cast<int32_t>(s);
-    sockets[s]->Send({{&header, sizeof(header), false}});
-  }
-  for (size_t s = 0; s < shards.size(); ++s) {
-    std::vector<std::string> frames;
-    Header header;
-    // The shards are in this process; they answer unless shutting down.
-    bool got = false;
-    while (!got && !shutting_down) got = sockets[s]->Receive(&frames, 1000);
-    REQUIRE(got) << "the server is shutting down";
-    REQUIRE(frames.size() == 2 &&
-            ValidateHeader(frames[0].data(), frames[0].size(), &header).empty() &&
-            header.kind == static_cast<uint16_t>(Kind::CENTER))
-        << "tester: bad reply from shard " << s;
-    const int64_t begin = shards[s]->begin;
-    const int64_t end = s + 1 < shards.size() ? shards[s + 1]->begin : param_count;
-    REQUIRE(static_cast<int64_t>(frames[1].size()) == (end - begin) * 4) << "tester: shard size";
-    std::memcpy(flat.data() + begin, frames[1].data(), frames[1].size());
+  // The shards are in this process and answer unless shutting down (or the
+  // network, in tests, loses the messages: the call resends them).
+  while (caller->Call(Kind::PULL, nullptr, flat.data(), nullptr, 1000) !=
+         ShardCaller::Outcome::OK) {
+    REQUIRE(!shutting_down) << "the server is shutting down";
   }
   return flat;
 }
@@ -68,40 +52,15 @@ std::vector<TestScore> ParameterServer::Impl::TestCenter(int iter) {
   for (size_t i = 0; i < test_nets.size(); ++i) {
     LOG(INFO) << "Center iteration " << iter << ", Testing net (#" << i << ")";
     Net<float>& net = *test_nets[i];
-    std::vector<double> sums;
-    double loss = 0;
-    const int test_iter = solver.test_iter(i);
-    for (int k = 0; k < test_iter; ++k) {
-      float iter_loss = 0;
-      const auto& result = net.Forward(&iter_loss);
-      loss += iter_loss;
-      size_t idx = 0;
-      for (Blob<float>* blob : result) {
-        for (int j = 0; j < blob->count(); ++j, ++idx) {
-          if (sums.size() <= idx) sums.push_back(0);
-          sums[idx] += blob->cpu_data()[j];
-        }
-      }
-    }
-    size_t idx = 0;
-    int output_id = 0;
-    for (size_t j = 0; j < net.output_blobs().size(); ++j) {
-      const int blob_index = net.output_blob_indices()[j];
-      for (int e = 0; e < net.output_blobs()[j]->count(); ++e, ++idx, ++output_id) {
-        TestScore score;
-        score.net_id = static_cast<int>(i);
-        score.output_id = output_id;
-        score.name = net.blob_names()[blob_index];
-        score.value = sums[idx] / test_iter;
-        score.loss_weight = net.blob_loss_weights()[blob_index];
-        LOG(INFO) << "    Center test net output #" << output_id << ": " << score.name << " = "
-                  << score.value;
-        WriteMetricsLine({{"t", std::chrono::duration<double>(Clock::now() - start_time).count()},
-                          {"center_iter", iter},
-                          {"test_net", i},
-                          {score.name, score.value}});
-        all.push_back(score);
-      }
+    for (const TestScore& score :
+         ScoreNet<float>(net, static_cast<int>(i), solver.test_iter(i), nullptr)) {
+      LOG(INFO) << "    Center test net output #" << score.output_id << ": " << score.name << " = "
+                << score.value;
+      WriteMetricsLine({{"t", std::chrono::duration<double>(Clock::now() - start_time).count()},
+                        {"center_iter", iter},
+                        {"test_net", i},
+                        {score.name, score.value}});
+      all.push_back(score);
     }
   }
   if (opt->target_accuracy > 0 && !target.target_reached && center_finite) {
@@ -152,6 +111,12 @@ void ParameterServer::Impl::TesterLoop() {
   const int snapshot = solver.snapshot();
   int next_test = test_interval > 0 ? (restored_iter / test_interval + 1) * test_interval : -1;
   int next_snapshot = snapshot > 0 ? (restored_iter / snapshot + 1) * snapshot : -1;
+  tester_caller = std::make_unique<ShardCaller>(transport);
+  {
+    pb::JobSpec spec = spec_template;
+    spec.set_rank(kTesterRank);
+    tester_caller->Connect(spec, control_endpoint);
+  }
   ServerResult result;
   try {
     while (!shutting_down) {
@@ -161,7 +126,7 @@ void ParameterServer::Impl::TesterLoop() {
       const bool test_due = next_test > 0 && iter >= next_test && !test_nets.empty();
       const bool snapshot_due = next_snapshot > 0 && iter >= next_snapshot;
       if (!test_due && !snapshot_due) continue;
-      LoadCenterIntoModel(PullCenterCopy());
+      LoadCenterIntoModel(PullCenterCopy(tester_caller.get()));
       if (test_due) {
         TestCenter(iter);
         while (next_test <= iter) next_test += test_interval;
@@ -174,7 +139,7 @@ void ParameterServer::Impl::TesterLoop() {
     if (shutting_down) return;
     // The end of the job: the last test and snapshot of the center.
     const int iter = owner->center_iter_;
-    LoadCenterIntoModel(PullCenterCopy());
+    LoadCenterIntoModel(PullCenterCopy(tester_caller.get()));
     result.center_iter = iter;
     if (!test_nets.empty()) result.scores = TestCenter(iter);
     result.caffemodel = SnapshotCenter(iter);
@@ -188,7 +153,8 @@ void ParameterServer::Impl::TesterLoop() {
                       {"event", "end"},
                       {"center_iter", iter},
                       {"worker_iters", result.total_worker_iters},
-                      {"rejected_messages", rejected_messages.load()}});
+                      {"rejected_messages", rejected_messages.load()},
+                      {"duplicate_requests", duplicate_requests.load()}});
     result_promise.set_value(result);
   } catch (...) {
     result_promise.set_exception(std::current_exception());

@@ -350,23 +350,49 @@ std::vector<TestScore> Solver<Dtype>::Test(int test_net_id) {
   LOG(INFO) << "Iteration " << iter_ << ", Testing net (#" << test_net_id << ")";
   Net<Dtype>* test_net = test_nets_[test_net_id].get();
   test_net->ShareTrainedLayersWith(net_.get());
-  std::vector<double> sums;
-  std::vector<int> output_of;  // which output blob each score belongs to
-  double loss = 0;
-  const int test_iter = param_.test_iter(test_net_id);
-  for (int i = 0; i < test_iter; ++i) {
-    for (SolverAction request = GetRequestedAction(); request != SolverAction::NONE;
-         request = GetRequestedAction()) {
-      if (request == SolverAction::SNAPSHOT) {
-        Snapshot();
-      } else if (request == SolverAction::STOP) {
-        requested_early_exit_ = true;
-      }
+  Dtype loss = 0;
+  std::vector<TestScore> scores = ScoreNet<Dtype>(
+      *test_net, test_net_id, param_.test_iter(test_net_id), &loss, [this] {
+        for (SolverAction request = GetRequestedAction(); request != SolverAction::NONE;
+             request = GetRequestedAction()) {
+          if (request == SolverAction::SNAPSHOT) {
+            Snapshot();
+          } else if (request == SolverAction::STOP) {
+            requested_early_exit_ = true;
+          }
+        }
+        return !requested_early_exit_;
+      });
+  if (requested_early_exit_) {
+    LOG(INFO) << "Test interrupted.";
+    return scores;
+  }
+  if (param_.test_compute_loss()) LOG(INFO) << "Test loss: " << loss;
+  for (const TestScore& score : scores) {
+    std::ostringstream loss_msg;
+    const Dtype mean = static_cast<Dtype>(score.value);
+    if (score.loss_weight) {
+      const Dtype weight = static_cast<Dtype>(score.loss_weight);
+      loss_msg << " (* " << weight << " = " << weight * mean << " loss)";
     }
-    if (requested_early_exit_) break;
+    LOG(INFO) << "    Test net output #" << score.output_id << ": " << score.name << " = "
+              << mean << loss_msg.str();
+  }
+  return scores;
+}
+
+template <typename Dtype>
+std::vector<TestScore> ScoreNet(Net<Dtype>& net, int net_id, int iterations, Dtype* mean_loss,
+                                const std::function<bool()>& before_pass,
+                                const std::function<void(int, int, Dtype)>& on_pass) {
+  std::vector<Dtype> sums;
+  std::vector<int> output_of;  // which output blob each score belongs to
+  Dtype loss = 0;
+  for (int i = 0; i < iterations; ++i) {
+    if (before_pass && !before_pass()) return {};
     Dtype iter_loss = 0;
-    const std::vector<Blob<Dtype>*>& result = test_net->Forward(&iter_loss);
-    if (param_.test_compute_loss()) loss += iter_loss;
+    const std::vector<Blob<Dtype>*>& result = net.Forward(&iter_loss);
+    loss += iter_loss;
     size_t index = 0;
     for (size_t j = 0; j < result.size(); ++j) {
       const Dtype* values = result[j]->cpu_data();
@@ -378,39 +404,31 @@ std::vector<TestScore> Solver<Dtype>::Test(int test_net_id) {
           CHECK_LT(index, sums.size());
           sums[index] += values[k];
         }
+        if (on_pass) on_pass(i, static_cast<int>(index), values[k]);
       }
     }
   }
+  if (mean_loss) *mean_loss = iterations > 0 ? loss / iterations : 0;
   std::vector<TestScore> scores;
-  if (requested_early_exit_) {
-    LOG(INFO) << "Test interrupted.";
-    return scores;
-  }
-  if (param_.test_compute_loss()) {
-    loss /= test_iter;
-    LOG(INFO) << "Test loss: " << loss;
-  }
   for (size_t i = 0; i < sums.size(); ++i) {
-    const int blob_index = test_net->output_blob_indices()[output_of[i]];
+    const int blob_index = net.output_blob_indices()[output_of[i]];
     TestScore score;
-    score.net_id = test_net_id;
+    score.net_id = net_id;
     score.output_id = static_cast<int>(i);
-    score.name = test_net->blob_names()[blob_index];
-    score.loss_weight = test_net->blob_loss_weights()[blob_index];
-    // Averaged in Dtype, as Caffe prints it.
-    const Dtype mean = static_cast<Dtype>(sums[i] / test_iter);
-    score.value = mean;
-    std::ostringstream loss_msg;
-    if (score.loss_weight) {
-      const Dtype weight = static_cast<Dtype>(score.loss_weight);
-      loss_msg << " (* " << weight << " = " << weight * mean << " loss)";
-    }
-    LOG(INFO) << "    Test net output #" << i << ": " << score.name << " = " << mean
-              << loss_msg.str();
+    score.name = net.blob_names()[blob_index];
+    score.loss_weight = net.blob_loss_weights()[blob_index];
+    score.value = static_cast<Dtype>(sums[i] / iterations);
     scores.push_back(score);
   }
   return scores;
 }
+
+template std::vector<TestScore> ScoreNet<float>(Net<float>&, int, int, float*,
+                                                const std::function<bool()>&,
+                                                const std::function<void(int, int, float)>&);
+template std::vector<TestScore> ScoreNet<double>(Net<double>&, int, int, double*,
+                                                 const std::function<bool()>&,
+                                                 const std::function<void(int, int, double)>&);
 
 template <typename Dtype>
 std::string Solver<Dtype>::SnapshotFilename(const std::string& extension) const {

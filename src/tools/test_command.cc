@@ -4,12 +4,15 @@
 #include <cstdio>
 #include <map>
 #include <memory>
+#include <sstream>
+#include <string>
 #include <vector>
 
 #include "cli_util.hpp"
 #include "commands.hpp"
 #include "deepspark/net.hpp"
 #include "deepspark/parallel.hpp"
+#include "deepspark/solver.hpp"
 
 namespace deepspark {
 namespace tools {
@@ -36,45 +39,25 @@ int RunTest(const TestOptions& opt) {
   Net<float> net(opt.model, ParsePhase(opt.phase), opt.level, &stages);
   for (const std::string& w : SplitComma(opt.weights)) net.CopyTrainedLayersFrom(w);
   LOG(INFO) << "Running for " << opt.iterations << " iterations.";
-  std::vector<int> test_score_output_id;
-  std::vector<float> test_score;
-  float loss = 0;
-  for (int i = 0; i < opt.iterations; ++i) {
-    float iter_loss;
-    const std::vector<Blob<float>*>& result = net.Forward(&iter_loss);
-    loss += iter_loss;
-    int idx = 0;
-    for (size_t j = 0; j < result.size(); ++j) {
-      const float* result_vec = result[j]->cpu_data();
-      for (int k = 0; k < result[j]->count(); ++k, ++idx) {
-        const float score = result_vec[k];
-        if (i == 0) {
-          test_score.push_back(score);
-          test_score_output_id.push_back(static_cast<int>(j));
-        } else {
-          test_score[idx] += score;
-        }
-        const std::string& output_name = net.blob_names()[net.output_blob_indices()[j]];
-        LOG(INFO) << "Batch " << i << ", " << output_name << " = " << score;
-      }
-    }
+  std::vector<std::string> output_names;  // per score, as Caffe's tool logs them
+  for (size_t j = 0; j < net.output_blobs().size(); ++j) {
+    output_names.insert(output_names.end(), net.output_blobs()[j]->count(),
+                        net.blob_names()[net.output_blob_indices()[j]]);
   }
-  loss /= opt.iterations;
+  float loss = 0;
+  const std::vector<TestScore> scores = ScoreNet<float>(
+      net, 0, opt.iterations, &loss, nullptr, [&output_names](int pass, int index, float value) {
+        LOG(INFO) << "Batch " << pass << ", " << output_names[index] << " = " << value;
+      });
   LOG(INFO) << "Loss: " << loss;
-  for (size_t i = 0; i < test_score.size(); ++i) {
-    const int blob_index = net.output_blob_indices()[test_score_output_id[i]];
-    const std::string& output_name = net.blob_names()[blob_index];
-    const float loss_weight = net.blob_loss_weights()[blob_index];
-    const float mean_score = test_score[i] / opt.iterations;
-    char line[256];
-    if (loss_weight) {
-      std::snprintf(line, sizeof(line), "%s = %g (* %g = %g loss)", output_name.c_str(),
-                    mean_score, loss_weight, loss_weight * mean_score);
-    } else {
-      std::snprintf(line, sizeof(line), "%s = %g", output_name.c_str(), mean_score);
-    }
-    LOG(INFO) << line;
-    std::printf("%s\n", line);
+  for (const TestScore& score : scores) {
+    std::ostringstream line;
+    const float mean_score = static_cast<float>(score.value);
+    const float loss_weight = static_cast<float>(score.loss_weight);
+    line << score.name << " = " << mean_score;
+    if (loss_weight) line << " (* " << loss_weight << " = " << loss_weight * mean_score << " loss)";
+    LOG(INFO) << line.str();
+    std::printf("%s\n", line.str().c_str());
   }
   return 0;
 }
@@ -89,7 +72,8 @@ Command AddTestCommand(CLI::App* app) {
   app->add_option("--stage", opt->stage, "comma-separated NetState stages");
   app->add_option("--phase", opt->phase, "TRAIN or TEST (default TEST)");
   app->add_option("--gpu", opt->gpu, "GPU ids (not in this build)");
-  app->add_option("--threads", opt->threads, "threads of every step: layers, oneDNN and BLAS (default: all cores)");
+  app->add_option("--threads", opt->threads,
+                  "threads of every step: layers, oneDNN and BLAS (default: all cores)");
   return [opt]() { return RunTest(*opt); };
 }
 
