@@ -3,7 +3,7 @@
 
 #include <vector>
 
-#include "deepspark/distributed/exchange_rules.hpp"
+#include "deepspark/distributed/exchange_math.hpp"
 
 namespace deepspark {
 namespace distributed {

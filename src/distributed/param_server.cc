@@ -1,8 +1,5 @@
 #include "deepspark/distributed/param_server.hpp"
 
-#include <unistd.h>
-#include <zmq.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -13,7 +10,6 @@
 #include <mutex>
 #include <set>
 
-#include "deepspark/distributed/exchange_rules.hpp"
 #include "deepspark/io.hpp"
 #include "deepspark/net.hpp"
 #include "deepspark/rng.hpp"
@@ -22,167 +18,192 @@
 namespace deepspark {
 namespace distributed {
 
-
 // ---------------------------------------------------------------------------
 // Shard: one owner thread per contiguous range of the center.
 
+namespace {
+// How long the shard waits for a message before it looks at membership.
+constexpr int kShardPollMs = 20;
+}  // namespace
+
+Shard::Shard(ParameterServer::Impl* impl, int index, int64_t begin, std::vector<float> center,
+             std::unique_ptr<Port> port, std::unique_ptr<ExchangeRule> rule)
+    : index(index),
+      begin(begin),
+      address(port->address()),
+      impl_(impl),
+      center_(std::move(center)),
+      port_(std::move(port)),
+      rule_(std::move(rule)) {}
+
+void Shard::SetLive(const std::set<int>& live) {
+  std::lock_guard<std::mutex> lock(pending_mutex_);
+  pending_live_ = live;
+  live_changed_ = true;
+}
+
+void Shard::PickUpMembership() {
+  if (!live_changed_.exchange(false)) return;
+  {
+    std::lock_guard<std::mutex> lock(pending_mutex_);
+    live_ = pending_live_;
+  }
+  rule_->OnMembershipChange(*this);
+}
+
+ExchangeRates Shard::rates() const {
+  ExchangeRates rates;
+  rates.alpha = impl_->CurrentAlpha();
+  rates.factor = impl_->CurrentFactor();
+  return rates;
+}
+
 void Shard::Run() {
-  Socket members(ZMQ_PULL);
-  members.Bind(member_endpoint);
-  member_ready.set_value();
-  zmq_pollitem_t items[2] = {{socket->get(), 0, ZMQ_POLLIN, 0}, {members.get(), 0, ZMQ_POLLIN, 0}};
+  std::string peer;
   std::vector<std::string> frames;
-  while (!impl->shutting_down) {
-    int rc = zmq_poll(items, 2, 200);
-    if (rc < 0) continue;
-    if (items[1].revents & ZMQ_POLLIN) {
-      if (members.Receive(&frames, 0) && !frames.empty()) {
-        live.clear();
-        const int32_t* ranks = reinterpret_cast<const int32_t*>(frames[0].data());
-        for (size_t i = 0; i < frames[0].size() / sizeof(int32_t); ++i) live.insert(ranks[i]);
-        MaybeCompleteRound();
-      }
-    }
-    if (items[0].revents & ZMQ_POLLIN) {
-      if (socket->Receive(&frames, 0)) HandleMessage(frames);
-    }
+  while (!impl_->shutting_down) {
+    const bool got = port_->Receive(&peer, &frames, kShardPollMs);
+    // After the receive: a join is broadcast before its WELCOME goes out, so
+    // the new member's first request never finds it missing.
+    PickUpMembership();
+    if (got) Handle(peer, frames);
   }
 }
 
-void Shard::Reply(const std::string& identity, Kind kind, uint64_t seq, const void* data,
-                  size_t floats) {
+void Shard::Send(const std::string& peer, const Header& request, Kind kind, uint64_t seq,
+                 const void* data, size_t bytes) {
   Header header;
   header.kind = static_cast<uint16_t>(kind);
+  header.rank = request.rank;
   header.shard = index;
+  header.session = request.session;
+  header.request_id = request.request_id;
   header.seq = seq;
-  header.count = floats;
-  // The center changes as soon as this returns, so it is copied (not
-  // zero-copy) into the message.
-  socket->Send({{identity.data(), identity.size(), false},
-                {&header, sizeof(header), false},
-                {data, floats * sizeof(float), false}});
+  header.count = kind == Kind::ERROR ? bytes : bytes / sizeof(float);
+  // Copied into the message: the center changes as soon as this returns.
+  if (bytes) {
+    port_->Send(peer, {{&header, sizeof(header)}, {data, bytes}});
+  } else {
+    port_->Send(peer, {{&header, sizeof(header)}});
+  }
 }
 
-void Shard::ReplyError(const std::string& identity, const std::string& what) {
-  Header header;
-  header.kind = static_cast<uint16_t>(Kind::ERROR);
-  header.shard = index;
-  header.count = what.size();
-  socket->Send({{identity.data(), identity.size(), false},
-                {&header, sizeof(header), false},
-                {what.data(), what.size(), false}});
-  ++impl->rejected_messages;
+void Shard::SendError(const std::string& peer, const Header& request, ErrorCode code,
+                      const std::string& what) {
+  Send(peer, request, Kind::ERROR, static_cast<uint64_t>(code), what.data(), what.size());
+  ++impl_->rejected_messages;
 }
 
-void Shard::HandleMessage(const std::vector<std::string>& frames) {
-  if (frames.size() < 2) return;
-  const std::string& identity = frames[0];
+void Shard::SendRecord(const Record& record, int rank) {
+  Header request;
+  request.rank = rank;
+  request.session = record.session;
+  request.request_id = record.request_id;
+  if (record.kind == Kind::ERROR) {
+    Send(record.peer, request, Kind::ERROR, record.seq, record.error.data(), record.error.size());
+  } else if (record.tensor) {
+    Send(record.peer, request, record.kind, record.seq, record.tensor->data(),
+         record.tensor->size() * sizeof(float));
+  } else {
+    Send(record.peer, request, record.kind, record.seq, nullptr, 0);
+  }
+}
+
+void Shard::Answer(const ShardRequest& request, Kind kind, uint64_t seq,
+                   std::shared_ptr<const std::vector<float>> tensor) {
+  auto it = records_.find(request.rank);
+  if (it == records_.end() || it->second.session != request.session ||
+      it->second.request_id != request.request_id) {
+    return;  // superseded: the rank rejoined and asked anew
+  }
+  Record& record = it->second;
+  record.answered = true;
+  record.kind = kind;
+  record.seq = seq;
+  record.tensor = std::move(tensor);
+  SendRecord(record, request.rank);
+}
+
+void Shard::Handle(const std::string& peer, const std::vector<std::string>& frames) {
   Header header;
-  std::string problem = ValidateHeader(frames[1].data(), frames[1].size(), &header);
-  if (!problem.empty()) return ReplyError(identity, problem);
-  const size_t n = center.size();
+  try {
+    header = ParseHeader(frames.empty() ? std::string() : frames[0]);
+  } catch (const ProtocolError& e) {
+    return SendError(peer, Header(), ErrorCode::BAD_MESSAGE, e.what());
+  }
+  const std::string empty;
+  const std::string& payload = frames.size() > 1 ? frames[1] : empty;
+  const size_t n = center_.size();
   if (header.shard != index) {
-    return ReplyError(identity, "message for shard " + std::to_string(header.shard) +
-                                    " sent to shard " + std::to_string(index));
+    return SendError(peer, header, ErrorCode::BAD_MESSAGE,
+                     "message for shard " + std::to_string(header.shard) + " sent to shard " +
+                         std::to_string(index));
   }
   const Kind kind = static_cast<Kind>(header.kind);
   const bool is_tester = header.rank == kTesterRank;
-  if (!is_tester && !live.count(header.rank)) {
-    return ReplyError(identity, "rank " + std::to_string(header.rank) +
-                                    " is not a member of the job (say hello first)");
+  if (!is_tester && !live_.count(header.rank)) {
+    return SendError(
+        peer, header, ErrorCode::NOT_MEMBER,
+        "rank " + std::to_string(header.rank) + " is not a member of the job (say hello first)");
   }
-  const size_t payload_bytes = frames.size() > 2 ? frames[2].size() : 0;
-  switch (kind) {
-    case Kind::PULL:
-      if (payload_bytes != 0 || header.count != 0)
-        return ReplyError(identity, "PULL carries no payload");
-      return Reply(identity, Kind::CENTER, version, center.data(), n);
-    case Kind::PUSH: {
-      if (is_tester) return ReplyError(identity, "the tester cannot push");
-      if (header.count != n || payload_bytes != n * sizeof(float)) {
-        return ReplyError(identity, "PUSH of " + std::to_string(header.count) + " floats (" +
-                                        std::to_string(payload_bytes) + " bytes) to shard " +
-                                        std::to_string(index) + " of " + std::to_string(n) +
-                                        " floats: shape does not match the net");
-      }
-      if (header.mode != kPushAdd && header.mode != kPushReplace) {
-        return ReplyError(identity, "PUSH with an unknown mode " + std::to_string(header.mode));
-      }
-      const float* payload = reinterpret_cast<const float*>(frames[2].data());
-      if (header.mode == kPushReplace) {
-        std::memcpy(center.data(), payload, n * sizeof(float));
-      } else {
-        ApplyDelta(center.data(), payload, n);
-      }
-      impl->AdvanceCenterIter(static_cast<int>(header.iter));
-      const uint64_t applied_at = version++;
-      return Reply(identity, Kind::PUSH_ACK, applied_at, nullptr, 0);
+  if (kind == Kind::PULL) {
+    if (!payload.empty() || header.count != 0) {
+      return SendError(peer, header, ErrorCode::BAD_MESSAGE, "PULL carries no payload");
     }
-    case Kind::SYNC: {
-      if (is_tester) return ReplyError(identity, "the tester cannot join a round");
-      if (header.count != n || payload_bytes != n * sizeof(float)) {
-        return ReplyError(identity, "SYNC of " + std::to_string(header.count) +
-                                        " floats to a shard of " + std::to_string(n) +
-                                        ": shape does not match the net");
-      }
-      if (header.mode > pb::Mode_MAX || header.mode == pb::ASYNC_EASGD) {
-        return ReplyError(identity, "SYNC with a mode that has no rounds");
-      }
-      if (!round_members.empty() && header.mode != round_mode) {
-        return ReplyError(identity, "SYNC of another mode while a round is open");
-      }
-      for (const auto& member : round_members) {
-        if (member.second == header.rank) return ReplyError(identity, "rank already in this round");
-      }
-      if (round_members.empty()) {
-        round_sum.assign(n, 0.f);
-        round_mode = header.mode;
-      }
-      const float* x = reinterpret_cast<const float*>(frames[2].data());
-      for (size_t i = 0; i < n; ++i) round_sum[i] += x[i];
-      impl->AdvanceCenterIter(static_cast<int>(header.iter));
-      round_members.emplace_back(identity, header.rank);
-      return MaybeCompleteRound();
+    return Send(peer, header, Kind::CENTER, version_, center_.data(), n * sizeof(float));
+  }
+  if (kind != Kind::PUSH && kind != Kind::SYNC) {
+    return SendError(peer, header, ErrorCode::BAD_MESSAGE,
+                     std::string("unexpected ") + KindName(kind) + " at a shard");
+  }
+  if (is_tester) {
+    return SendError(peer, header, ErrorCode::BAD_MESSAGE, "the tester only pulls");
+  }
+  if (header.count != n || payload.size() != n * sizeof(float)) {
+    return SendError(peer, header, ErrorCode::BAD_MESSAGE,
+                     std::string(KindName(kind)) + " of " + std::to_string(header.count) +
+                         " floats (" + std::to_string(payload.size()) + " bytes) to shard " +
+                         std::to_string(index) + " of " + std::to_string(n) +
+                         " floats: shape does not match the net");
+  }
+  // Duplicates and stale requests (exchange_rule.hpp). request_id 0 names
+  // no request (a raw test message): always taken.
+  Record& record = records_[header.rank];
+  if (header.session < record.session) return;
+  if (header.session > record.session) record = Record();
+  record.session = header.session;
+  if (header.request_id != 0) {
+    if (header.request_id < record.request_id) return;
+    if (header.request_id == record.request_id) {
+      ++impl_->duplicate_requests;
+      record.peer = peer;  // a round still open answers here now
+      if (record.answered) SendRecord(record, header.rank);
+      return;
     }
-    default:
-      return ReplyError(identity, std::string("unexpected ") + KindName(kind) + " at a shard");
   }
-}
-
-void Shard::MaybeCompleteRound() {
-  if (round_members.empty()) return;
-  std::set<int> in_round;
-  for (const auto& member : round_members) in_round.insert(member.second);
-  for (int rank : live) {
-    if (!in_round.count(rank)) return;  // still waiting for a live worker
+  record.request_id = header.request_id;
+  record.peer = peer;
+  record.answered = false;
+  record.tensor.reset();
+  impl_->AdvanceCenterIter(static_cast<int>(header.iter));
+  ShardRequest request;
+  request.rank = header.rank;
+  request.kind = kind;
+  request.iter = static_cast<int>(header.iter);
+  request.session = header.session;
+  request.request_id = header.request_id;
+  request.tensor = reinterpret_cast<const float*>(payload.data());
+  request.count = n;
+  try {
+    rule_->OnRequest(*this, request);
+  } catch (const ProtocolError& e) {
+    record.answered = true;
+    record.kind = Kind::ERROR;
+    record.seq = static_cast<uint64_t>(ErrorCode::BAD_MESSAGE);
+    record.error = e.what();
+    ++impl_->rejected_messages;
+    SendRecord(record, header.rank);
   }
-  const int k = static_cast<int>(round_members.size());
-  const size_t n = center.size();
-  std::vector<float> result(n);
-  switch (static_cast<pb::Mode>(round_mode)) {
-    case pb::SYNC_EASGD:
-      // Everyone moves towards the same (old) center; the center moves by
-      // the sum of their elastic differences.
-      result = center;
-      SyncElasticCenterUpdate(center.data(), round_sum.data(), k, impl->CurrentAlpha(), n);
-      ++version;
-      break;
-    case pb::MODEL_AVERAGING:
-      Average(round_sum.data(), k, center.data(), n);
-      result = center;
-      ++version;
-      break;
-    case pb::SYNC_SGD:
-      Average(round_sum.data(), k, result.data(), n);
-      break;
-    default:
-      break;
-  }
-  for (const auto& member : round_members) {
-    Reply(member.first, Kind::SYNC_RESULT, version, result.data(), n);
-  }
-  round_members.clear();
-  ++rounds_completed;
 }
 
 // ---------------------------------------------------------------------------
@@ -203,7 +224,7 @@ void ParameterServer::Start() {
 
 ServerResult ParameterServer::Wait() { return impl_->Wait(); }
 
-std::vector<float> ParameterServer::CenterForTest() { return impl_->PullCenterCopy(); }
+std::vector<float> ParameterServer::CenterForTest() { return impl_->PullCenterCopy(nullptr); }
 
 }  // namespace distributed
 }  // namespace deepspark

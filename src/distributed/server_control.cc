@@ -1,17 +1,16 @@
 // The parameter server's job side: start-up (center, sockets, threads),
 // membership by hello/heartbeat, and the end of the job.
-#include <unistd.h>
-#include <zmq.h>
-
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <ctime>
 
-#include "deepspark/distributed/exchange_rules.hpp"
+#include "deepspark/distributed/exchange_math.hpp"
+#include "deepspark/distributed/param_client.hpp"
 #include "deepspark/io.hpp"
 #include "deepspark/math_functions.hpp"
-#include "deepspark/rng.hpp"
 #include "deepspark/parallel.hpp"
+#include "deepspark/rng.hpp"
 #include "server_internal.hpp"
 
 namespace deepspark {
@@ -20,16 +19,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 double Seconds(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double>(b - a).count();
-}
-
-std::string ShardBind(const std::string& listen, int shard) {
-  if (listen.rfind("ipc://", 0) == 0 || listen.rfind("inproc://", 0) == 0) {
-    return listen + ".shard" + std::to_string(shard);
-  }
-  const size_t colon = listen.rfind(':');
-  REQUIRE(colon != std::string::npos && colon > 6)
-      << "--listen must look like tcp://HOST:PORT or ipc://PATH, not '" << listen << "'";
-  return listen.substr(0, colon) + ":0";
 }
 
 caffe::NetParameter NetWithState(const caffe::NetParameter& net, const caffe::NetState& base,
@@ -44,15 +33,6 @@ caffe::NetParameter NetWithState(const caffe::NetParameter& net, const caffe::Ne
   return param;
 }
 
-const char* ModeName(pb::Mode mode) {
-  switch (mode) {
-    case pb::ASYNC_EASGD: return "async-easgd";
-    case pb::SYNC_EASGD: return "sync-easgd";
-    case pb::MODEL_AVERAGING: return "model-averaging";
-    case pb::SYNC_SGD: return "sync-sgd";
-  }
-  return "?";
-}
 }  // namespace
 
 float ParameterServer::Impl::CurrentAlpha() const {
@@ -89,9 +69,9 @@ void ParameterServer::Impl::Start() {
                              : (solver.has_train_net_param() ? &solver.train_net_param() : nullptr);
   REQUIRE(train_def) << opt->solver_path << ": the solver names no train net";
   try {
-    model = std::make_shared<Net<float>>(NetWithState(
-        *train_def, train_def->state(), solver.has_train_state() ? &solver.train_state() : nullptr,
-        caffe::TRAIN));
+    model = std::make_shared<Net<float>>(
+        NetWithState(*train_def, train_def->state(),
+                     solver.has_train_state() ? &solver.train_state() : nullptr, caffe::TRAIN));
   } catch (const Error& e) {
     THROW_ERROR() << opt->solver_path << ": cannot build the train net on the server: " << e.what();
   }
@@ -111,12 +91,13 @@ void ParameterServer::Impl::Start() {
     test_nets.push_back(std::make_shared<Net<float>>(
         NetWithState(*test_defs[i], test_defs[i]->state(), extra, caffe::TEST)));
   }
-  for (const std::string& w : opt->weights.empty() ? std::vector<std::string>{}
-                                                    : std::vector<std::string>{opt->weights}) {
+  for (const std::string& w :
+       opt->weights.empty() ? std::vector<std::string>{} : std::vector<std::string>{opt->weights}) {
     size_t start = 0;
     while (start <= w.size()) {
       size_t comma = w.find(',', start);
-      std::string file = w.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+      std::string file =
+          w.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
       if (!file.empty()) model->CopyTrainedLayersFrom(file);
       if (comma == std::string::npos) break;
       start = comma + 1;
@@ -130,7 +111,8 @@ void ParameterServer::Impl::Start() {
       const size_t slash = opt->snapshot.rfind('/');
       const std::string dir = slash == std::string::npos ? "" : opt->snapshot.substr(0, slash + 1);
       const size_t lslash = learned.rfind('/');
-      const std::string beside = dir + (lslash == std::string::npos ? learned : learned.substr(lslash + 1));
+      const std::string beside =
+          dir + (lslash == std::string::npos ? learned : learned.substr(lslash + 1));
       REQUIRE(FileExists(beside)) << opt->snapshot << ": its center " << learned
                                   << " is missing (looked also for " << beside << ")";
       learned = beside;
@@ -151,14 +133,14 @@ void ParameterServer::Impl::Start() {
   const int num_shards = static_cast<int>(std::min<int64_t>(opt->server_threads, param_count));
   alpha = opt->moving_rate < 0 ? 0.9f / opt->num_workers : opt->moving_rate;
 
-  AllowCurveClient(opt->key.client_public);
-  control.reset(new Socket(ZMQ_ROUTER));
-  control->SetCurveServer(opt->key);
-  control->Bind(opt->listen);
-  control_endpoint = control->LastEndpoint();
+  // The rule's name is checked before anything listens.
+  NewExchangeRule(opt->rule);
+  transport = opt->transport ? opt->transport : MakeZmqTransport(opt->key);
+  control = transport->Listen(opt->listen);
+  control_endpoint = control->address();
 
   spec_template.set_num_workers(opt->num_workers);
-  spec_template.set_mode(opt->mode);
+  spec_template.set_rule(opt->rule);
   spec_template.set_tau(opt->tau);
   spec_template.set_moving_rate(alpha);
   *spec_template.mutable_schedule() = opt->schedule;
@@ -169,69 +151,43 @@ void ParameterServer::Impl::Start() {
   spec_template.set_fail_rank(opt->fail_rank);
   spec_template.set_fail_after(opt->fail_after);
   {
-    caffe::SolverParameter worker_solver = solver;
     std::string bytes;
-    worker_solver.SerializeToString(&bytes);
+    solver.SerializeToString(&bytes);
     spec_template.set_solver(bytes);
   }
   for (int s = 0; s < num_shards; ++s) {
-    auto shard = std::make_unique<Shard>();
-    shard->impl = this;
-    shard->index = s;
-    shard->begin = param_count * s / num_shards;
+    const int64_t begin = param_count * s / num_shards;
     const int64_t end = param_count * (s + 1) / num_shards;
-    shard->center.assign(flat.begin() + shard->begin, flat.begin() + end);
-    shard->socket.reset(new Socket(ZMQ_ROUTER));
-    shard->socket->SetCurveServer(opt->key);
-    shard->socket->Bind(ShardBind(opt->listen, s));
-    shard->endpoint = shard->socket->LastEndpoint();
-    // Unique per server in this process: a closed inproc name is released
-    // asynchronously, so a new server at the same address could collide.
-    static std::atomic<int> servers_started{0};
-    if (s == 0) server_serial = servers_started++;
-    char name[96];
-    std::snprintf(name, sizeof(name), "inproc://deepspark-members-%d-%d", server_serial, s);
-    shard->member_endpoint = name;
-    spec_template.add_shard_begin(shard->begin);
-    spec_template.add_shard_endpoint(shard->endpoint);
-    shards.push_back(std::move(shard));
+    shards.push_back(std::make_unique<Shard>(
+        this, s, begin, std::vector<float>(flat.begin() + begin, flat.begin() + end),
+        transport->Listen(transport->ShardAddress(control_endpoint, s)),
+        NewExchangeRule(opt->rule)));
+    spec_template.add_shard_begin(begin);
+    spec_template.add_shard_endpoint(shards.back()->address);
   }
+  // Sessions grow across restarts of a server too (seconds since the epoch,
+  // then one per join), so a shard never mistakes an earlier server's
+  // session for a newer one.
+  next_session = static_cast<uint32_t>(std::time(nullptr));
   for (auto& shard : shards) {
     Shard* raw = shard.get();
-    std::future<void> ready = raw->member_ready.get_future();
-    raw->thread = std::thread([this, raw] {
-      RunGuarded("shard", [raw] {
-        try {
-          raw->Run();
-        } catch (...) {
-          // A shard that fails before it is ready must not leave Start waiting.
-          try {
-            raw->member_ready.set_exception(std::current_exception());
-          } catch (const std::future_error&) {
-          }
-          throw;
-        }
-      });
-    });
-    ready.get();  // rethrows a shard's failure to start
-    member_pushers.emplace_back(new Socket(ZMQ_PUSH));
-    member_pushers.back()->Connect(raw->member_endpoint);
+    raw->thread = std::thread([this, raw] { RunGuarded("shard", [raw] { raw->Run(); }); });
   }
   workers.resize(opt->num_workers);
   // Resumed: worker iterations are counted from the snapshot on.
   for (WorkerState& w : workers) w.last_iter = restored_iter;
   std::string metrics_path = opt->metrics_path;
   if (metrics_path.empty()) {
-    metrics_path = (snapshot_prefix.empty() ? std::string("deepspark") : snapshot_prefix) +
-                   "_metrics.jsonl";
+    metrics_path =
+        (snapshot_prefix.empty() ? std::string("deepspark") : snapshot_prefix) + "_metrics.jsonl";
   }
   metrics.open(metrics_path, std::ios::app);
   REQUIRE(metrics.good()) << "cannot write metrics file " << metrics_path;
   start_time = last_progress = last_live_time = Clock::now();
-  LOG(INFO) << "Parameter server for " << opt->solver_path << ": " << ModeName(opt->mode)
-            << ", " << opt->num_workers << " worker(s), tau " << opt->tau << ", moving rate "
-            << alpha << ", " << param_count << " parameters in " << num_shards
-            << " shard(s); listening on " << control_endpoint << "; metrics in " << metrics_path;
+  LOG(INFO) << "Parameter server for " << opt->solver_path << ": " << opt->rule << ", "
+            << opt->num_workers << " worker(s), tau " << opt->tau << ", moving rate " << alpha
+            << ", " << param_count << " parameters in " << num_shards << " shard(s); listening on "
+            << control_endpoint << "; metrics in " << metrics_path;
   owner->center_iter_ = restored_iter;
   control_thread = std::thread([this] { RunGuarded("control", [this] { ControlLoop(); }); });
   tester_thread = std::thread([this] {
@@ -243,13 +199,11 @@ void ParameterServer::Impl::Start() {
 }
 
 void ParameterServer::Impl::BroadcastLive() {
-  std::vector<int32_t> live;
+  std::set<int> live;
   for (size_t r = 0; r < workers.size(); ++r) {
-    if (workers[r].state == WorkerState::LIVE) live.push_back(static_cast<int32_t>(r));
+    if (workers[r].state == WorkerState::LIVE) live.insert(static_cast<int>(r));
   }
-  for (auto& pusher : member_pushers) {
-    pusher->Send({{live.data(), live.size() * sizeof(int32_t), false}});
-  }
+  for (auto& shard : shards) shard->SetLive(live);
 }
 
 void ParameterServer::Impl::WriteMetricsLine(const nlohmann::json& line) {
@@ -260,10 +214,11 @@ void ParameterServer::Impl::WriteMetricsLine(const nlohmann::json& line) {
 }
 
 void ParameterServer::Impl::ControlLoop() {
+  std::string peer;
   std::vector<std::string> frames;
   // Keeps answering after the job ended, so late workers hear "stop".
   while (!shutting_down) {
-    if (control->Receive(&frames, 100)) HandleControl(frames);
+    if (control->Receive(&peer, &frames, 100)) HandleControl(peer, frames);
     if (job_done) continue;
     const auto now = Clock::now();
     bool changed = false;
@@ -314,132 +269,162 @@ void ParameterServer::Impl::ControlLoop() {
   }
 }
 
-void ParameterServer::Impl::HandleControl(const std::vector<std::string>& frames) {
-  if (frames.size() < 2) return;
-  const std::string& identity = frames[0];
+void ParameterServer::Impl::SendControl(const std::string& peer, const Header& request, Kind kind,
+                                        int rank, uint64_t seq, const std::string& payload) {
+  Header h;
+  h.kind = static_cast<uint16_t>(kind);
+  h.rank = rank;
+  h.request_id = request.request_id;
+  h.seq = seq;
+  h.count = payload.size();
+  control->Send(peer, {{&h, sizeof(h)}, {payload.data(), payload.size()}});
+  if (kind == Kind::ERROR) ++rejected_messages;
+}
+
+void ParameterServer::Impl::HandleControl(const std::string& peer,
+                                          const std::vector<std::string>& frames) {
   Header header;
-  auto reply = [&](Kind kind, const google::protobuf::Message& msg, int rank) {
-    std::string bytes;
-    msg.SerializeToString(&bytes);
-    Header h;
-    h.kind = static_cast<uint16_t>(kind);
-    h.rank = rank;
-    h.count = bytes.size();
-    control->Send({{identity.data(), identity.size(), false}, {&h, sizeof(h), false},
-                   {bytes.data(), bytes.size(), false}});
-  };
-  auto reply_error = [&](const std::string& what) {
-    Header h;
-    h.kind = static_cast<uint16_t>(Kind::ERROR);
-    h.count = what.size();
-    control->Send({{identity.data(), identity.size(), false}, {&h, sizeof(h), false},
-                   {what.data(), what.size(), false}});
-    ++rejected_messages;
-  };
-  std::string problem = ValidateHeader(frames[1].data(), frames[1].size(), &header);
-  if (!problem.empty()) return reply_error(problem);
-  const std::string payload = frames.size() > 2 ? frames[2] : std::string();
-  if (header.count != payload.size()) return reply_error("payload size does not match the header");
-  const auto now = Clock::now();
+  try {
+    header = ParseHeader(frames.empty() ? std::string() : frames[0]);
+  } catch (const ProtocolError& e) {
+    return SendControl(peer, Header(), Kind::ERROR, -1,
+                       static_cast<uint64_t>(ErrorCode::BAD_MESSAGE), e.what());
+  }
+  const std::string payload = frames.size() > 1 ? frames[1] : std::string();
+  if (header.count != payload.size()) {
+    return SendControl(peer, header, Kind::ERROR, header.rank,
+                       static_cast<uint64_t>(ErrorCode::BAD_MESSAGE),
+                       "payload size does not match the header");
+  }
   const Kind kind = static_cast<Kind>(header.kind);
-  if (kind == Kind::HELLO) {
-    pb::Hello hello;
-    if (!hello.ParseFromString(payload)) return reply_error("malformed HELLO");
-    int rank = hello.requested_rank();
-    if (rank >= static_cast<int>(workers.size())) {
-      return reply_error("rank " + std::to_string(rank) + " requested, but the job has " +
-                         std::to_string(workers.size()) + " workers");
+  if (kind == Kind::HELLO) return HandleHello(peer, header, payload);
+  if (kind == Kind::HEARTBEAT) return HandleHeartbeat(peer, header, payload);
+  SendControl(peer, header, Kind::ERROR, header.rank, static_cast<uint64_t>(ErrorCode::BAD_MESSAGE),
+              std::string("unexpected ") + KindName(kind) + " at the control endpoint");
+}
+
+void ParameterServer::Impl::HandleHello(const std::string& peer, const Header& header,
+                                        const std::string& payload) {
+  const auto now = Clock::now();
+  pb::Hello hello;
+  auto refuse = [&](ErrorCode code, const std::string& what) {
+    SendControl(peer, header, Kind::ERROR, -1, static_cast<uint64_t>(code), what);
+  };
+  if (!hello.ParseFromString(payload)) return refuse(ErrorCode::BAD_MESSAGE, "malformed HELLO");
+  // The same HELLO again (its answer was lost): the same answer.
+  if (hello.nonce() != 0) {
+    for (const WorkerState& w : workers) {
+      if (w.state == WorkerState::LIVE && w.hello_nonce == hello.nonce()) {
+        std::string bytes;
+        w.welcome.SerializeToString(&bytes);
+        return SendControl(peer, header, Kind::WELCOME, w.welcome.rank(), 0, bytes);
+      }
     }
-    if (rank < 0) {
-      for (int pass = 0; pass < 3 && rank < 0; ++pass) {
-        const WorkerState::State wanted =
-            pass == 0 ? WorkerState::FREE : (pass == 1 ? WorkerState::DEAD : WorkerState::DONE);
-        for (size_t r = 0; r < workers.size(); ++r) {
-          if (workers[r].state == wanted) {
-            rank = static_cast<int>(r);
-            break;
-          }
+  }
+  int rank = hello.requested_rank();
+  if (rank >= static_cast<int>(workers.size())) {
+    return refuse(ErrorCode::REFUSED, "rank " + std::to_string(rank) +
+                                          " requested, but the job has " +
+                                          std::to_string(workers.size()) + " workers");
+  }
+  if (rank < 0) {
+    for (int pass = 0; pass < 3 && rank < 0; ++pass) {
+      const WorkerState::State wanted =
+          pass == 0 ? WorkerState::FREE : (pass == 1 ? WorkerState::DEAD : WorkerState::DONE);
+      for (size_t r = 0; r < workers.size(); ++r) {
+        if (workers[r].state == wanted) {
+          rank = static_cast<int>(r);
+          break;
         }
       }
-      if (rank < 0) return reply_error("the job is full: every rank has a live worker");
     }
-    WorkerState& w = workers[rank];
-    const bool rejoin = w.ever_joined;
-    w.state = WorkerState::LIVE;
-    w.ever_joined = true;
-    w.last_heartbeat = now;
-    pb::JobSpec spec = spec_template;
-    spec.set_rank(rank);
-    spec.set_start_iter(std::max(w.last_iter, restored_iter));
-    BroadcastLive();
-    LOG(INFO) << "Worker " << rank << (rejoin ? " rejoined" : " joined") << " (pid "
-              << hello.pid() << " on " << hello.host() << "), starting at iteration "
-              << spec.start_iter();
-    WriteMetricsLine({{"t", Seconds(start_time, now)},
-                      {"event", rejoin ? "rejoin" : "join"},
-                      {"worker", rank},
-                      {"iter", spec.start_iter()}});
-    return reply(Kind::WELCOME, spec, rank);
+    if (rank < 0)
+      return refuse(ErrorCode::REFUSED, "the job is full: every rank has a live worker");
   }
-  if (kind == Kind::HEARTBEAT) {
-    pb::WorkerMetrics m;
-    if (!m.ParseFromString(payload)) return reply_error("malformed HEARTBEAT");
-    const int rank = header.rank;
-    pb::ControlReply answer;
-    if (m.done() && rank >= 0 && rank < static_cast<int>(workers.size()) &&
-        workers[rank].state != WorkerState::LIVE) {
-      // A worker that finished while it was not a member (dropped, or this
-      // server restarted from a snapshot before it could rejoin) still
-      // counts as done; otherwise the job would wait for it until the idle
-      // timeout.
-      WorkerState& w = workers[rank];
+  WorkerState& w = workers[rank];
+  const bool rejoin = w.ever_joined;
+  w.state = WorkerState::LIVE;
+  w.ever_joined = true;
+  w.last_heartbeat = now;
+  w.hello_nonce = hello.nonce();
+  pb::JobSpec spec = spec_template;
+  spec.set_rank(rank);
+  spec.set_start_iter(std::max(w.last_iter, restored_iter));
+  spec.set_session(++next_session);
+  w.welcome = spec;
+  BroadcastLive();
+  LOG(INFO) << "Worker " << rank << (rejoin ? " rejoined" : " joined") << " (pid " << hello.pid()
+            << " on " << hello.host() << "), starting at iteration " << spec.start_iter();
+  WriteMetricsLine({{"t", Seconds(start_time, now)},
+                    {"event", rejoin ? "rejoin" : "join"},
+                    {"worker", rank},
+                    {"iter", spec.start_iter()}});
+  std::string bytes;
+  spec.SerializeToString(&bytes);
+  SendControl(peer, header, Kind::WELCOME, rank, 0, bytes);
+}
+
+void ParameterServer::Impl::HandleHeartbeat(const std::string& peer, const Header& header,
+                                            const std::string& payload) {
+  const auto now = Clock::now();
+  pb::WorkerMetrics m;
+  if (!m.ParseFromString(payload)) {
+    return SendControl(peer, header, Kind::ERROR, header.rank,
+                       static_cast<uint64_t>(ErrorCode::BAD_MESSAGE), "malformed HEARTBEAT");
+  }
+  const int rank = header.rank;
+  pb::ControlReply answer;
+  answer.set_stop(owner->stop_requested_.load());
+  std::string answer_bytes;
+  answer.SerializeToString(&answer_bytes);
+  const bool known_rank = rank >= 0 && rank < static_cast<int>(workers.size());
+  if (m.done() && known_rank && workers[rank].state != WorkerState::LIVE) {
+    // A worker that finished while it was not a member (dropped, or this
+    // server restarted from a snapshot before it could rejoin) still counts
+    // as done; otherwise the job would wait for it until the idle timeout.
+    WorkerState& w = workers[rank];
+    if (w.state != WorkerState::DONE) {
       w.state = WorkerState::DONE;
       w.ever_joined = true;
       w.last_iter = std::max(w.last_iter, m.iter());
       BroadcastLive();
       LOG(INFO) << "Worker " << rank << " finished at iteration " << m.iter()
                 << " (while not a member)";
-      answer.set_ok(true);
-      answer.set_stop(owner->stop_requested_.load());
-      return reply(Kind::CONTROL_REPLY, answer, rank);
     }
-    if (rank < 0 || rank >= static_cast<int>(workers.size()) ||
-        workers[rank].state != WorkerState::LIVE) {
-      answer.set_ok(false);
-      answer.set_error("rank " + std::to_string(rank) + " is not a member of the job");
-      return reply(Kind::CONTROL_REPLY, answer, rank);
-    }
-    WorkerState& w = workers[rank];
-    w.last_heartbeat = now;
-    if (m.iter() > w.last_iter) total_worker_iters += m.iter() - w.last_iter;
-    w.last_iter = std::max(w.last_iter, m.iter());
-    w.metrics = m;
-    AdvanceCenterIter(w.last_iter);
-    if (m.done() || Seconds(w.last_metrics_log, now) >= 1.0) {
-      w.last_metrics_log = now;
-      nlohmann::json line = {{"t", Seconds(start_time, now)},
-                             {"worker", rank},
-                             {"iter", m.iter()},
-                             {"loss", m.loss()},
-                             {"images_per_sec", m.images_per_sec()},
-                             {"exchange_ms", m.exchange_ms()},
-                             {"staleness", m.staleness()},
-                             {"bytes_sent", m.bytes_sent()},
-                             {"bytes_received", m.bytes_received()},
-                             {"exchanges", m.exchanges()}};
-      if (m.done()) line["done"] = true;
-      WriteMetricsLine(line);
-    }
-    if (m.done()) {
-      w.state = WorkerState::DONE;
-      BroadcastLive();
-      LOG(INFO) << "Worker " << rank << " finished at iteration " << m.iter();
-    }
-    answer.set_ok(true);
-    answer.set_stop(owner->stop_requested_.load());
-    return reply(Kind::CONTROL_REPLY, answer, rank);
+    return SendControl(peer, header, Kind::CONTROL_REPLY, rank, 0, answer_bytes);
   }
-  reply_error(std::string("unexpected ") + KindName(kind) + " at the control endpoint");
+  if (!known_rank || workers[rank].state != WorkerState::LIVE) {
+    return SendControl(peer, header, Kind::ERROR, rank,
+                       static_cast<uint64_t>(ErrorCode::NOT_MEMBER),
+                       "rank " + std::to_string(rank) + " is not a member of the job");
+  }
+  WorkerState& w = workers[rank];
+  w.last_heartbeat = now;
+  if (m.iter() > w.last_iter) total_worker_iters += m.iter() - w.last_iter;
+  w.last_iter = std::max(w.last_iter, m.iter());
+  w.metrics = m;
+  AdvanceCenterIter(w.last_iter);
+  if (m.done() || Seconds(w.last_metrics_log, now) >= 1.0) {
+    w.last_metrics_log = now;
+    nlohmann::json line = {{"t", Seconds(start_time, now)},
+                           {"worker", rank},
+                           {"iter", m.iter()},
+                           {"loss", m.loss()},
+                           {"images_per_sec", m.images_per_sec()},
+                           {"exchange_ms", m.exchange_ms()},
+                           {"staleness", m.staleness()},
+                           {"bytes_sent", m.bytes_sent()},
+                           {"bytes_received", m.bytes_received()},
+                           {"exchanges", m.exchanges()}};
+    if (m.done()) line["done"] = true;
+    WriteMetricsLine(line);
+  }
+  if (m.done()) {
+    w.state = WorkerState::DONE;
+    BroadcastLive();
+    LOG(INFO) << "Worker " << rank << " finished at iteration " << m.iter();
+  }
+  SendControl(peer, header, Kind::CONTROL_REPLY, rank, 0, answer_bytes);
 }
 
 void ParameterServer::Impl::LogProgress() {
@@ -460,10 +445,11 @@ void ParameterServer::Impl::LogProgress() {
   }
   for (size_t r = 0; r < workers.size(); ++r) {
     const WorkerState& w = workers[r];
-    const char* state = w.state == WorkerState::LIVE
-                            ? ""
-                            : (w.state == WorkerState::DEAD ? " dead"
-                                                            : (w.state == WorkerState::DONE ? " done" : " -"));
+    const char* state =
+        w.state == WorkerState::LIVE
+            ? ""
+            : (w.state == WorkerState::DEAD ? " dead"
+                                            : (w.state == WorkerState::DONE ? " done" : " -"));
     std::snprintf(buffer, sizeof(buffer), " | w%zu it %d loss %.3g %.0f img/s%s", r, w.last_iter,
                   w.metrics.loss(), w.metrics.images_per_sec(), state);
     line += buffer;
@@ -480,14 +466,14 @@ void ParameterServer::Impl::LogProgress() {
   LOG(INFO) << line;
 }
 
-void ParameterServer::Impl::RunGuarded(const char* thread_name,
-                                       const std::function<void()>& body) {
+void ParameterServer::Impl::RunGuarded(const char* thread_name, const std::function<void()>& body) {
   try {
     body();
   } catch (const std::exception& e) {
     {
       std::lock_guard<std::mutex> lock(thread_failure_mutex);
-      if (thread_failure.empty()) thread_failure = std::string(thread_name) + " thread: " + e.what();
+      if (thread_failure.empty())
+        thread_failure = std::string(thread_name) + " thread: " + e.what();
     }
     LOG(ERROR) << "parameter server " << thread_name << " thread failed: " << e.what()
                << "; ending the job";
@@ -513,8 +499,8 @@ void ParameterServer::Impl::Shutdown() {
   for (auto& shard : shards) {
     if (shard->thread.joinable()) shard->thread.join();
   }
+  tester_caller.reset();
   shards.clear();
-  member_pushers.clear();
   control.reset();
   started = false;
 }

@@ -1,26 +1,36 @@
 // Internals of the parameter server, shared by param_server.cc (shards),
-// server_control.cc (membership and job) and server_tester.cc (tester and
-// snapshots). Not a public header.
+// server_control.cc (start-up, membership, the end of the job) and
+// server_tester.cc (tests and snapshots of the center). Not a public header.
+//
+// Threads and who owns what (every field below says which):
+//  - the caller's thread: Start, Wait, Shutdown (the "owner" thread);
+//  - the control thread: the control port, membership (workers), progress;
+//  - one thread per shard: that Shard's slice, records, rule and port;
+//  - the tester thread: the model and test nets, the result.
+// Fields written by one thread and read by others are atomics or sit under
+// the mutex named beside them; fields set in Start before the threads start
+// and never written again are marked "const after Start".
 #pragma once
-
-#include <nlohmann/json.hpp>
-
-#include <functional>
 
 #include <atomic>
 #include <chrono>
 #include <fstream>
+#include <functional>
 #include <future>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "deepspark/distributed/exchange_rule.hpp"
+#include "deepspark/distributed/param_client.hpp"
 #include "deepspark/distributed/param_server.hpp"
 #include "deepspark/distributed/protocol.hpp"
+#include "deepspark/distributed/transport.hpp"
 #include "deepspark/net.hpp"
 
 namespace deepspark {
@@ -29,30 +39,66 @@ namespace distributed {
 // The tester pulls the center like a worker, under this rank.
 constexpr int kTesterRank = -2;
 
-struct Shard {
-  ParameterServer::Impl* impl = nullptr;
-  int index = 0;
-  int64_t begin = 0;
-  std::vector<float> center;  // owned by this shard's thread once started
-  uint64_t version = 0;       // center updates applied so far
-  std::unique_ptr<Socket> socket;
-  std::string endpoint;          // as bound
-  std::string member_endpoint;   // inproc: membership updates
-  std::promise<void> member_ready;
-  std::set<int> live;
-  // The open synchronous round.
-  std::vector<float> round_sum;
-  std::vector<std::pair<std::string, int>> round_members;  // identity, rank
-  uint32_t round_mode = 0;
-  uint64_t rounds_completed = 0;
-  std::thread thread;
-
+// One contiguous range of the center and the thread that owns it. Requests
+// are checked here (header, membership, shape, duplicates; see
+// exchange_rule.hpp) and handed to this shard's instance of the rule.
+class Shard : public ShardState {
+ public:
+  Shard(ParameterServer::Impl* impl, int index, int64_t begin, std::vector<float> center,
+        std::unique_ptr<Port> port, std::unique_ptr<ExchangeRule> rule);
+  // The shard thread's loop, until the server shuts down.
   void Run();
-  void HandleMessage(const std::vector<std::string>& frames);
-  void MaybeCompleteRound();
-  void Reply(const std::string& identity, Kind kind, uint64_t seq, const void* data,
-             size_t floats);
-  void ReplyError(const std::string& identity, const std::string& what);
+  // Any thread: the ranks now in the job; the shard thread picks them up
+  // within one receive timeout and tells the rule.
+  void SetLive(const std::set<int>& live);
+
+  // ShardState (the shard thread).
+  float* center() override { return center_.data(); }
+  size_t size() const override { return center_.size(); }
+  uint64_t version() const override { return version_; }
+  void BumpVersion() override { ++version_; }
+  const std::set<int>& live() const override { return live_; }
+  ExchangeRates rates() const override;
+  void Answer(const ShardRequest& request, Kind kind, uint64_t seq,
+              std::shared_ptr<const std::vector<float>> tensor) override;
+
+  const int index;            // const
+  const int64_t begin;        // const: first float of the flat center
+  const std::string address;  // const: as bound
+  std::thread thread;         // owner thread
+
+ private:
+  // The last PUSH/SYNC taken from a rank, and its answer once given.
+  struct Record {
+    uint32_t session = 0;
+    uint64_t request_id = 0;
+    std::string peer;  // where the answer goes: whoever asked last
+    bool answered = false;
+    Kind kind = Kind::ERROR;
+    uint64_t seq = 0;
+    std::shared_ptr<const std::vector<float>> tensor;
+    std::string error;  // the text of an ERROR answer
+  };
+  void Handle(const std::string& peer, const std::vector<std::string>& frames);
+  void Send(const std::string& peer, const Header& request, Kind kind, uint64_t seq,
+            const void* data, size_t bytes);
+  void SendError(const std::string& peer, const Header& request, ErrorCode code,
+                 const std::string& what);
+  void SendRecord(const Record& record, int rank);
+  void PickUpMembership();
+
+  ParameterServer::Impl* const impl_;
+  // The shard thread only:
+  std::vector<float> center_;
+  uint64_t version_ = 0;
+  std::set<int> live_;
+  std::map<int, Record> records_;  // by rank
+  std::unique_ptr<Port> port_;
+  std::unique_ptr<ExchangeRule> rule_;
+  // Written by the control thread (SetLive), taken by the shard thread:
+  std::mutex pending_mutex_;
+  std::set<int> pending_live_;  // under pending_mutex_
+  std::atomic<bool> live_changed_{false};
 };
 
 struct WorkerState {
@@ -63,6 +109,8 @@ struct WorkerState {
   int last_iter = 0;
   pb::WorkerMetrics metrics;
   bool ever_joined = false;
+  uint64_t hello_nonce = 0;  // of the last join, to answer a repeated HELLO alike
+  pb::JobSpec welcome;       // what that join was answered
 };
 
 struct ParameterServer::Impl {
@@ -73,17 +121,24 @@ struct ParameterServer::Impl {
   void Shutdown();
   float CurrentAlpha() const;
   float CurrentFactor() const;
-  std::vector<float> PullCenterCopy();
+  // The whole center, pulled from the shards like a worker, through
+  // `caller` (the tester's), or a new one when null (tests, any thread).
+  std::vector<float> PullCenterCopy(ShardCaller* caller);
   // The center's iteration is the largest a worker reported (in a push, a
   // round or a heartbeat). Any thread.
   void AdvanceCenterIter(int worker_iter);
 
   // Control thread.
   void ControlLoop();
-  void HandleControl(const std::vector<std::string>& frames);
+  void HandleControl(const std::string& peer, const std::vector<std::string>& frames);
+  void HandleHello(const std::string& peer, const Header& header, const std::string& payload);
+  void HandleHeartbeat(const std::string& peer, const Header& header, const std::string& payload);
+  // Answers `request` (its request_id is echoed).
+  void SendControl(const std::string& peer, const Header& request, Kind kind, int rank,
+                   uint64_t seq, const std::string& payload);
   void BroadcastLive();
   void LogProgress();
-  // One JSON object per line of the metrics file (thread-safe).
+  // One JSON object per line of the metrics file. Any thread.
   void WriteMetricsLine(const nlohmann::json& line);
 
   // Tester thread.
@@ -92,46 +147,56 @@ struct ParameterServer::Impl {
   std::string SnapshotCenter(int iter);
   // Also sets center_finite.
   void LoadCenterIntoModel(const std::vector<float>& flat);
-  bool center_finite = true;  // tester thread only
-  int server_serial = 0;      // names this server's inproc endpoints
+  // Runs body; an exception ends the job and is kept for Wait().
+  void RunGuarded(const char* thread_name, const std::function<void()>& body);
 
-  ParameterServer* owner;
-  const ServerOptions* opt;
+  ParameterServer* const owner;
+  const ServerOptions* const opt;
+
+  // Const after Start.
+  std::shared_ptr<Transport> transport;
   caffe::SolverParameter solver;  // train net inlined
   pb::JobSpec spec_template;
   std::string control_endpoint;
-  std::unique_ptr<Socket> control;
   std::vector<std::unique_ptr<Shard>> shards;
-  std::vector<std::unique_ptr<Socket>> member_pushers;  // control thread -> shards
-  std::vector<WorkerState> workers;
-  std::shared_ptr<Net<float>> model;                    // train net: center holder
-  std::vector<std::shared_ptr<Net<float>>> test_nets;
   int64_t param_count = 0;
   int restored_iter = 0;
   float alpha = 0.f;
   std::string snapshot_prefix;
-  std::ofstream metrics;
-  std::mutex metrics_mutex;
   std::chrono::steady_clock::time_point start_time;
+  bool started = false;  // owner thread
+
+  // Control thread (made in Start, then only the control thread).
+  std::unique_ptr<Port> control;
+  std::vector<WorkerState> workers;
+  uint32_t next_session = 0;
   std::chrono::steady_clock::time_point last_progress;
   std::chrono::steady_clock::time_point last_live_time;
+
+  // Tester thread.
+  std::shared_ptr<Net<float>> model;  // train net: holds the center for tests and snapshots
+  std::vector<std::shared_ptr<Net<float>>> test_nets;
+  bool center_finite = true;
+  ServerResult target;  // filled when the target accuracy is reached
+  std::unique_ptr<ShardCaller> tester_caller;
+
+  // Shared.
+  std::ofstream metrics;  // under metrics_mutex
+  std::mutex metrics_mutex;
+  std::vector<TestScore> last_scores;  // under scores_mutex (tester writes, control reads)
+  std::mutex scores_mutex;
   std::atomic<bool> shutting_down{false};
   std::atomic<bool> job_done{false};
-  // The first exception that escaped a server thread (a shard, the control
-  // loop): the job ends (the tester still tests and saves the center) and
-  // Wait() throws it, instead of the process ending in std::terminate.
-  std::mutex thread_failure_mutex;
-  std::string thread_failure;
-  void RunGuarded(const char* thread_name, const std::function<void()>& body);
   std::atomic<int64_t> rejected_messages{0};
+  std::atomic<int64_t> duplicate_requests{0};
   std::atomic<int64_t> total_worker_iters{0};
-  std::vector<TestScore> last_scores;
-  ServerResult target;  // filled when the target accuracy is reached
-  std::mutex scores_mutex;
-  std::promise<ServerResult> result_promise;
-  std::thread control_thread;
-  std::thread tester_thread;
-  bool started = false;
+  // The first exception that escaped a server thread: the job ends (the
+  // tester still tests and saves the center) and Wait() throws it.
+  std::string thread_failure;  // under thread_failure_mutex
+  std::mutex thread_failure_mutex;
+  std::promise<ServerResult> result_promise;  // set by the tester thread
+  std::thread control_thread;                 // owner thread
+  std::thread tester_thread;                  // owner thread
 };
 
 }  // namespace distributed

@@ -9,7 +9,8 @@
 #include <thread>
 
 #include "deepspark/db.hpp"
-#include "deepspark/distributed/exchange_rules.hpp"
+#include "deepspark/distributed/exchange_math.hpp"
+#include "deepspark/distributed/exchange_rule.hpp"
 #include "deepspark/distributed/job.hpp"
 #include "deepspark/distributed/param_client.hpp"
 #include "deepspark/math_functions.hpp"
@@ -27,12 +28,16 @@ struct SharedMetrics {
   pb::WorkerMetrics metrics;
 };
 
+// Runs the job's exchange rule from the solver's callbacks: gradients
+// every iteration (rules that want them), parameters every tau iterations.
+// The training thread only.
 class ExchangeCallback : public Solver<float>::Callback {
  public:
   ExchangeCallback(Solver<float>* solver, ParamClient* client, float* flat, int64_t count,
                    SharedMetrics* shared, std::atomic<bool>* stop, int batch_size)
       : solver_(solver),
         client_(client),
+        rule_(NewExchangeRule(client->spec().rule())),
         x_(flat),
         count_(count),
         shared_(shared),
@@ -41,26 +46,22 @@ class ExchangeCallback : public Solver<float>::Callback {
         start_(Clock::now()),
         start_iter_(solver->iter()) {
     const pb::JobSpec& spec = client_->spec();
-    mode_ = spec.mode();
     tau_ = spec.tau();
-    if (mode_ == pb::SYNC_SGD) grad_.assign(count, 0.f);
-    if (mode_ == pb::SYNC_EASGD) old_center_.assign(count, 0.f);
+    if (rule_->exchanges_gradients()) grad_.assign(count, 0.f);
     slow_us_ = spec.slow_rank() == spec.rank() ? spec.slow_delay_us() : 0;
     fail_after_ = spec.fail_rank() == spec.rank() ? spec.fail_after() : -1;
   }
 
   void on_gradients_ready() override {
-    if (mode_ != pb::SYNC_SGD) return;
-    // Synchronous SGD: every iteration, the gradients of all workers are
-    // averaged; each applies the same average, so the models stay equal.
-    // Called before the update: this round completes iteration iter() + 1.
+    if (!rule_->exchanges_gradients()) return;
+    // Called before the update: the exchange completes iteration iter() + 1.
     client_->set_iter(solver_->iter() + 1);
     int64_t offset = 0;
     for (Blob<float>* blob : solver_->net()->learnable_params()) {
       std::memcpy(grad_.data() + offset, blob->cpu_diff(), blob->count() * sizeof(float));
       offset += blob->count();
     }
-    client_->SyncRound(pb::SYNC_SGD, grad_.data(), grad_.data());
+    rule_->ExchangeGradients(*client_, grad_.data());
     offset = 0;
     for (Blob<float>* blob : solver_->net()->learnable_params()) {
       std::memcpy(blob->mutable_cpu_diff(), grad_.data() + offset, blob->count() * sizeof(float));
@@ -79,29 +80,17 @@ class ExchangeCallback : public Solver<float>::Callback {
   }
 
   void Exchange(int iter) {
+    const auto start = Clock::now();
     client_->set_iter(iter);
     const pb::JobSpec& spec = client_->spec();
     const pb::DeepSparkParam& sched = spec.schedule();
-    const float alpha = DecayedRate(spec.moving_rate(), sched.decay_rate(), sched.decay_step(),
-                                    sched.decay_limit(), iter);
-    const float factor = DecayedRate(sched.server_factor(), sched.factor_decay_rate(),
-                                     sched.factor_decay_step(), sched.factor_decay_limit(), iter);
-    switch (mode_) {
-      case pb::ASYNC_EASGD:
-        client_->AsyncElastic(x_, alpha, factor);
-        break;
-      case pb::SYNC_EASGD:
-        client_->SyncRound(pb::SYNC_EASGD, x_, old_center_.data());
-        SyncElasticWorkerUpdate(x_, old_center_.data(), alpha, count_);
-        break;
-      case pb::MODEL_AVERAGING:
-        // The result lands in x only after the contribution was received.
-        client_->SyncRound(pb::MODEL_AVERAGING, x_, x_);
-        break;
-      case pb::SYNC_SGD:
-        client_->Mirror(x_);
-        break;
-    }
+    ExchangeRates rates;
+    rates.alpha = DecayedRate(spec.moving_rate(), sched.decay_rate(), sched.decay_step(),
+                              sched.decay_limit(), iter);
+    rates.factor = DecayedRate(sched.server_factor(), sched.factor_decay_rate(),
+                               sched.factor_decay_step(), sched.factor_decay_limit(), iter);
+    rule_->Exchange(*client_, x_, rates);
+    client_->CountExchange(std::chrono::duration<double, std::milli>(Clock::now() - start).count());
   }
 
   void Publish(int iter, bool done) {
@@ -124,6 +113,7 @@ class ExchangeCallback : public Solver<float>::Callback {
  private:
   Solver<float>* solver_;
   ParamClient* client_;
+  std::unique_ptr<ExchangeRule> rule_;
   float* x_;
   int64_t count_;
   SharedMetrics* shared_;
@@ -131,12 +121,10 @@ class ExchangeCallback : public Solver<float>::Callback {
   int batch_size_;
   Clock::time_point start_;
   int start_iter_;
-  pb::Mode mode_;
   int tau_;
   int64_t slow_us_ = 0;
   int fail_after_ = -1;  // fault injection: iterations before this worker errors out
   std::vector<float> grad_;
-  std::vector<float> old_center_;
 };
 
 int TrainBatchSize(const Net<float>& net) {
@@ -152,10 +140,10 @@ int TrainBatchSize(const Net<float>& net) {
 // The heartbeat thread's loop: every 500 ms (or when training finished)
 // sends this worker's metrics; a reply that says "not a member" asks the
 // client to rejoin, one that says "stop" stops the training.
-void RunHeartbeats(const std::string& endpoint, const JobKey& key, int rank, SharedMetrics& shared,
+void RunHeartbeats(const std::string& endpoint, int rank, SharedMetrics& shared,
                    ParamClient& client, std::atomic<bool>* stop, std::atomic<bool>* finished,
                    std::mutex* wake_mutex, std::condition_variable* wake) {
-  HeartbeatClient hb(endpoint, key, rank);
+  HeartbeatClient hb(endpoint, client.transport(), rank);
   while (!*finished) {
     pb::WorkerMetrics metrics;
     {
@@ -163,10 +151,11 @@ void RunHeartbeats(const std::string& endpoint, const JobKey& key, int rank, Sha
       metrics = shared.metrics;
     }
     pb::ControlReply reply;
-    if (hb.Send(metrics, &reply)) {
-      if (!reply.ok()) client.RequestRejoin();
-      if (reply.stop()) *stop = true;
-    }
+    // Shorter than the interval: a lost answer must not hold up the next
+    // heartbeat, or a lossy network would have the server drop this worker.
+    const HeartbeatClient::Outcome outcome = hb.Send(metrics, &reply, 400);
+    if (outcome == HeartbeatClient::Outcome::NOT_MEMBER) client.RequestRejoin();
+    if (outcome == HeartbeatClient::Outcome::OK && reply.stop()) *stop = true;
     std::unique_lock<std::mutex> lock(*wake_mutex);
     wake->wait_for(lock, std::chrono::milliseconds(500), [&] { return finished->load(); });
   }
@@ -179,7 +168,8 @@ int RunWorker(const WorkerOptions& options) {
   SetNumThreads(options.threads);
   std::string endpoint = options.server;
   if (endpoint.find("://") == std::string::npos) endpoint = "tcp://" + endpoint;
-  JobKey key = LoadJobKey(options.key_file);
+  // The key is the ZeroMQ transport's; a given transport needs none.
+  JobKey key = options.transport ? JobKey() : LoadJobKey(options.key_file);
   int requested_rank = options.rank;
   // Under mpirun or srun the launcher's rank is taken (processes only: the
   // exchange itself stays ours).
@@ -187,7 +177,7 @@ int RunWorker(const WorkerOptions& options) {
     const char* value = std::getenv(name);
     if (requested_rank < 0 && value && *value) requested_rank = std::atoi(value);
   }
-  ParamClient client(endpoint, key, requested_rank, options.rejoin_timeout_s);
+  ParamClient client(endpoint, key, requested_rank, options.rejoin_timeout_s, options.transport);
   const pb::JobSpec spec = client.Join();
   const int rank = spec.rank();
   LOG(INFO) << "Worker " << rank << " of " << spec.num_workers() << " joined " << endpoint;
@@ -260,7 +250,7 @@ int RunWorker(const WorkerOptions& options) {
   std::string heartbeat_error;
   std::thread heartbeat([&] {
     try {
-      RunHeartbeats(endpoint, key, rank, shared, client, &stop, &finished, &wake_mutex, &wake);
+      RunHeartbeats(endpoint, rank, shared, client, &stop, &finished, &wake_mutex, &wake);
     } catch (const std::exception& e) {
       heartbeat_error = e.what();
       stop = true;
@@ -287,14 +277,16 @@ int RunWorker(const WorkerOptions& options) {
   }
   if (exit_code == 0) {
     callback.Publish(solver->iter(), true);
-    HeartbeatClient hb(endpoint, key, rank);
+    HeartbeatClient hb(endpoint, client.transport(), rank);
     pb::WorkerMetrics metrics;
     {
       std::lock_guard<std::mutex> lock(shared.mutex);
       metrics = shared.metrics;
     }
     pb::ControlReply reply;
-    for (int attempt = 0; attempt < 5 && !hb.Send(metrics, &reply); ++attempt) {
+    for (int attempt = 0;
+         attempt < 5 && hb.Send(metrics, &reply) == HeartbeatClient::Outcome::NO_ANSWER;
+         ++attempt) {
     }
     LOG(INFO) << "Worker " << rank << " done at iteration " << solver->iter();
   }

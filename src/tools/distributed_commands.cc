@@ -17,6 +17,7 @@
 #include "cli_util.hpp"
 #include "job_result.hpp"
 #include "commands.hpp"
+#include "deepspark/distributed/exchange_rule.hpp"
 #include "deepspark/distributed/job.hpp"
 #include "deepspark/distributed/worker.hpp"
 #include "deepspark/io.hpp"
@@ -28,8 +29,13 @@ void AddDistOptions(CLI::App* app, DistOptions* opt, bool with_workers_flag) {
   app->add_option("--workers", opt->workers,
                   with_workers_flag ? "train with N local worker processes and a parameter server"
                                     : "number of workers in the job");
+  std::string rules;
+  for (const auto& rule : distributed::ExchangeRules()) {
+    rules += "\n  " + rule.first + ": " + rule.second;
+  }
   app->add_option("--mode", opt->mode,
-                  "async-easgd (default), sync-easgd, model-averaging or sync-sgd");
+                  "the exchange rule (default async-easgd; with --deepspark-param, deepspark):" +
+                      rules);
   app->add_option("--tau", opt->tau, "local iterations between exchanges (default 10)");
   app->add_option("--moving-rate", opt->moving_rate, "elastic moving rate (default 0.9/N)");
   app->add_option("--server-threads", opt->server_threads, "center shards, one thread each");
@@ -59,17 +65,6 @@ void AddDistOptions(CLI::App* app, DistOptions* opt, bool with_workers_flag) {
                   "benchmark: end the job when the center's test accuracy reaches this");
 }
 
-namespace {
-pb::Mode ParseMode(const std::string& text) {
-  if (text == "async-easgd") return pb::ASYNC_EASGD;
-  if (text == "sync-easgd") return pb::SYNC_EASGD;
-  if (text == "model-averaging") return pb::MODEL_AVERAGING;
-  if (text == "sync-sgd") return pb::SYNC_SGD;
-  THROW_ERROR() << "--mode must be async-easgd, sync-easgd, model-averaging or sync-sgd, not '"
-                << text << "'";
-  return pb::ASYNC_EASGD;
-}
-}  // namespace
 
 distributed::ServerOptions MakeServerOptions(const std::string& solver_path, const DistOptions& opt,
                                              const std::string& weights,
@@ -78,7 +73,9 @@ distributed::ServerOptions MakeServerOptions(const std::string& solver_path, con
   s.solver = distributed::ReadJobSolver(solver_path);
   s.solver_path = solver_path;
   s.num_workers = opt.workers;
-  s.mode = ParseMode(opt.mode);
+  s.rule = opt.mode.empty() ? (opt.deepspark_param.empty() ? "async-easgd" : "deepspark")
+                           : opt.mode;
+  distributed::NewExchangeRule(s.rule);  // an unknown name fails here, listing the known ones
   s.tau = 10;
   if (!opt.deepspark_param.empty()) {
     ReadProtoFromTextFile(opt.deepspark_param, &s.schedule);

@@ -12,7 +12,7 @@ namespace tools {
 
 struct DistOptions {
   int workers = 0;
-  std::string mode = "async-easgd";
+  std::string mode;  // exchange rule; empty: async-easgd, or deepspark with --deepspark-param
   int tau = 0;               // 0: the default (10) or the job file's period
   float moving_rate = -1;    // < 0: 0.9 / N or the job file's moving_rate
   int server_threads = 2;

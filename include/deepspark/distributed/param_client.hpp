@@ -1,15 +1,18 @@
-// A worker's connection to the parameter server: joins the job, then
-// exchanges parameters with all center shards in parallel (requests to every
-// shard go out before any answer is awaited). Outgoing tensors are sent
-// without copies, straight from the caller's buffers, which must not change
-// until the call returns.
+// A worker's connection to the parameter server: joins the job, then makes
+// the calls of its exchange rule (exchange_rule.hpp) to all center shards in
+// parallel (every shard's request goes out before any answer is awaited).
 //
-// Lost servers: a request that gets no answer within its timeout, or an
-// answer saying this rank is no longer a member, makes the client rejoin
-// (a restarted server hands out new shard endpoints) and retry, until
-// rejoin_timeout_s passes; then it throws deepspark::Error.
+// Lost messages: a shard that has not answered within kResendMs gets the
+// same request again (same session and request id; the shard answers a
+// repeat from its record, so nothing is applied twice). Lost server: a call
+// that gets no complete answer for long (kAsyncGiveUpMs; kSyncGiveUpMs for a
+// round, which waits for the slowest worker), or an answer saying this rank
+// is no longer a member, makes the client rejoin (a restarted server hands
+// out new shard endpoints) and make the call again, until rejoin_timeout_s
+// passes; then it throws deepspark::Error.
 //
-// Thread safety: one thread per ParamClient; HeartbeatClient is separate.
+// Thread safety: one thread per ParamClient (the training thread), except
+// RequestRejoin (any thread). ShardCaller, HeartbeatClient: one thread each.
 #pragma once
 
 #include <atomic>
@@ -18,104 +21,120 @@
 #include <string>
 #include <vector>
 
+#include "deepspark/distributed/exchange_rule.hpp"
 #include "deepspark/distributed/protocol.hpp"
+#include "deepspark/distributed/transport.hpp"
 #include "deepspark/proto/deepspark.pb.h"
 
 namespace deepspark {
 namespace distributed {
 
+constexpr int kResendMs = 300;
+constexpr int kAsyncGiveUpMs = 10000;
+constexpr int kSyncGiveUpMs = 60000;
+
 struct ClientStats {
   int64_t bytes_sent = 0;
   int64_t bytes_received = 0;
   int64_t exchanges = 0;
+  int64_t resends = 0;
   double exchange_ms_total = 0;
   double staleness_total = 0;  // async: center updates between pull and push
 };
 
-class ParamClient {
+// Calls to every shard of a job at once, with request ids and resends; no
+// joining (ParamClient adds that; the server's tester uses this alone).
+class ShardCaller {
  public:
+  explicit ShardCaller(std::shared_ptr<Transport> transport) : transport_(std::move(transport)) {}
+  // (Re)connects to the shards of `spec` (reached via `control_endpoint`).
+  void Connect(const pb::JobSpec& spec, const std::string& control_endpoint);
+
+  enum class Outcome { OK, NOT_MEMBER, NO_ANSWER };
+  // One call (see CenterLink::Call). NO_ANSWER after give_up_ms without
+  // every answer, or as soon as *abandon is true; NOT_MEMBER when a shard
+  // said so. A shard that refuses the request otherwise throws Error.
+  Outcome Call(Kind kind, const float* tensor, float* result, std::vector<uint64_t>* seqs,
+               int give_up_ms, const std::atomic<bool>* abandon = nullptr);
+
+  // The iteration every request carries (it advances the center's).
+  void set_iter(int iter) { iter_ = iter; }
+  int num_shards() const { return static_cast<int>(connections_.size()); }
+  int64_t ShardBegin(int s) const { return spec_.shard_begin(s); }
+  int64_t ShardEnd(int s) const;
+  ClientStats& stats() { return stats_; }
+  // Test hook: the connection to shard s (raw messages).
+  Connection* connection(int s) { return connections_[s].get(); }
+
+ private:
+  void SendRequest(int shard, const Header& header, const float* tensor, bool zero_copy);
+
+  std::shared_ptr<Transport> transport_;
+  pb::JobSpec spec_;
+  std::vector<std::unique_ptr<Connection>> connections_;
+  uint64_t next_request_id_ = 1;
+  int iter_ = 0;
+  ClientStats stats_;
+};
+
+class ParamClient : public CenterLink {
+ public:
+  // `transport` null: ZeroMQ with `key`.
   ParamClient(std::string control_endpoint, JobKey key, int requested_rank,
-              int rejoin_timeout_s = 120);
-  ~ParamClient();
+              int rejoin_timeout_s = 120, std::shared_ptr<Transport> transport = nullptr);
+  ~ParamClient() override;
 
   // Joins (or rejoins under the same rank) and returns the job.
   const pb::JobSpec& Join();
   const pb::JobSpec& spec() const { return spec_; }
   int rank() const { return spec_.rank(); }
 
-  // The whole center, assembled from the shards.
-  void PullCenter(float* out);
-  // Asynchronous EASGD: pull c, x -= a (x - c), push f a (x - c).
-  void AsyncElastic(float* x, float alpha, float factor);
-  // Sets the center to x (a replacing push; for sync SGD, where all workers
-  // hold the same x, so concurrent mirrors agree); x is unchanged.
-  void Mirror(const float* x);
-  // A synchronous round of `mode`: sends contribution, waits until every
-  // live worker has sent theirs, writes the round's result.
-  void SyncRound(pb::Mode mode, const float* contribution, float* result);
+  // CenterLink.
+  int64_t param_count() const override { return spec_.param_count(); }
+  void Call(Kind kind, const float* tensor, float* result, std::vector<uint64_t>* seqs) override;
+  void NoteStaleness(double updates) override { caller_.stats().staleness_total += updates; }
 
-  const ClientStats& stats() const { return stats_; }
+  // The whole center, assembled from the shards.
+  void PullCenter(float* out) { Call(Kind::PULL, nullptr, out, nullptr); }
+  // Counts one exchange of `ms` milliseconds in the stats.
+  void CountExchange(double ms);
+
+  const ClientStats& stats() { return caller_.stats(); }
   // The worker's iteration, sent with every push and round so the server's
   // center iteration (tests, snapshots) follows within one exchange.
-  void set_iter(int iter) { iter_ = iter; }
-  // Set by the heartbeat thread when the server forgot this rank.
+  void set_iter(int iter) { caller_.set_iter(iter); }
+  // Any thread (the heartbeat thread when the server forgot this rank): the
+  // call under way stops waiting and rejoins.
   void RequestRejoin() { rejoin_requested_ = true; }
-
-  // Test hooks: send one raw shard message and return the reply frames.
-  std::vector<std::string> RawShardRequest(int shard, const Header& header,
-                                           const std::string& payload, int timeout_ms);
+  std::shared_ptr<Transport> transport() const { return transport_; }
+  // Test hook: the shards' connections.
+  ShardCaller& caller() { return caller_; }
 
  private:
-  struct Reply {
-    Header header;
-    std::string payload;
-  };
-  // Sends one message per shard (payload s = floats [begin_s, end_s) of
-  // `data`, or none) and collects every answer. False when an answer did not
-  // come in time or was an ERROR (then the exchange is redone after rejoin).
-  bool RoundTrip(Kind kind, uint32_t mode, const std::vector<const float*>& payloads,
-                 const std::vector<uint64_t>& seqs, int timeout_ms, std::vector<Reply>* replies);
-  void ConnectShards();
-  int64_t ShardBegin(int s) const;
-  int64_t ShardEnd(int s) const;
-  template <typename Fn>
-  void WithRetry(const char* what, Fn fn);
-
   std::string control_endpoint_;
   JobKey key_;
   int requested_rank_;
   int rejoin_timeout_s_;
+  std::shared_ptr<Transport> transport_;
   pb::JobSpec spec_;
-  std::vector<std::unique_ptr<Socket>> shard_sockets_;
-  std::vector<float> scratch_;
-  std::vector<float> delta_;
-  ClientStats stats_;
-  int iter_ = 0;
-  // Written by the heartbeat thread, read by the training thread.
+  ShardCaller caller_;
   std::atomic<bool> rejoin_requested_{false};
 };
 
-// Sends heartbeats (with the worker's metrics) on its own socket.
+// Sends heartbeats (with the worker's metrics) on its own connection.
 class HeartbeatClient {
  public:
-  HeartbeatClient(std::string control_endpoint, JobKey key, int rank);
+  HeartbeatClient(std::string control_endpoint, std::shared_ptr<Transport> transport, int rank);
   ~HeartbeatClient();
-  // False when no answer came in time.
-  bool Send(const pb::WorkerMetrics& metrics, pb::ControlReply* reply, int timeout_ms = 2000);
-  void set_endpoint(const std::string& endpoint) { control_endpoint_ = endpoint; }
+  enum class Outcome { OK, NOT_MEMBER, NO_ANSWER };
+  Outcome Send(const pb::WorkerMetrics& metrics, pb::ControlReply* reply, int timeout_ms = 2000);
 
  private:
-  void Reconnect();
   std::string control_endpoint_;
-  JobKey key_;
+  std::shared_ptr<Transport> transport_;
   int rank_;
-  std::unique_ptr<Socket> socket_;
+  std::unique_ptr<Connection> connection_;
 };
-
-// Shard endpoints bound on a wildcard address are reached at the control
-// endpoint's host.
-std::string ResolveShardEndpoint(const std::string& shard_endpoint,
-                                 const std::string& control_endpoint);
 
 }  // namespace distributed
 }  // namespace deepspark

@@ -6,6 +6,7 @@
 // partitions and the solver; tracks membership by heartbeats (a silent
 // worker is dropped; a synchronous round then completes without it); runs
 // the solver's test nets on the center every test_interval (the tester);
+// answers requests once each however often they are resent;
 // writes snapshots of the center (.caffemodel + .serverstate) at the
 // solver's snapshot interval and at the end; and logs metrics as JSON lines.
 //
@@ -19,6 +20,7 @@
 #include <vector>
 
 #include "deepspark/distributed/protocol.hpp"
+#include "deepspark/distributed/transport.hpp"
 #include "deepspark/proto/caffe.pb.h"
 #include "deepspark/proto/deepspark.pb.h"
 #include "deepspark/solver.hpp"
@@ -30,18 +32,21 @@ struct ServerOptions {
   caffe::SolverParameter solver;  // as read from the solver file
   std::string solver_path;        // names it in messages
   int num_workers = 1;
-  pb::Mode mode = pb::ASYNC_EASGD;
+  std::string rule = "async-easgd";  // exchange rule, by name (exchange_rule.hpp)
   int tau = 10;
-  float moving_rate = -1;          // < 0: 0.9 / num_workers
-  pb::DeepSparkParam schedule;     // decay of moving rate / server factor
-  int server_threads = 2;          // shards
+  float moving_rate = -1;       // < 0: 0.9 / num_workers
+  pb::DeepSparkParam schedule;  // decay of moving rate / server factor
+  int server_threads = 2;       // shards
   std::string listen = "tcp://127.0.0.1:0";
   JobKey key;
-  std::string weights;             // comma-separated .caffemodel to start from
-  std::string snapshot;            // .serverstate to resume from
-  std::string metrics_path;        // JSON lines; default <prefix>_metrics.jsonl
+  // How workers reach the server; null: ZeroMQ with `key`. Tests give an
+  // InProcessNetwork node (and listen = "mem://NAME").
+  std::shared_ptr<Transport> transport;
+  std::string weights;       // comma-separated .caffemodel to start from
+  std::string snapshot;      // .serverstate to resume from
+  std::string metrics_path;  // JSON lines; default <prefix>_metrics.jsonl
   int heartbeat_timeout_ms = 10000;
-  int idle_timeout_s = 10;         // job ends this long after the last worker left
+  int idle_timeout_s = 10;  // job ends this long after the last worker left
   // A server resumed from a snapshot waits this long for the first worker
   // to rejoin (workers retry for their --rejoin-timeout, 120 s by default).
   int resume_wait_s = 120;
@@ -49,11 +54,11 @@ struct ServerOptions {
   // BLAS threads beside busy workers on the same cores slow the tester down
   // by orders of magnitude, so the default is 1 (<= 0: leave it alone).
   int tester_threads = 1;
-  int64_t slow_delay_us = 0;       // benchmark only: delay per iteration of slow_rank
-  int fail_rank = -1;              // fault injection: this rank's worker errors out
-  int fail_after = 0;              // ... after this many of its iterations
+  int64_t slow_delay_us = 0;  // benchmark only: delay per iteration of slow_rank
+  int fail_rank = -1;         // fault injection: this rank's worker errors out
+  int fail_after = 0;         // ... after this many of its iterations
   int slow_rank = -1;
-  bool quiet = false;              // no console progress lines
+  bool quiet = false;  // no console progress lines
   // Benchmarks: end the job once the center's "accuracy" output of test
   // net 0 reaches this (<= 0: never).
   float target_accuracy = 0;
@@ -61,8 +66,8 @@ struct ServerOptions {
 
 struct ServerResult {
   int center_iter = 0;
-  std::vector<TestScore> scores;   // the final test of the center
-  std::string caffemodel;          // the final snapshot
+  std::vector<TestScore> scores;  // the final test of the center
+  std::string caffemodel;         // the final snapshot
   double seconds = 0;
   int64_t total_worker_iters = 0;
   // Set when target_accuracy was reached: when, after how many center and

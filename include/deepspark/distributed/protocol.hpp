@@ -1,18 +1,29 @@
-// The wire protocol between workers and the parameter server, over ZeroMQ.
+// The wire protocol between workers and the parameter server.
 //
-// Every message is [header][payload]: a fixed 40-byte Header, then either a
+// Every message is [header][payload]: a fixed 48-byte Header, then either a
 // serialized control protobuf (deepspark.proto) or a raw tensor of `count`
-// floats. Receivers validate the header (magic, version, kind, sizes, rank,
+// floats. Receivers parse the header (magic, version, kind, sizes, rank,
 // shard) before a message touches any state; a bad message is answered with
-// ERROR and otherwise ignored.
+// ERROR (its seq an ErrorCode) and otherwise ignored.
 //
-// Sockets: one ROUTER "control" endpoint (join, heartbeats, done) and one
-// ROUTER endpoint per center shard, each owned by one server thread. All
-// sockets use CURVE: the server's keypair and the one client keypair of the
-// job live in a job key file; the server's ZAP handler admits only the job's
-// client key, so a process without the key cannot pull or push.
+// Endpoints: one "control" address (join, heartbeats, done) and one address
+// per center shard, each owned by one server thread; how they are reached
+// is the Transport's business (transport.hpp: ZeroMQ with CURVE, or the
+// in-process test network).
 //
-// Thread safety: ZeroMQ sockets belong to one thread; Context is shared.
+// Requests carry ids. A worker's session (handed out in WELCOME, larger at
+// every join) and its request_id (counting up within the session) name
+// each logical request; a resend after a timeout repeats both, and the
+// shard answers it from its record instead of applying it again. What a
+// shard remembers, and when it answers, is narrated in exchange_rule.hpp.
+//
+// Errors: everything this subsystem cannot recover from locally is a
+// deepspark::Error (thrown; ProtocolError for a malformed message), with
+// the peer, the endpoint and what was wrong; a lost message is no error
+// but the normal case of a network, answered by the resend rules; CHECK is
+// for this code's own invariants only. Every thread runs its body under a
+// guard that reports an escaping error and ends the job (or the worker)
+// with it: nothing reaches std::terminate.
 #pragma once
 
 #include <cstdint>
@@ -25,13 +36,7 @@ namespace deepspark {
 namespace distributed {
 
 constexpr uint32_t kMagic = 0x4B505344;  // "DSPK" little-endian
-constexpr uint16_t kProtocolVersion = 1;
-
-// PUSH modes: add the payload to the center (EASGD), or replace the center
-// with it (sync SGD, where every worker holds the same parameters, so
-// concurrent replacements agree; deltas from several workers would add up).
-constexpr uint32_t kPushAdd = 0;
-constexpr uint32_t kPushReplace = 1;
+constexpr uint16_t kProtocolVersion = 2;
 
 enum class Kind : uint16_t {
   HELLO = 1,          // worker -> control: pb Hello
@@ -40,14 +45,20 @@ enum class Kind : uint16_t {
   CONTROL_REPLY = 4,  // control -> worker: pb ControlReply
   PULL = 5,           // worker -> shard: no payload
   CENTER = 6,         // shard -> worker: center shard; seq = center version
-  PUSH = 7,           // worker -> shard: delta (mode kPushReplace: the new
-                      // shard itself); seq = version pulled
-  PUSH_ACK = 8,       // shard -> worker: seq = version the delta was applied at
+  PUSH = 7,           // worker -> shard: the rule's tensor; seq = version pulled
+  PUSH_ACK = 8,       // shard -> worker: seq = version it was applied at
   SYNC = 9,           // worker -> shard: round contribution (params or grads)
   SYNC_RESULT = 10,   // shard -> worker: the round's result
-  ERROR = 11,         // either way: payload is a message
+  ERROR = 11,         // either way: seq = ErrorCode, payload = what was wrong
 };
 const char* KindName(Kind kind);
+
+// What an ERROR says, so a client can act on it without parsing text.
+enum class ErrorCode : uint64_t {
+  BAD_MESSAGE = 1,  // malformed: the sender has a bug or another version
+  NOT_MEMBER = 2,   // the rank is not (or no longer) in the job: rejoin
+  REFUSED = 3,      // a valid request the server will not serve (job full, ...)
+};
 
 #pragma pack(push, 1)
 struct Header {
@@ -56,17 +67,24 @@ struct Header {
   uint16_t kind = 0;
   int32_t rank = -1;
   int32_t shard = -1;
-  uint64_t seq = 0;
-  uint64_t count = 0;  // floats in a tensor payload, bytes in a pb payload
-  uint32_t mode = 0;   // for SYNC: the exchange rule of the round
-  uint32_t iter = 0;   // PUSH, SYNC: the sender's iteration (advances the center's)
+  uint32_t session = 0;     // the sender's join (JobSpec.session); 0: none
+  uint32_t iter = 0;        // PUSH, SYNC: the sender's iteration (advances the center's)
+  uint64_t request_id = 0;  // per session, counting up; resends repeat it
+  uint64_t seq = 0;         // center version, or the ErrorCode of an ERROR
+  uint64_t count = 0;       // floats in a tensor payload, bytes in a pb payload
 };
 #pragma pack(pop)
-static_assert(sizeof(Header) == 40, "header layout");
+static_assert(sizeof(Header) == 48, "header layout");
 
-// Checks magic and version and that kind is known; returns "" when valid,
-// else what is wrong.
-std::string ValidateHeader(const void* data, size_t size, Header* header);
+// A malformed message (from a buggy or foreign peer).
+class ProtocolError : public Error {
+ public:
+  using Error::Error;
+};
+
+// Parses frame 0 of a message: size, magic, version and a known kind.
+// Throws ProtocolError saying what is wrong.
+Header ParseHeader(const std::string& frame);
 
 // The job's keys (Z85 text, 40 characters each).
 struct JobKey {
@@ -85,45 +103,6 @@ JobKey ReadJobKey(const std::string& path);
 // else the key text in DEEPSPARK_JOB_KEY (the file's four lines).
 JobKey LoadJobKey(const std::string& key_file);
 JobKey ParseJobKey(const std::string& text, const std::string& source);
-
-// A process-wide ZeroMQ context.
-void* ZmqContext();
-
-// Thin RAII socket with the few operations the server and client need.
-class Socket {
- public:
-  Socket(int type);
-  ~Socket();
-  Socket(const Socket&) = delete;
-  Socket& operator=(const Socket&) = delete;
-  void* get() const { return socket_; }
-  // Server side of CURVE; ZAP (see StartZapHandler) checks clients.
-  void SetCurveServer(const JobKey& key);
-  void SetCurveClient(const JobKey& key);
-  void SetOption(int option, int value);
-  void Bind(const std::string& endpoint);
-  void Connect(const std::string& endpoint);
-  // The endpoint actually bound (resolves tcp port 0 / "*").
-  std::string LastEndpoint() const;
-  // Sends frames; the last is sent without SNDMORE. A frame given by
-  // (pointer, size, zero_copy) is sent without copying when zero_copy: the
-  // memory must stay valid and unchanged until the peer has answered.
-  struct Frame {
-    const void* data;
-    size_t size;
-    bool zero_copy;
-  };
-  void Send(const std::vector<Frame>& frames);
-  // Receives all frames of one message; false on timeout (timeout_ms >= 0).
-  bool Receive(std::vector<std::string>* frames, int timeout_ms);
-
- private:
-  void* socket_;
-};
-
-// Starts the ZAP handler thread (once per process) that admits CURVE clients
-// whose public key is in the allowed set; returns immediately.
-void AllowCurveClient(const std::string& client_public_z85);
 
 }  // namespace distributed
 }  // namespace deepspark

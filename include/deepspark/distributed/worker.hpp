@@ -6,18 +6,24 @@
 // a crash rejoins under the same rank and continues from the center.
 #pragma once
 
+#include <memory>
 #include <string>
+
+#include "deepspark/distributed/transport.hpp"
 
 namespace deepspark {
 namespace distributed {
 
 struct WorkerOptions {
-  std::string server;         // control endpoint, tcp://HOST:PORT
-  std::string key_file;       // job key (else DEEPSPARK_JOB_KEY_FILE / _KEY)
-  int rank = -1;              // -1: any free rank
-  std::string train_source;   // overrides the train Data layer's source
-  int threads = 0;            // BLAS threads (0: library default)
+  std::string server;        // control endpoint, tcp://HOST:PORT
+  std::string key_file;      // job key (else DEEPSPARK_JOB_KEY_FILE / _KEY)
+  int rank = -1;             // -1: any free rank
+  std::string train_source;  // overrides the train Data layer's source
+  int threads = 0;           // BLAS threads (0: library default)
   int rejoin_timeout_s = 120;
+  // How to reach the server; null: ZeroMQ with the job key. Tests give an
+  // InProcessNetwork node (then no key is read).
+  std::shared_ptr<Transport> transport;
 };
 
 // Runs until the worker's iterations are done or the server says stop.

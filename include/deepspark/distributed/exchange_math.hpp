@@ -1,6 +1,7 @@
-// The exchange rules of DESIGN.md, as small pure functions on flat float
-// ranges, so that they can be read, tested against hand-computed values, and
-// shared by the server's shard threads and the workers.
+// The arithmetic of the exchange rules of DESIGN.md, as small pure functions
+// on flat float ranges, so that it can be read and tested against
+// hand-computed values; the rules (exchange_rule.hpp, src/distributed/rules)
+// call these on both sides.
 //
 // Notation: x = a worker's parameters, c = the center, a = moving rate,
 // f = server factor (original DeepSpark; 1 gives the EASGD rule).
@@ -27,6 +28,11 @@ void SyncElasticCenterUpdate(float* c, const float* sum_x, int k, float alpha, s
 // Worker side of the same round, with the round's *old* center c:
 //   x -= a (x - c).
 void SyncElasticWorkerUpdate(float* x, const float* old_c, float alpha, size_t n);
+
+// The original DeepSpark rule, server side, with the worker's parameters x
+// (sent whole) and this shard's center *now*: c += a f (x - c).
+// (Its worker side is SyncElasticWorkerUpdate with the pulled center.)
+void ElasticCenterPull(float* c, const float* x, float alpha_factor, size_t n);
 
 // Model averaging / synchronous SGD: out = sum / k.
 void Average(const float* sum, int k, float* out, size_t n);

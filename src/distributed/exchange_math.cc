@@ -1,4 +1,4 @@
-#include "deepspark/distributed/exchange_rules.hpp"
+#include "deepspark/distributed/exchange_math.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -25,6 +25,10 @@ void SyncElasticCenterUpdate(float* c, const float* sum_x, int k, float alpha, s
 
 void SyncElasticWorkerUpdate(float* x, const float* old_c, float alpha, size_t n) {
   for (size_t i = 0; i < n; ++i) x[i] -= alpha * (x[i] - old_c[i]);
+}
+
+void ElasticCenterPull(float* c, const float* x, float alpha_factor, size_t n) {
+  for (size_t i = 0; i < n; ++i) c[i] += alpha_factor * (x[i] - c[i]);
 }
 
 void Average(const float* sum, int k, float* out, size_t n) {
