@@ -26,7 +26,19 @@ accuracy() {
   python3 -c 'import json, sys; r = json.load(open(sys.argv[1]))
 print(next(s["value"] for s in r["scores"] if s["name"] == "accuracy"))' "$1"
 }
-center_iter() { sed -n 's/.*center iter \([0-9]*\)\/.*/\1/p' "$1" | tail -1; }
+# The center's iteration so far: the largest worker iteration in a job's
+# metrics file (PREFIX_metrics.jsonl; the server advances the center to it).
+center_iter() {
+  python3 -c 'import json, sys
+its = [json.loads(l).get("iter", 0) for l in open(sys.argv[1]) if l.strip()]
+print(max(its, default=0))' "$1" 2>/dev/null || echo 0
+}
+# Join and rejoin events in a metrics file from line $2 on.
+joins_from() {
+  python3 -c 'import json, sys
+lines = open(sys.argv[1]).read().splitlines()[int(sys.argv[2]):]
+print(sum(json.loads(l).get("event") in ("join", "rejoin") for l in lines if l.strip()))' "$1" "$2"
+}
 
 if [ -z "${ONLY_RESTART:-}" ]; then
 make_solver calm
@@ -38,9 +50,10 @@ make_solver killed
 "$DS" train --solver=faults/killed.prototxt --workers="$W" --threads=1 \
   --heartbeat-timeout-ms=3000 > faults/killed.out 2> faults/killed.log &
 JOB=$!
-until [ "$(center_iter faults/killed.log)" -ge 5000 ] 2>/dev/null; do sleep 2; done
+rm -f faults/killed_metrics.jsonl
+until [ "$(center_iter faults/killed_metrics.jsonl)" -ge 5000 ] 2>/dev/null; do sleep 2; done
 VICTIM=$(pgrep -f "key-file=faults/killed_job/job.key --rank=1" | head -1)
-kill -9 "$VICTIM" && echo "2. killed worker 1 (pid $VICTIM) at center iteration $(center_iter faults/killed.log)"
+kill -9 "$VICTIM" && echo "2. killed worker 1 (pid $VICTIM) at center iteration $(center_iter faults/killed_metrics.jsonl)"
 wait $JOB
 B=$(accuracy faults/killed_result.json)
 echo "2. with a worker killed: accuracy $B"
@@ -49,7 +62,7 @@ fi
 
 make_solver restart
 KEY=faults/restart.key
-rm -f $KEY faults/restart_iter_*
+rm -f $KEY faults/restart_iter_* faults/restart_metrics.jsonl
 PORT=$((20000 + RANDOM % 20000))
 rm -f faults/restart.endpoint
 "$DS" server --solver=faults/restart.prototxt --workers="$W" --listen=tcp://127.0.0.1:$PORT \
@@ -69,6 +82,7 @@ sleep 3
 ALIVE=0
 for p in "${PIDS[@]}"; do kill -0 "$p" 2>/dev/null && ALIVE=$((ALIVE + 1)); done
 kill -9 $SERVER; wait $SERVER 2>/dev/null
+BEFORE_RESTART=$(wc -l < faults/restart_metrics.jsonl)
 echo "3. killed the server after its snapshot $STATE, with $ALIVE of $W workers still training; restarting it from the snapshot"
 [ "$ALIVE" -eq "$W" ] || { echo "   the workers finished before the kill: the check proves nothing"; FAIL=1; }
 "$DS" server --solver=faults/restart.prototxt --workers="$W" --listen=tcp://127.0.0.1:$PORT \
@@ -76,7 +90,7 @@ echo "3. killed the server after its snapshot $STATE, with $ALIVE of $W workers 
   > faults/restart_server2.out 2> faults/restart_server2.log
 for p in "${PIDS[@]}"; do wait $p; done
 C=$(accuracy faults/restart_result.json)
-REJOINED=$(grep -c "rejoined\| joined" faults/restart_server2.log)
+REJOINED=$(joins_from faults/restart_metrics.jsonl "$BEFORE_RESTART")
 CENTER=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["center_iter"])' \
   faults/restart_result.json)
 echo "3. after the server restart: $REJOINED worker(s) rejoined; center iteration $CENTER, accuracy $C"

@@ -8,6 +8,8 @@ scripts/build.sh
 cmake -S . -B build -G Ninja -DDEEPSPARK_BUILD_PYTHON=ON >/dev/null
 ninja -C build
 (cd build && ctest --output-on-failure -j2 --timeout 900)
+# The distributed tests once more, under ThreadSanitizer (build-tsan/).
+scripts/check-tsan.sh
 # The build tree's package (build/python) unless one is installed; conftest.py
 # finds it. pytest's exit code 5 (no tests collected) means a broken setup.
 set +e

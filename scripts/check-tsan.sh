@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The distributed tests under ThreadSanitizer: the parameter server, its
+# workers (as threads and as processes), the exchange rules under injected
+# faults and the in-process network. Builds into build-tsan/ (ccache makes
+# a rebuild cheap). Extra arguments go to the test binary.
+#
+# Everything runs with one OpenMP/BLAS thread: libgomp is not instrumented,
+# so its barriers would read as races; the threads under test here are the
+# server's and the workers' own.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DDEEPSPARK_SANITIZE=thread -DDEEPSPARK_BUILD_BENCH=OFF -DDEEPSPARK_BUILD_PYTHON=OFF >/dev/null
+ninja -C build-tsan deepspark_tests
+export TSAN_OPTIONS="halt_on_error=1 abort_on_error=1 second_deadlock_stack=1 \
+suppressions=$PWD/tests/tsan.supp ${TSAN_OPTIONS:-}"
+export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
+build-tsan/deepspark_tests \
+  --gtest_filter='Dist*:InProcess*:RulesTimesFaults/*' "$@"
