@@ -27,10 +27,6 @@ void SyncElasticWorkerUpdate(float* x, const float* old_c, float alpha, size_t n
   for (size_t i = 0; i < n; ++i) x[i] -= alpha * (x[i] - old_c[i]);
 }
 
-void ElasticCenterPull(float* c, const float* x, float alpha_factor, size_t n) {
-  for (size_t i = 0; i < n; ++i) c[i] += alpha_factor * (x[i] - c[i]);
-}
-
 void Average(const float* sum, int k, float* out, size_t n) {
   const float scale = k > 0 ? 1.f / k : 0.f;
   for (size_t i = 0; i < n; ++i) out[i] = sum[i] * scale;

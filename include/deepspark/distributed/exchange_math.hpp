@@ -29,11 +29,6 @@ void SyncElasticCenterUpdate(float* c, const float* sum_x, int k, float alpha, s
 //   x -= a (x - c).
 void SyncElasticWorkerUpdate(float* x, const float* old_c, float alpha, size_t n);
 
-// The original DeepSpark rule, server side, with the worker's parameters x
-// (sent whole) and this shard's center *now*: c += a f (x - c).
-// (Its worker side is SyncElasticWorkerUpdate with the pulled center.)
-void ElasticCenterPull(float* c, const float* x, float alpha_factor, size_t n);
-
 // Model averaging / synchronous SGD: out = sum / k.
 void Average(const float* sum, int k, float* out, size_t n);
 

@@ -36,7 +36,9 @@ class DeepSparkRule : public ExchangeRule {
   void OnRequest(ShardState& shard, const ShardRequest& request) override {
     if (request.kind != Kind::PUSH) throw ProtocolError("deepspark takes PUSH, not SYNC");
     const ExchangeRates rates = shard.rates();
-    ElasticCenterPull(shard.center(), request.tensor, rates.alpha * rates.factor, request.count);
+    const float pull = rates.alpha * rates.factor;
+    float* c = shard.center();
+    for (size_t i = 0; i < request.count; ++i) c[i] += pull * (request.tensor[i] - c[i]);
     const uint64_t applied_at = shard.version();
     shard.BumpVersion();
     shard.Answer(request, Kind::PUSH_ACK, applied_at, nullptr);
