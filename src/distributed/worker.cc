@@ -177,7 +177,9 @@ int RunWorker(const WorkerOptions& options) {
     const char* value = std::getenv(name);
     if (requested_rank < 0 && value && *value) requested_rank = std::atoi(value);
   }
-  ParamClient client(endpoint, key, requested_rank, options.rejoin_timeout_s, options.transport);
+  ParamClient client(endpoint, key, requested_rank, options.rejoin_timeout_s,
+                     options.transport ? options.transport
+                                       : MakeZmqTransport(key, options.source_address));
   const pb::JobSpec spec = client.Join();
   const int rank = spec.rank();
   LOG(INFO) << "Worker " << rank << " of " << spec.num_workers() << " joined " << endpoint;

@@ -223,11 +223,14 @@ std::string HostOf(const std::string& endpoint) {
 
 class ZmqTransport : public Transport {
  public:
-  explicit ZmqTransport(const JobKey& key) : key_(key) {}
+  ZmqTransport(const JobKey& key, std::string source) : key_(key), source_(std::move(source)) {}
   std::unique_ptr<Port> Listen(const std::string& address) override {
     return std::make_unique<ZmqPort>(key_, address);
   }
   std::unique_ptr<Connection> Connect(const std::string& address) override {
+    if (!source_.empty() && address.rfind("tcp://", 0) == 0) {
+      return std::make_unique<ZmqConnection>(key_, "tcp://" + source_ + ":0;" + address.substr(6));
+    }
     return std::make_unique<ZmqConnection>(key_, address);
   }
   int WaitAny(const std::vector<Connection*>& connections, int timeout_ms) override {
@@ -265,12 +268,13 @@ class ZmqTransport : public Transport {
 
  private:
   JobKey key_;
+  std::string source_;
 };
 
 }  // namespace
 
-std::shared_ptr<Transport> MakeZmqTransport(const JobKey& key) {
-  return std::make_shared<ZmqTransport>(key);
+std::shared_ptr<Transport> MakeZmqTransport(const JobKey& key, const std::string& source_address) {
+  return std::make_shared<ZmqTransport>(key, source_address);
 }
 
 }  // namespace distributed

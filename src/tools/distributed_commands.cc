@@ -310,6 +310,9 @@ Command AddWorkerCommand(CLI::App* app) {
                   "threads of this worker's step (default: all cores; see README)");
   app->add_option("--rejoin-timeout", opt->worker.rejoin_timeout_s,
                   "seconds to keep trying to reach a lost server (default 120)");
+  app->add_option("--source-address", opt->worker.source_address,
+                  "local IP address this worker's connections leave from (multi-homed "
+                  "hosts, and the emulated cluster of bench/cluster)");
   return [opt]() { return distributed::RunWorker(opt->worker); };
 }
 

@@ -85,8 +85,11 @@ class Transport {
 
 // ZeroMQ (tcp://HOST:PORT, ipc://PATH, inproc://NAME) secured with CURVE:
 // listening ports present the job's server key and admit only the job's
-// client key (a ZAP handler); connections present the client key.
-std::shared_ptr<Transport> MakeZmqTransport(const JobKey& key);
+// client key (a ZAP handler); connections present the client key. With a
+// source address, tcp connections leave from that local IP (ZeroMQ's
+// "tcp://SOURCE:0;HOST:PORT"), so traffic can be told apart by node.
+std::shared_ptr<Transport> MakeZmqTransport(const JobKey& key,
+                                            const std::string& source_address = "");
 
 // ---------------------------------------------------------------------------
 // The in-process network: addresses mem://NAME in one process, with faults

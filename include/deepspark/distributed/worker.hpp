@@ -21,6 +21,7 @@ struct WorkerOptions {
   std::string train_source;  // overrides the train Data layer's source
   int threads = 0;           // BLAS threads (0: library default)
   int rejoin_timeout_s = 120;
+  std::string source_address;  // local IP the tcp connections leave from ("": any)
   // How to reach the server; null: ZeroMQ with the job key. Tests give an
   // InProcessNetwork node (then no key is read).
   std::shared_ptr<Transport> transport;
