@@ -32,7 +32,7 @@ DATASETS = {
     "mnist": (os.path.join(SHARED, "datasets", "mnist"), 0.99),
     "fashion-mnist": ("/usr/share/datasets/fashion-mnist", 0.88),
 }
-MODES = ["async-easgd", "sync-easgd", "model-averaging", "sync-sgd"]
+MODES = ["async-easgd", "deepspark", "sync-easgd", "model-averaging", "sync-sgd"]
 
 
 def convert(dataset_dir, name):
@@ -68,26 +68,32 @@ def write_job(name, dbs, test_interval, max_iter):
 
 
 def run(solver, mode, workers, target, max_seconds, slow_delay_ms=0):
+    result_file = os.path.join(WORK, "run_result.json")
+    if os.path.exists(result_file):
+        os.remove(result_file)
     cmd = [TOOL, "train", f"--solver={solver}", f"--workers={workers}", f"--mode={mode}",
-           "--threads=1", f"--target-accuracy={target}"]
+           "--threads=1", f"--target-accuracy={target}", f"--result-file={result_file}"]
     if slow_delay_ms > 0:
         cmd += ["--slow-rank=0", f"--slow-delay-ms={slow_delay_ms}"]
     start = time.time()
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=max_seconds)
-        out = proc.stdout
-    except subprocess.TimeoutExpired as e:
-        out = e.stdout.decode() if isinstance(e.stdout, bytes) else (e.stdout or "")
+        subprocess.run(cmd, capture_output=True, text=True, timeout=max_seconds)
+    except subprocess.TimeoutExpired:
         subprocess.run(["pkill", "-f", f"key-file={WORK}/"], check=False)
     wall = time.time() - start
-    m = re.search(r"target reached after ([\d.]+) s at center iteration (\d+), (\d+) worker", out)
-    acc = re.search(r"^accuracy = ([\d.]+)", out, re.M)
+    # The job's result file (not its printed lines) says how it ended.
+    result = {}
+    if os.path.exists(result_file):
+        with open(result_file) as f:
+            result = json.load(f)
+    reached = result.get("target") or {}
+    acc = next((s["value"] for s in result.get("scores", []) if s["name"] == "accuracy"), None)
     return {
         "mode": mode, "workers": workers, "slow": slow_delay_ms > 0,
-        "reached": bool(m), "seconds": float(m.group(1)) if m else None,
-        "center_iter": int(m.group(2)) if m else None,
-        "worker_iters": int(m.group(3)) if m else None,
-        "final_accuracy": float(acc.group(1)) if acc else None, "wall": wall,
+        "reached": bool(reached), "seconds": reached.get("seconds"),
+        "center_iter": reached.get("center_iter"),
+        "worker_iters": reached.get("worker_iters"),
+        "final_accuracy": acc, "wall": wall,
     }
 
 
