@@ -14,6 +14,7 @@ import contextlib
 import json
 import os
 import socket
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -114,7 +115,7 @@ def _partition_task(server, key_text, shape, tool, threads, pid_dir, worker_env)
                 with open(os.path.join(pid_dir, "rank%d.pid" % rank), "w") as f:
                     f.write(str(proc.pid))
             status = proc.wait()
-        import shutil
+
         shutil.rmtree(lmdb, ignore_errors=True)
         return [(rank, status)]
     return run
@@ -149,6 +150,9 @@ def train(data, solver, num_workers, mode="async-easgd", tau=None, moving_rate=N
     if not sample:
         raise ValueError("no training data")
     driver_lmdb = os.path.join(workdir, "driver_train_lmdb")
+    # Ours, made anew each run: one left by an earlier job in the same
+    # workdir is replaced, not an error.
+    shutil.rmtree(driver_lmdb, ignore_errors=True)
     deepspark.io.write_lmdb(driver_lmdb, [(_to_chw(i, shape), l) for i, l in sample])
     job_solver = os.path.join(workdir, "solver.prototxt")
     job_net = os.path.join(workdir, "net.prototxt")

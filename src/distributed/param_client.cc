@@ -43,6 +43,18 @@ int64_t ShardCaller::ShardEnd(int s) const {
   return s + 1 < spec_.shard_begin_size() ? spec_.shard_begin(s + 1) : spec_.param_count();
 }
 
+int ShardCaller::ResendMs(Kind kind) const {
+  return std::max(transport_->resend_ms(),
+                  static_cast<int>(4 * recent_ms_[static_cast<int>(kind) & 15]));
+}
+
+int ShardCaller::GiveUpMs(Kind kind) const {
+  const double model_ms = 4.0 * spec_.param_count() / (kSlowestLinkMBps * 1e3);
+  const double base = (kind == Kind::SYNC ? kSyncGiveUpMs : kAsyncGiveUpMs) + model_ms;
+  return static_cast<int>(
+      std::min(2e9, std::max(base, 20 * recent_ms_[static_cast<int>(kind) & 15])));
+}
+
 void ShardCaller::SendRequest(int shard, const Header& header, const float* tensor,
                               bool zero_copy) {
   if (tensor) {
@@ -76,7 +88,10 @@ ShardCaller::Outcome ShardCaller::Call(Kind kind, const float* tensor, float* re
     h.count = tensor ? static_cast<uint64_t>(ShardEnd(s) - ShardBegin(s)) : 0;
   }
   if (seqs) seqs->assign(n_shards, 0);
+  const auto started = Clock::now();
+  const auto resend_after = std::chrono::milliseconds(ResendMs(kind));
   std::vector<bool> answered(n_shards, false);
+  bool resent = false;
   std::vector<Clock::time_point> sent_at(n_shards, Clock::now());
   for (int s = 0; s < n_shards; ++s) SendRequest(s, headers[s], tensor, true);
   int remaining = n_shards;
@@ -93,10 +108,11 @@ ShardCaller::Outcome ShardCaller::Call(Kind kind, const float* tensor, float* re
     waiting_shard.clear();
     for (int s = 0; s < n_shards; ++s) {
       if (answered[s]) continue;
-      if (now - sent_at[s] >= std::chrono::milliseconds(kResendMs)) {
+      if (now - sent_at[s] >= resend_after) {
         SendRequest(s, headers[s], tensor, false);
         sent_at[s] = now;
         ++stats_.resends;
+        resent = true;
       }
       waiting.push_back(connections_[s].get());
       waiting_shard.push_back(s);
@@ -137,6 +153,13 @@ ShardCaller::Outcome ShardCaller::Call(Kind kind, const float* tensor, float* re
     if (seqs) (*seqs)[s] = reply.seq;
     answered[s] = true;
     --remaining;
+  }
+  // Only calls that needed no resend say how long one takes: counting the
+  // waits for lost messages would lengthen the resend time on every loss.
+  if (!resent) {
+    double& recent = recent_ms_[static_cast<int>(kind) & 15];
+    const double took = std::chrono::duration<double, std::milli>(Clock::now() - started).count();
+    recent = recent == 0 ? took : 0.8 * recent + 0.2 * took;
   }
   return Outcome::OK;
 }
@@ -209,13 +232,13 @@ const pb::JobSpec& ParamClient::Join() {
 
 void ParamClient::Call(Kind kind, const float* tensor, float* result, std::vector<uint64_t>* seqs) {
   const auto deadline = Clock::now() + std::chrono::seconds(rejoin_timeout_s_);
-  const int give_up_ms = kind == Kind::SYNC ? kSyncGiveUpMs : kAsyncGiveUpMs;
   std::string why = "the heartbeat found this rank forgotten (the server restarted, or dropped it)";
   while (true) {
     if (rejoin_requested_) {
       LOG(WARNING) << KindName(kind) << " of rank " << spec_.rank() << ": " << why << "; rejoining";
       Join();
     }
+    const int give_up_ms = caller_.GiveUpMs(kind);
     const ShardCaller::Outcome outcome =
         caller_.Call(kind, tensor, result, seqs, give_up_ms, &rejoin_requested_);
     if (outcome == ShardCaller::Outcome::OK) return;

@@ -28,8 +28,8 @@ std::vector<float> ParameterServer::Impl::PullCenterCopy(ShardCaller* caller) {
   std::vector<float> flat(param_count);
   // The shards are in this process and answer unless shutting down (or the
   // network, in tests, loses the messages: the call resends them).
-  while (caller->Call(Kind::PULL, nullptr, flat.data(), nullptr, 1000) !=
-         ShardCaller::Outcome::OK) {
+  while (caller->Call(Kind::PULL, nullptr, flat.data(), nullptr, caller->GiveUpMs(Kind::PULL),
+                      &shutting_down) != ShardCaller::Outcome::OK) {
     REQUIRE(!shutting_down) << "the server is shutting down";
   }
   return flat;

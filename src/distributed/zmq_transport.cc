@@ -248,6 +248,7 @@ class ZmqTransport : public Transport {
     }
     return -1;
   }
+  int resend_ms() const override { return 3000; }
   std::string ShardAddress(const std::string& listen, int shard) const override {
     if (listen.rfind("ipc://", 0) == 0 || listen.rfind("inproc://", 0) == 0) {
       return listen + ".shard" + std::to_string(shard);

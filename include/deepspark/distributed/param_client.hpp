@@ -2,14 +2,18 @@
 // the calls of its exchange rule (exchange_rule.hpp) to all center shards in
 // parallel (every shard's request goes out before any answer is awaited).
 //
-// Lost messages: a shard that has not answered within kResendMs gets the
-// same request again (same session and request id; the shard answers a
-// repeat from its record, so nothing is applied twice). Lost server: a call
-// that gets no complete answer for long (kAsyncGiveUpMs; kSyncGiveUpMs for a
-// round, which waits for the slowest worker), or an answer saying this rank
-// is no longer a member, makes the client rejoin (a restarted server hands
-// out new shard endpoints) and make the call again, until rejoin_timeout_s
-// passes; then it throws deepspark::Error.
+// Lost messages: a shard that has not answered within the resend time
+// (ShardCaller::ResendMs: the transport's, or 4x this kind of call's recent
+// duration, whichever is longer, so a large tensor on a slow link is not
+// sent again while it is still on its way) gets the same request again
+// (same session and request id; the shard answers a repeat from its record,
+// so nothing is applied twice). Lost server: a call that gets no complete
+// answer for long (GiveUpMs: kAsyncGiveUpMs, or kSyncGiveUpMs for a round,
+// which waits for the slowest worker, plus the time the model takes at
+// kSlowestLinkMBps, and at least 20x the call's recent duration), or an
+// answer saying this rank is no longer a member, makes the client rejoin (a
+// restarted server hands out new shard endpoints) and make the call again,
+// until rejoin_timeout_s passes; then it throws deepspark::Error.
 //
 // Thread safety: one thread per ParamClient (the training thread), except
 // RequestRejoin (any thread). ShardCaller, HeartbeatClient: one thread each.
@@ -29,9 +33,9 @@
 namespace deepspark {
 namespace distributed {
 
-constexpr int kResendMs = 300;
 constexpr int kAsyncGiveUpMs = 10000;
 constexpr int kSyncGiveUpMs = 60000;
+constexpr double kSlowestLinkMBps = 5;
 
 struct ClientStats {
   int64_t bytes_sent = 0;
@@ -57,6 +61,10 @@ class ShardCaller {
   Outcome Call(Kind kind, const float* tensor, float* result, std::vector<uint64_t>* seqs,
                int give_up_ms, const std::atomic<bool>* abandon = nullptr);
 
+  // Milliseconds before a request of `kind` is sent again, and before the
+  // call is given up (see the top of this file).
+  int ResendMs(Kind kind) const;
+  int GiveUpMs(Kind kind) const;
   // The iteration every request carries (it advances the center's).
   void set_iter(int iter) { iter_ = iter; }
   int num_shards() const { return static_cast<int>(connections_.size()); }
@@ -74,6 +82,7 @@ class ShardCaller {
   std::vector<std::unique_ptr<Connection>> connections_;
   uint64_t next_request_id_ = 1;
   int iter_ = 0;
+  double recent_ms_[16] = {0};  // by Kind: moving average of completed calls
   ClientStats stats_;
 };
 

@@ -76,6 +76,11 @@ class Transport {
   virtual std::string ShardAddress(const std::string& listen, int shard) const = 0;
   // The address a client uses for a shard bound at `shard_address`, given
   // the control address it reached (tcp wildcards become that host).
+  // How long a client waits for the answer to a small request before it
+  // sends it again (clients wait longer for large or slow calls). TCP loses
+  // nothing while a peer lives (and a peer that restarts is found by the
+  // heartbeat), so ZeroMQ's is long; the in-process network loses on purpose.
+  virtual int resend_ms() const { return 300; }
   virtual std::string Reachable(const std::string& shard_address,
                                 const std::string& control_address) const {
     (void)control_address;
