@@ -149,12 +149,16 @@ def table(records):
     return "\n".join(lines)
 
 
-def plot(records, path):
+def ensure_matplotlib():
+    """Installed before entering the network namespace (no network there)."""
     try:
-        import matplotlib
+        import matplotlib  # noqa: F401
     except ImportError:
         subprocess.run([sys.executable, "-m", "pip", "install", "-q", "matplotlib"], check=False)
-        import matplotlib
+
+
+def plot(records, path):
+    import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     datasets = sorted({r["dataset"] for r in records})
@@ -207,12 +211,14 @@ def main():
     ap.add_argument("--base-lr", type=float, default=0.01)
     ap.add_argument("--test-interval", type=int, default=250)
     ap.add_argument("--max-seconds", type=float, default=900)
+    ap.add_argument("--target", type=float, default=0, help="override the datasets' targets")
     ap.add_argument("--name", default="emulated")
     args = ap.parse_args()
     reason = cluster.why_not()
     if reason:
         print(f"cannot emulate a cluster here: {reason}")
         return 1
+    ensure_matplotlib()
     cluster.enter_private_netns()
     os.makedirs(WORK, exist_ok=True)
     out = os.path.join(RESULTS, f"cluster_{args.name}.json")
@@ -230,6 +236,11 @@ def main():
         if (ds, mode, n, slow) in done:
             continue
         dataset_dir, target = DATASETS[ds]
+        target = args.target or target
+        if not os.path.isdir(dataset_dir):
+            print(f"{ds}: no data at {dataset_dir} (Fashion-MNIST: apt-get install "
+                  "dataset-fashion-mnist); skipped")
+            continue
         dbs = convert(dataset_dir, ds)
         solver = write_solver(ds, dbs, args.test_interval, 10000 * 4, args.base_lr)
         t0 = time.time()
