@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <limits>
 #include <random>
 #include <thread>
 
@@ -44,13 +45,17 @@ int64_t ShardCaller::ShardEnd(int s) const {
 }
 
 int ShardCaller::ResendMs(Kind kind) const {
+  // A reliable transport loses a message only with its connection, which the
+  // heartbeat and the give-up time handle: resending a large tensor that is
+  // merely slow would only add to the load that makes it slow.
+  if (transport_->resend_ms() < 0) return std::numeric_limits<int>::max();
   return std::max(transport_->resend_ms(),
                   static_cast<int>(4 * recent_ms_[static_cast<int>(kind) & 15]));
 }
 
 int ShardCaller::GiveUpMs(Kind kind) const {
   const double model_ms = 4.0 * spec_.param_count() / (kSlowestLinkMBps * 1e3);
-  const double base = (kind == Kind::SYNC ? kSyncGiveUpMs : kAsyncGiveUpMs) + model_ms;
+  const double base = (kind == Kind::SYNC ? kSyncGiveUpMs : kAsyncGiveUpMs) + 3 * model_ms;
   return static_cast<int>(
       std::min(2e9, std::max(base, 20 * recent_ms_[static_cast<int>(kind) & 15])));
 }

@@ -248,7 +248,7 @@ class ZmqTransport : public Transport {
     }
     return -1;
   }
-  int resend_ms() const override { return 3000; }
+  int resend_ms() const override { return -1; }  // TCP: never (see ShardCaller)
   std::string ShardAddress(const std::string& listen, int shard) const override {
     if (listen.rfind("ipc://", 0) == 0 || listen.rfind("inproc://", 0) == 0) {
       return listen + ".shard" + std::to_string(shard);

@@ -4,12 +4,12 @@
 //
 // Lost messages: a shard that has not answered within the resend time
 // (ShardCaller::ResendMs: the transport's, or 4x this kind of call's recent
-// duration, whichever is longer, so a large tensor on a slow link is not
-// sent again while it is still on its way) gets the same request again
+// duration, whichever is longer; never over ZeroMQ, whose TCP loses nothing
+// while the connection lives) gets the same request again
 // (same session and request id; the shard answers a repeat from its record,
 // so nothing is applied twice). Lost server: a call that gets no complete
 // answer for long (GiveUpMs: kAsyncGiveUpMs, or kSyncGiveUpMs for a round,
-// which waits for the slowest worker, plus the time the model takes at
+// which waits for the slowest worker, plus 3x the time the model takes at
 // kSlowestLinkMBps, and at least 20x the call's recent duration), or an
 // answer saying this rank is no longer a member, makes the client rejoin (a
 // restarted server hands out new shard endpoints) and make the call again,

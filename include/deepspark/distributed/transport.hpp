@@ -77,9 +77,11 @@ class Transport {
   // The address a client uses for a shard bound at `shard_address`, given
   // the control address it reached (tcp wildcards become that host).
   // How long a client waits for the answer to a small request before it
-  // sends it again (clients wait longer for large or slow calls). TCP loses
-  // nothing while a peer lives (and a peer that restarts is found by the
-  // heartbeat), so ZeroMQ's is long; the in-process network loses on purpose.
+  // sends it again (clients wait longer for slow calls); < 0: never. TCP
+  // loses nothing while a connection lives (a peer that restarts is found by
+  // the heartbeat and the give-up time), so ZeroMQ never resends: resending
+  // a 240 MB tensor that is merely slow would add to what makes it slow. The
+  // in-process network loses messages on purpose.
   virtual int resend_ms() const { return 300; }
   virtual std::string Reachable(const std::string& shard_address,
                                 const std::string& control_address) const {
