@@ -116,7 +116,12 @@ def run_one(args, dataset, solver, target, mode, workers, slow):
             result = cluster.run_job(c, workdir, solver, workers, mode=mode, extra_server=extra,
                                      timeout=args.max_seconds)
     except RuntimeError as e:
+        # Not reached in time: how far it got is still worth recording.
         record["error"] = str(e)
+        sent, received, curve = bytes_moved(metrics)
+        record.update({"bytes_sent": sent, "bytes_received": received, "accuracy_curve": curve,
+                       "wall": args.max_seconds,
+                       "best_accuracy": max((a for _, a in curve), default=None)})
         return record
     reached = result.get("target") or {}
     sent, received, curve = bytes_moved(metrics)
@@ -199,7 +204,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--datasets", nargs="+", default=["mnist"])
     ap.add_argument("--modes", nargs="+", default=MODES)
-    ap.add_argument("--workers", nargs="+", type=int, default=[1, 2, 4, 8])
+    ap.add_argument("--workers", nargs="*", type=int, default=[1, 2, 4, 8])
     ap.add_argument("--slow", nargs="*", type=int, default=[4, 8],
                     help="N of the runs with one node 3x slower")
     ap.add_argument("--slow-modes", nargs="*", default=["async-easgd", "sync-easgd", "sync-sgd"])
