@@ -26,6 +26,9 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import cluster  # noqa: E402
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from dist_bench import convert  # noqa: E402  (MNIST-format IDX -> LMDB, cached)
+
 ROOT = cluster.ROOT
 TOOL = cluster.TOOL
 SHARED = os.environ.get("DEEPSPARK_SHARED_DIR") or os.path.join(ROOT, "..", "shared")
@@ -38,19 +41,6 @@ DATASETS = {
     "fashion-mnist": ("/usr/share/datasets/fashion-mnist", 0.88),
 }
 MODES = ["async-easgd", "deepspark", "sync-easgd", "model-averaging", "sync-sgd"]
-
-
-def convert(dataset_dir, name):
-    dbs = {}
-    for split, prefix in (("train", "train"), ("test", "t10k")):
-        db = os.path.join(WORK, f"{name}_{split}_lmdb")
-        if not os.path.isdir(db):
-            subprocess.run([TOOL, "convert-mnist",
-                            os.path.join(dataset_dir, f"{prefix}-images-idx3-ubyte.gz"),
-                            os.path.join(dataset_dir, f"{prefix}-labels-idx1-ubyte.gz"), db],
-                           check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        dbs[split] = db
-    return dbs
 
 
 def write_solver(name, dbs, test_interval, max_iter, base_lr):
