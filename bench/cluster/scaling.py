@@ -27,6 +27,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import cluster  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import dist_bench  # noqa: E402
 from dist_bench import convert  # noqa: E402  (MNIST-format IDX -> LMDB, cached)
 
 ROOT = cluster.ROOT
@@ -216,6 +217,7 @@ def main():
     ensure_matplotlib()
     cluster.enter_private_netns()
     os.makedirs(WORK, exist_ok=True)
+    os.makedirs(dist_bench.WORK, exist_ok=True)  # where convert() keeps the LMDBs
     out = os.path.join(RESULTS, f"cluster_{args.name}.json")
     records = json.load(open(out)) if os.path.exists(out) else []
     done = {(r["dataset"], r["mode"], r["workers"], r["slow"]) for r in records}
