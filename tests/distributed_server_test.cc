@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -99,6 +100,23 @@ TEST_F(DistServerTest, StartsWithTheFilledCenter) {
   std::vector<float> pulled(kParams);
   client->PullCenter(pulled.data());
   EXPECT_EQ(pulled, Initial());
+}
+
+// Workers learn their learning rate from the JobSpec: under an elastic rule
+// base_lr x N^(2/3) with the schedule at iter x N by default; sync-sgd keeps
+// the solver's.
+TEST_F(DistServerTest, JobSpecCarriesTheLearningRateForN) {
+  StartServer(8);
+  auto client = NewClient();
+  EXPECT_NEAR(client->spec().lr_scale(), std::pow(8.0, kDefaultLrPower), 1e-5);
+  EXPECT_NEAR(client->spec().lr_scale(), 4.0, 1e-5);
+  EXPECT_EQ(client->spec().lr_schedule_scale(), 8.f);
+  client.reset();
+  server_->Stop();
+  StartServer(8, 20000, 0.25f, "sync-sgd");
+  client = NewClient();
+  EXPECT_EQ(client->spec().lr_scale(), 1.f);
+  EXPECT_EQ(client->spec().lr_schedule_scale(), 1.f);
 }
 
 TEST_F(DistServerTest, AsyncEasgdSingleWorkerIsExact) {

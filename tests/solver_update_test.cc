@@ -234,6 +234,45 @@ TYPED_TEST(SolverUpdateTest, LearningRatePolicies) {
   EXPECT_NEAR(rate_at(7), 1.0 / (1.0 + std::exp(-2.0)), 1e-6);
 }
 
+// A distributed worker of N runs the schedule at iteration iter x N: every
+// policy then gives at iter what it gives unscaled at iter x N, and poly
+// stays at 0 (not NaN) once the scaled iteration passes max_iter.
+TYPED_TEST(SolverUpdateTest, ScheduleScaleRunsThePolicyAtScaledIterations) {
+  auto rate_at = [this](int iter, double scale) {
+    auto solver = this->Make();
+    solver->set_lr_schedule_scale(scale);
+    solver->set_iter(iter);
+    return static_cast<double>(this->Sgd(solver.get())->GetLearningRate());
+  };
+  struct Policy {
+    const char* name;
+    float gamma, power;
+    int stepsize;
+  };
+  this->param_.set_base_lr(0.01f);
+  this->param_.set_max_iter(1000);
+  this->param_.clear_stepvalue();
+  this->param_.add_stepvalue(100);
+  for (const Policy& p : {Policy{"inv", 1e-3f, 0.75f, 0}, Policy{"exp", 0.999f, 0, 0},
+                          Policy{"step", 0.1f, 0, 40}, Policy{"poly", 0, 2.0f, 0},
+                          Policy{"sigmoid", -0.05f, 0, 100}, Policy{"multistep", 0.1f, 0, 0},
+                          Policy{"fixed", 0, 0, 0}}) {
+    SCOPED_TRACE(p.name);
+    this->param_.set_lr_policy(p.name);
+    this->param_.set_gamma(p.gamma);
+    this->param_.set_power(p.power);
+    this->param_.set_stepsize(p.stepsize);
+    for (int iter : {0, 7, 30, 99}) {
+      EXPECT_NEAR(rate_at(iter, 4.0), rate_at(iter * 4, 1.0), 1e-9) << "iter " << iter;
+    }
+  }
+  this->param_.set_lr_policy("poly");
+  this->param_.set_power(0.5f);
+  const double past = rate_at(300, 4.0);  // 1200 > max_iter
+  EXPECT_EQ(past, 0.0);
+  EXPECT_GT(rate_at(200, 4.0), 0.0);
+}
+
 TYPED_TEST(SolverUpdateTest, MultiStepAdvancesAtMostOncePerCall) {
   this->param_.set_lr_policy("multistep");
   this->param_.set_base_lr(1.0f);

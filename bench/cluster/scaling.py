@@ -44,7 +44,7 @@ DATASETS = {
 MODES = ["async-easgd", "deepspark", "sync-easgd", "model-averaging", "sync-sgd"]
 
 
-def write_solver(name, dbs, test_interval, max_iter, base_lr):
+def write_solver(name, dbs, test_interval, max_iter, base_lr, gamma_scale=1.0):
     zoo = os.path.join(SHARED, "caffe-zoo/bvlc/examples/mnist")
     net = open(os.path.join(zoo, "lenet_train_test.prototxt")).read()
     net = net.replace("examples/mnist/mnist_train_lmdb", dbs["train"])
@@ -57,6 +57,11 @@ def write_solver(name, dbs, test_interval, max_iter, base_lr):
     solver = re.sub(r"test_interval: \d+", f"test_interval: {test_interval}", solver)
     solver = re.sub(r"max_iter: \d+", f"max_iter: {max_iter}", solver)
     solver = re.sub(r"base_lr: [\d.]+", f"base_lr: {base_lr}", solver)
+    # The inv policy's gamma scaled: lr(i) = base (1 + s gamma i)^-power is the stock
+    # schedule at iteration s i, so s = N decays each worker's rate with the samples
+    # all N workers have seen.
+    solver = re.sub(r"gamma: ([\d.e-]+)", lambda m: f"gamma: {float(m.group(1)) * gamma_scale:g}",
+                    solver)
     solver = re.sub(r"snapshot: \d+", "snapshot: 0", solver)
     solver = re.sub(r"display: \d+", "display: 0", solver)
     solver = re.sub(r'snapshot_prefix: ".*"', f'snapshot_prefix: "{WORK}/{name}_run"', solver)
@@ -99,9 +104,16 @@ def run_one(args, dataset, solver, target, mode, workers, slow):
         extra.append(f"--tau={args.tau}")
     if args.moving_rate:
         extra.append(f"--moving-rate={args.moving_rate}")
+    if args.lr_power is not None:
+        extra.append(f"--lr-power={args.lr_power}")
+    if args.lr_schedule:
+        extra.append(f"--lr-schedule={args.lr_schedule}")
     record = {"dataset": dataset, "mode": mode, "workers": workers, "slow": slow,
               "target": target, "cpu_per_worker": args.cpu, "server_cpu": args.server_cpu,
-              "mbit": args.mbit, "tau": args.tau or 10, "reached": False}
+              "mbit": args.mbit, "tau": args.tau or 10, "base_lr": args.base_lr,
+              "gamma_power": args.gamma_power, "lr_power": args.lr_power,
+              "lr_schedule": args.lr_schedule, "moving_rate": args.moving_rate or 0.9 / workers,
+              "reached": False}
     try:
         with cluster.Cluster(nodes) as c:
             result = cluster.run_job(c, workdir, solver, workers, mode=mode, extra_server=extra,
@@ -204,7 +216,13 @@ def main():
     ap.add_argument("--mbit", type=int, default=1000, help="link of every node, Mbit/s")
     ap.add_argument("--tau", type=int, default=0)
     ap.add_argument("--moving-rate", type=float, default=0)
-    ap.add_argument("--base-lr", type=float, default=0.01)
+    ap.add_argument("--base-lr", type=float, default=0.01,
+                    help="tuning: the solver file's base_lr (Caffe's LeNet: 0.01)")
+    ap.add_argument("--gamma-power", type=float, default=0.0,
+                    help="tuning: the solver file's inv gamma times N^p")
+    ap.add_argument("--lr-power", type=float, default=None,
+                    help="the server's --lr-power (default: the rule's)")
+    ap.add_argument("--lr-schedule", default="", help="the server's --lr-schedule (worker|all)")
     ap.add_argument("--test-interval", type=int, default=250)
     ap.add_argument("--max-seconds", type=float, default=900)
     ap.add_argument("--target", type=float, default=0, help="override the datasets' targets")
@@ -239,7 +257,8 @@ def main():
                   "dataset-fashion-mnist); skipped")
             continue
         dbs = convert(dataset_dir, ds)
-        solver = write_solver(ds, dbs, args.test_interval, 10000 * 4, args.base_lr)
+        solver = write_solver(f"{ds}_{n}", dbs, args.test_interval, 10000 * 4, args.base_lr,
+                              n ** args.gamma_power)
         t0 = time.time()
         r = run_one(args, ds, solver, target, mode, n, slow)
         print(f"{ds} {mode} N={n}{' slow' if slow else ''}: reached={r['reached']} "

@@ -127,6 +127,12 @@ class Solver {
   int iter() const { return iter_; }
   void set_iter(int iter) { iter_ = iter; }
   int current_step() const { return current_step_; }
+  // The learning-rate policy reads iter() * scale instead of iter() (the
+  // iterations themselves, max_iter and snapshots are unchanged). A
+  // distributed worker of N sets N under elastic averaging, so its rate
+  // decays with the samples all N workers have seen (docs/distributed.md).
+  void set_lr_schedule_scale(double scale) { lr_schedule_scale_ = scale; }
+  double lr_schedule_scale() const { return lr_schedule_scale_; }
   void set_current_step(int step) { current_step_ = step; }
   // The train loss averaged over the last average_loss iterations of the
   // current (or last) Step call; each Step starts a fresh average, as Caffe's.
@@ -146,6 +152,7 @@ class Solver {
   caffe::SolverParameter param_;
   int iter_ = 0;
   int current_step_ = 0;
+  double lr_schedule_scale_ = 1.0;
   std::shared_ptr<Net<Dtype>> net_;
   std::vector<std::shared_ptr<Net<Dtype>>> test_nets_;
   std::vector<Blob<Dtype>*> params_;

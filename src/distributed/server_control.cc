@@ -150,6 +150,19 @@ void ParameterServer::Impl::Start() {
   spec_template.set_slow_rank(opt->slow_rank);
   spec_template.set_fail_rank(opt->fail_rank);
   spec_template.set_fail_after(opt->fail_after);
+  // Learning rate with N workers (param_server.hpp; measured in
+  // docs/benchmarks.md, "Emulated cluster"): under the elastic rules every
+  // worker is an SGD of its own whose noise the center averages away, so it
+  // can take a larger step, and the center sees N workers' samples per
+  // local iteration, so the schedule follows them. Gradient averaging
+  // (sync-sgd) is one SGD: the solver's rate stands.
+  {
+    const bool elastic = !NewExchangeRule(opt->rule)->exchanges_gradients();
+    const double power = opt->lr_power >= 0 ? opt->lr_power : (elastic ? kDefaultLrPower : 0.0);
+    const bool by_all = opt->lr_schedule_by_all >= 0 ? opt->lr_schedule_by_all != 0 : elastic;
+    spec_template.set_lr_scale(static_cast<float>(std::pow(opt->num_workers, power)));
+    spec_template.set_lr_schedule_scale(by_all ? static_cast<float>(opt->num_workers) : 1.f);
+  }
   {
     std::string bytes;
     solver.SerializeToString(&bytes);
@@ -186,7 +199,9 @@ void ParameterServer::Impl::Start() {
   start_time = last_progress = last_live_time = Clock::now();
   LOG(INFO) << "Parameter server for " << opt->solver_path << ": " << opt->rule << ", "
             << opt->num_workers << " worker(s), tau " << opt->tau << ", moving rate " << alpha
-            << ", " << param_count << " parameters in " << num_shards << " shard(s); listening on "
+            << ", learning rate x" << spec_template.lr_scale() << " with its schedule at iteration x"
+            << spec_template.lr_schedule_scale() << ", " << param_count << " parameters in "
+            << num_shards << " shard(s); listening on "
             << control_endpoint << "; metrics in " << metrics_path;
   owner->center_iter_ = restored_iter;
   control_thread = std::thread([this] { RunGuarded("control", [this] { ControlLoop(); }); });

@@ -215,7 +215,14 @@ int RunWorker(const WorkerOptions& options) {
   if (param.has_train_net_param()) {
     SetDataPartition(param.mutable_train_net_param(), caffe::TRAIN, partition);
   }
+  param.set_base_lr(param.base_lr() * spec.lr_scale());
   std::unique_ptr<Solver<float>> solver = CreateSolver<float>(param);
+  solver->set_lr_schedule_scale(spec.lr_schedule_scale());
+  if (spec.lr_scale() != 1.f || spec.lr_schedule_scale() != 1.f) {
+    LOG(INFO) << "Worker " << rank << ": base_lr " << param.base_lr() << " (x" << spec.lr_scale()
+              << "), " << param.lr_policy() << " policy at iteration x"
+              << spec.lr_schedule_scale();
+  }
 
   // All learnable parameters in one flat buffer (net order), so exchanges
   // read and write them in place and send them without copies.

@@ -1,6 +1,8 @@
 // SGDSolver: the learning-rate policies, the update steps shared by every
 // solver type (clip, normalize, regularize) and momentum SGD itself.
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <string>
 
 #include "deepspark/math_functions.hpp"
@@ -56,12 +58,15 @@ Dtype SGDSolver<Dtype>::GetLearningRate() {
   const std::string& policy = param.lr_policy();
   const double base_lr = param.base_lr();
   const double gamma = param.gamma();
-  const double iter = this->iter_;
+  // The schedule's iteration (lr_schedule_scale: solver.hpp); Caffe's own
+  // with the scale at 1.
+  const double iter = this->iter_ * this->lr_schedule_scale_;
+  const int64_t whole_iter = static_cast<int64_t>(iter);
   double rate = 0;
   if (policy == "fixed") {
     rate = base_lr;
   } else if (policy == "step") {
-    this->current_step_ = this->iter_ / param.stepsize();
+    this->current_step_ = static_cast<int>(whole_iter / param.stepsize());
     rate = base_lr * std::pow(gamma, this->current_step_);
   } else if (policy == "exp") {
     rate = base_lr * std::pow(gamma, iter);
@@ -70,14 +75,16 @@ Dtype SGDSolver<Dtype>::GetLearningRate() {
   } else if (policy == "multistep") {
     // At most one step per call, as Caffe does.
     if (this->current_step_ < param.stepvalue_size() &&
-        this->iter_ >= param.stepvalue(this->current_step_)) {
+        whole_iter >= param.stepvalue(this->current_step_)) {
       ++this->current_step_;
       LOG(INFO) << "MultiStep Status: Iteration " << this->iter_
                 << ", step = " << this->current_step_;
     }
     rate = base_lr * std::pow(gamma, this->current_step_);
   } else if (policy == "poly") {
-    rate = base_lr * std::pow(1.0 - iter / static_cast<double>(param.max_iter()),
+    // Past max_iter (a scaled schedule runs ahead of the iterations) the
+    // rate stays 0 rather than turning NaN.
+    rate = base_lr * std::pow(std::max(0.0, 1.0 - iter / static_cast<double>(param.max_iter())),
                               static_cast<double>(param.power()));
   } else if (policy == "sigmoid") {
     rate =

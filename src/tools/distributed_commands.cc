@@ -39,6 +39,13 @@ void AddDistOptions(CLI::App* app, DistOptions* opt, bool with_workers_flag) {
   app->add_option("--tau", opt->tau, "local iterations between exchanges (default 10)");
   app->add_option("--moving-rate", opt->moving_rate, "elastic moving rate (default 0.9/N)");
   app->add_option("--server-threads", opt->server_threads, "center shards, one thread each");
+  app->add_option("--lr-power", opt->lr_power,
+                  "workers' base_lr times N^P (default: 2/3 under the elastic rules, 0 for "
+                  "sync-sgd; see docs/distributed.md)");
+  app->add_option("--lr-schedule", opt->lr_schedule,
+                  "the lr policy counts each worker's iterations (worker) or all N workers' "
+                  "(all: iter x N); default all under the elastic rules, worker for sync-sgd")
+      ->check(CLI::IsMember({"worker", "all"}));
   app->add_option("--deepspark-param", opt->deepspark_param,
                   "the original DeepSpark job file (period, moving_rate, decay, server_factor)");
   app->add_option("--listen", opt->listen, "server address, tcp://HOST:PORT or ipc://PATH");
@@ -88,6 +95,10 @@ distributed::ServerOptions MakeServerOptions(const std::string& solver_path, con
   REQUIRE(s.moving_rate < 0 || s.moving_rate <= 1)
       << "--moving-rate must be in [0, 1], not " << s.moving_rate;
   s.server_threads = opt.server_threads;
+  REQUIRE(opt.lr_power < 0 || opt.lr_power <= 2) << "--lr-power must be in [0, 2], not "
+                                                  << opt.lr_power;
+  s.lr_power = opt.lr_power;
+  s.lr_schedule_by_all = opt.lr_schedule.empty() ? -1 : (opt.lr_schedule == "all" ? 1 : 0);
   if (!opt.listen.empty()) {
     s.listen = opt.listen.find("://") == std::string::npos ? "tcp://" + opt.listen : opt.listen;
   }

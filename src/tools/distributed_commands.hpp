@@ -16,6 +16,8 @@ struct DistOptions {
   int tau = 0;               // 0: the default (10) or the job file's period
   float moving_rate = -1;    // < 0: 0.9 / N or the job file's moving_rate
   int server_threads = 2;
+  float lr_power = -1;       // < 0: the rule's default (ServerOptions::lr_power)
+  std::string lr_schedule;   // "", "worker" or "all" (ServerOptions::lr_schedule_by_all)
   std::string deepspark_param;
   std::string listen;
   std::string key_file;

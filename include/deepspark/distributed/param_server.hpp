@@ -28,6 +28,9 @@
 namespace deepspark {
 namespace distributed {
 
+// The default lr_power of the elastic rules (ServerOptions::lr_power).
+constexpr double kDefaultLrPower = 2.0 / 3.0;
+
 struct ServerOptions {
   caffe::SolverParameter solver;  // as read from the solver file
   std::string solver_path;        // names it in messages
@@ -36,6 +39,12 @@ struct ServerOptions {
   int tau = 10;
   float moving_rate = -1;       // < 0: 0.9 / num_workers
   pb::DeepSparkParam schedule;  // decay of moving rate / server factor
+  // Workers' learning rate with N of them (docs/distributed.md): base_lr
+  // times N^lr_power, and with lr_schedule_by_all the policy counts the
+  // iterations of all N workers (iter * N). < 0 / unset: the rule's default
+  // (elastic rules: N^(2/3), by all; sync-sgd: as the solver says).
+  float lr_power = -1;
+  int lr_schedule_by_all = -1;  // -1: the rule's default, 0: no, 1: yes
   int server_threads = 2;       // shards
   std::string listen = "tcp://127.0.0.1:0";
   JobKey key;
