@@ -6,7 +6,8 @@ PKGS=(build-essential cmake ninja-build ccache pkg-config
       libprotobuf-dev protobuf-compiler libopenblas-dev libopenblas0-openmp libdnnl-dev
       liblmdb-dev libleveldb-dev libsnappy-dev libopencv-dev libhdf5-dev
       libzmq3-dev cppzmq-dev libcli11-dev libfmt-dev pybind11-dev nlohmann-json3-dev
-      libgtest-dev libbenchmark-dev zlib1g-dev)
+      libgtest-dev libbenchmark-dev zlib1g-dev
+      dataset-fashion-mnist)  # Fashion-MNIST for the benchmarks (/usr/share/datasets)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -37,7 +37,8 @@ constexpr int kParams = 8;
 class DistServerTest : public ::testing::Test {
 protected:
   void StartServer(int workers, int heartbeat_ms = 20000, float alpha = 0.25f,
-                   const std::string& rule = "async-easgd") {
+                   const std::string& rule = "async-easgd", float lr_power = -1,
+                   int lr_schedule_by_all = -1) {
     ServerOptions opt;
     caffe::NetParameter net;
     ASSERT_TRUE(google::protobuf::TextFormat::ParseFromString(kNet, &net));
@@ -49,6 +50,8 @@ protected:
     opt.num_workers = workers;
     opt.rule = rule;
     opt.moving_rate = alpha;
+    opt.lr_power = lr_power;
+    opt.lr_schedule_by_all = lr_schedule_by_all;
     opt.server_threads = 2;
     opt.listen = "tcp://127.0.0.1:0";
     key_ = GenerateJobKey();
@@ -103,20 +106,26 @@ TEST_F(DistServerTest, StartsWithTheFilledCenter) {
 }
 
 // Workers learn their learning rate from the JobSpec: under an elastic rule
-// base_lr x N^(2/3) with the schedule at iter x N by default; sync-sgd keeps
-// the solver's.
+// base_lr x N^(2/3) by default, sync-sgd keeps the solver's; the schedule
+// runs at iter x N only when asked.
 TEST_F(DistServerTest, JobSpecCarriesTheLearningRateForN) {
   StartServer(8);
   auto client = NewClient();
   EXPECT_NEAR(client->spec().lr_scale(), std::pow(8.0, kDefaultLrPower), 1e-5);
   EXPECT_NEAR(client->spec().lr_scale(), 4.0, 1e-5);
-  EXPECT_EQ(client->spec().lr_schedule_scale(), 8.f);
+  EXPECT_EQ(client->spec().lr_schedule_scale(), 1.f);
   client.reset();
   server_->Stop();
   StartServer(8, 20000, 0.25f, "sync-sgd");
   client = NewClient();
   EXPECT_EQ(client->spec().lr_scale(), 1.f);
   EXPECT_EQ(client->spec().lr_schedule_scale(), 1.f);
+  client.reset();
+  server_->Stop();
+  StartServer(4, 20000, 0.25f, "async-easgd", /*lr_power=*/1.f, /*lr_schedule_by_all=*/1);
+  client = NewClient();
+  EXPECT_EQ(client->spec().lr_scale(), 4.f);
+  EXPECT_EQ(client->spec().lr_schedule_scale(), 4.f);
 }
 
 TEST_F(DistServerTest, AsyncEasgdSingleWorkerIsExact) {

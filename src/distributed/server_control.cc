@@ -153,15 +153,15 @@ void ParameterServer::Impl::Start() {
   // Learning rate with N workers (param_server.hpp; measured in
   // docs/benchmarks.md, "Emulated cluster"): under the elastic rules every
   // worker is an SGD of its own whose noise the center averages away, so it
-  // can take a larger step, and the center sees N workers' samples per
-  // local iteration, so the schedule follows them. Gradient averaging
-  // (sync-sgd) is one SGD: the solver's rate stands.
+  // can take a larger step. Gradient averaging (sync-sgd) is one SGD: the
+  // solver's rate stands. The schedule counts each worker's own iterations
+  // unless asked (by all workers' measured no faster).
   {
     const bool elastic = !NewExchangeRule(opt->rule)->exchanges_gradients();
     const double power = opt->lr_power >= 0 ? opt->lr_power : (elastic ? kDefaultLrPower : 0.0);
-    const bool by_all = opt->lr_schedule_by_all >= 0 ? opt->lr_schedule_by_all != 0 : elastic;
     spec_template.set_lr_scale(static_cast<float>(std::pow(opt->num_workers, power)));
-    spec_template.set_lr_schedule_scale(by_all ? static_cast<float>(opt->num_workers) : 1.f);
+    spec_template.set_lr_schedule_scale(
+        opt->lr_schedule_by_all > 0 ? static_cast<float>(opt->num_workers) : 1.f);
   }
   {
     std::string bytes;

@@ -44,7 +44,7 @@ void AddDistOptions(CLI::App* app, DistOptions* opt, bool with_workers_flag) {
                   "sync-sgd; see docs/distributed.md)");
   app->add_option("--lr-schedule", opt->lr_schedule,
                   "the lr policy counts each worker's iterations (worker) or all N workers' "
-                  "(all: iter x N); default all under the elastic rules, worker for sync-sgd")
+                  "(all: iter x N); default worker")
       ->check(CLI::IsMember({"worker", "all"}));
   app->add_option("--deepspark-param", opt->deepspark_param,
                   "the original DeepSpark job file (period, moving_rate, decay, server_factor)");

@@ -40,11 +40,11 @@ struct ServerOptions {
   float moving_rate = -1;       // < 0: 0.9 / num_workers
   pb::DeepSparkParam schedule;  // decay of moving rate / server factor
   // Workers' learning rate with N of them (docs/distributed.md): base_lr
-  // times N^lr_power, and with lr_schedule_by_all the policy counts the
-  // iterations of all N workers (iter * N). < 0 / unset: the rule's default
-  // (elastic rules: N^(2/3), by all; sync-sgd: as the solver says).
+  // times N^lr_power (< 0: the rule's default: N^(2/3) under the elastic
+  // rules, N^0 for sync-sgd), and with lr_schedule_by_all > 0 the policy
+  // counts the iterations of all N workers (iter * N; default: its own).
   float lr_power = -1;
-  int lr_schedule_by_all = -1;  // -1: the rule's default, 0: no, 1: yes
+  int lr_schedule_by_all = -1;
   int server_threads = 2;       // shards
   std::string listen = "tcp://127.0.0.1:0";
   JobKey key;
