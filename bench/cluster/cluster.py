@@ -17,6 +17,8 @@ Use as a library (scaling.py, capacity.py) or from the command line:
 
   bench/cluster/cluster.py check            # can this machine emulate? (exit 0 / 1)
   bench/cluster/cluster.py smoke [--keep]   # a 2-node DeepSpark job on it
+  bench/cluster/cluster.py spark-smoke      # the same through a Spark standalone
+                                            # cluster on the nodes (start_spark)
 
 Needs root, `unshare`, `tc` and a writable /sys/fs/cgroup/cpu. Everything it
 makes (cgroups, processes; the namespace dies with the last of them) is
@@ -240,11 +242,48 @@ class Cluster:
         return p
 
 
+    def start_spark(self, workdir, master="server", workers=(), cores=1, memory="1g"):
+        """A Spark standalone cluster on the nodes: the master on node `master`
+        and a Spark Worker on each node of `workers`, bound to the node's
+        address (SPARK_LOCAL_IP), so its executors, their Python workers and
+        the DeepSpark workers those start run in the node's cgroup and their
+        connections leave from its address (deepspark.spark passes
+        --source-address=$SPARK_LOCAL_IP). Returns the master URL once every
+        Worker has registered; the processes end with the cluster."""
+        import pyspark
+        spark_home = os.environ.get("SPARK_HOME") or os.path.dirname(pyspark.__file__)
+        spark_class = os.path.join(spark_home, "bin", "spark-class")
+        port = free_port(self.address(master))
+        url = f"spark://{self.address(master)}:{port}"
+        os.makedirs(workdir, exist_ok=True)
+
+        def env_for(node):
+            return dict(os.environ, SPARK_HOME=spark_home, SPARK_LOCAL_IP=self.address(node),
+                        SPARK_WORKER_DIR=os.path.join(workdir, f"spark-{node}"),
+                        OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
+        self.start(master, [spark_class, "org.apache.spark.deploy.master.Master", "--host",
+                            self.address(master), "--port", str(port), "--webui-port", "0"],
+                   os.path.join(workdir, "spark-master.log"), env_for(master))
+        for node in workers:
+            self.start(node, [spark_class, "org.apache.spark.deploy.worker.Worker", "--host",
+                              self.address(node), "--cores", str(cores), "--memory", memory,
+                              "--webui-port", "0", url],
+                       os.path.join(workdir, f"spark-worker-{node}.log"), env_for(node))
+        log = os.path.join(workdir, "spark-master.log")
+        deadline = time.time() + 240
+        while time.time() < deadline:
+            text = open(log, errors="replace").read() if os.path.exists(log) else ""
+            if text.count("Registering worker") >= len(workers):
+                return url
+            time.sleep(0.5)
+        raise RuntimeError(f"the Spark workers did not register within 240 s; see {workdir}")
+
+
 # ---------------------------------------------------------------------------
-def free_port():
+def free_port(host="127.0.1.1"):
     import socket
     with socket.socket() as s:
-        s.bind(("127.0.1.1", 0))
+        s.bind((host, 0))
         return s.getsockname()[1]
 
 
@@ -339,9 +378,58 @@ def smoke(keep):
             shutil.rmtree(work, ignore_errors=True)
 
 
+def spark_smoke(keep, workers=2, max_iter=200):
+    """A Spark standalone cluster on the nodes (master and driver on the
+    server node, one Spark Worker per worker node) trains LeNet on MNIST
+    through deepspark.spark (examples/spark/train_mnist.py, short)."""
+    work = tempfile.mkdtemp(prefix="deepspark-cluster-spark-")
+    try:
+        nodes = [("server", 0.6, 1000)] + [(f"w{i}", 1.4 / workers, 1000) for i in range(workers)]
+        with Cluster(nodes) as cluster:
+            url = cluster.start_spark(work, workers=[f"w{i}" for i in range(workers)])
+            import pyspark
+            spark_home = os.environ.get("SPARK_HOME") or os.path.dirname(pyspark.__file__)
+            py = os.path.join(ROOT, "build", "python")
+            pythonpath = py + (":" + os.environ["PYTHONPATH"] if os.environ.get("PYTHONPATH")
+                               else "")
+            server = cluster.address("server")
+            env = dict(os.environ, SPARK_HOME=spark_home, SPARK_LOCAL_IP=server,
+                       PYTHONPATH=pythonpath, PYSPARK_PYTHON=sys.executable,
+                       PYSPARK_DRIVER_PYTHON=sys.executable)
+            job = os.path.join(work, "job")
+            start = time.time()
+            p = cluster.start("server", [
+                os.path.join(spark_home, "bin", "spark-submit"), "--master", url,
+                "--conf", "spark.ui.enabled=false", "--conf", f"spark.driver.host={server}",
+                "--conf", f"spark.driver.bindAddress={server}",
+                "--conf", f"spark.executorEnv.PYTHONPATH={pythonpath}",
+                "--conf", "spark.executor.cores=1", "--conf", f"spark.cores.max={workers}",
+                "--conf", "spark.executor.memory=1g",
+                os.path.join(ROOT, "examples", "spark", "train_mnist.py"),
+                "--workers", str(workers), "--max-iter", str(max_iter), "--limit", "8000",
+                "--workdir", job], os.path.join(work, "driver.log"), env)
+            try:
+                p.wait(timeout=900)
+            except subprocess.TimeoutExpired:
+                raise RuntimeError(f"the Spark job ran past 900 s; see {work}")
+            seconds = time.time() - start
+            groups = cluster.root
+        result_file = os.path.join(job, "result.json")
+        result = json.load(open(result_file)) if os.path.exists(result_file) else {}
+        acc = next((s["value"] for s in result.get("scores", []) if s["name"] == "accuracy"),
+                   None)
+        left = os.path.exists(groups)
+        print(json.dumps({"master": url, "ok": result.get("ok"), "accuracy": acc,
+                          "wall_seconds": round(seconds, 1), "cgroups_left": left}))
+        return 0 if result.get("ok") and acc is not None and acc >= 0.9 and not left else 1
+    finally:
+        if not keep:
+            shutil.rmtree(work, ignore_errors=True)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("command", choices=["check", "smoke"])
+    p.add_argument("command", choices=["check", "smoke", "spark-smoke"])
     p.add_argument("--keep", action="store_true", help="keep the smoke run's files")
     args = p.parse_args()
     reason = why_not()
@@ -349,6 +437,8 @@ def main():
         print(reason or "this machine can emulate a cluster")
         return 1 if reason else 0
     enter_private_netns()
+    if args.command == "spark-smoke":
+        return spark_smoke(args.keep)
     return smoke(args.keep)
 
 

@@ -109,6 +109,11 @@ def _partition_task(server, key_text, shape, tool, threads, pid_dir, worker_env)
         env.setdefault("OMP_NUM_THREADS", str(threads))
         cmd = [worker_tool, "worker", "--server=" + server, "--rank=%d" % rank,
                "--train-source=" + lmdb, "--threads=%d" % threads]
+        # Leave from the address Spark itself binds on this node (a node with
+        # several addresses, or the emulated cluster's 127.0.1.i).
+        local_ip = os.environ.get("SPARK_LOCAL_IP", "")
+        if local_ip and local_ip not in ("0.0.0.0", "::"):
+            cmd.append("--source-address=" + local_ip)
         with open(os.path.join(work, "worker.log"), "w") as log:
             proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
             if pid_dir:

@@ -130,7 +130,12 @@ void ParameterServer::Impl::Start() {
   }
   param_count = static_cast<int64_t>(flat.size());
   REQUIRE(param_count > 0) << opt->solver_path << ": the net has no learnable parameters";
-  const int num_shards = static_cast<int>(std::min<int64_t>(opt->server_threads, param_count));
+  // At least --server-threads shards, and none over kMaxShardBytes: a
+  // larger message costs more than its bytes (zmq_transport.cc).
+  const int64_t by_size =
+      (param_count * static_cast<int64_t>(sizeof(float)) + kMaxShardBytes - 1) / kMaxShardBytes;
+  const int num_shards = static_cast<int>(
+      std::min<int64_t>(std::max<int64_t>(opt->server_threads, by_size), param_count));
   alpha = opt->moving_rate < 0 ? 0.9f / opt->num_workers : opt->moving_rate;
 
   // The rule's name is checked before anything listens.

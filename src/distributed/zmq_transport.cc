@@ -2,8 +2,10 @@
 // routing identity), a Connection a DEALER. Every socket uses CURVE; a ZAP
 // handler thread (one per process) admits only clients whose public key
 // belongs to a job this process serves.
+#include <malloc.h>
 #include <zmq.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <future>
@@ -18,8 +20,30 @@ namespace deepspark {
 namespace distributed {
 namespace {
 
+// ZeroMQ's I/O threads do the CURVE encryption of every connection of the
+// process: one thread (ZeroMQ's default) capped a server's exchanges at one
+// core. A socket stays on one I/O thread, so a server's shards (and a
+// worker's connections to them) spread over up to this many.
+constexpr int kMaxIoThreads = 4;
+
+void* NewZmqContext() {
+  // Every message of a large model is allocated afresh (by ZeroMQ, by
+  // CURVE, by the receiver's copy): above glibc's mmap threshold each
+  // allocation is a fresh mmap whose pages all fault in, and that was the
+  // largest cost of an exchange. At the threshold's ceiling (32 MB; shards
+  // are cut below it, param_server.hpp) and with freed memory kept, buffers
+  // are reused from the heap instead. Process-wide, set once, before any
+  // message exists.
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  mallopt(M_TRIM_THRESHOLD, 512 << 20);
+  void* context = zmq_ctx_new();
+  const int cores = static_cast<int>(std::thread::hardware_concurrency());
+  CHECK_EQ(zmq_ctx_set(context, ZMQ_IO_THREADS, std::clamp(cores, 1, kMaxIoThreads)), 0);
+  return context;
+}
+
 void* ZmqContext() {
-  static void* context = zmq_ctx_new();
+  static void* context = NewZmqContext();
   return context;
 }
 

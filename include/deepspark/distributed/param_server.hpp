@@ -28,6 +28,12 @@
 namespace deepspark {
 namespace distributed {
 
+// The largest shard: a center of more than this many bytes gets more shards
+// (threads) than --server-threads, since ZeroMQ messages above glibc's mmap
+// threshold (32 MB at most) fault in every page afresh, which made an
+// exchange of AlexNet's 244 MB in 2 shards twice as slow as in 16.
+constexpr int64_t kMaxShardBytes = 16 << 20;
+
 // The default lr_power of the elastic rules (ServerOptions::lr_power).
 constexpr double kDefaultLrPower = 2.0 / 3.0;
 
@@ -45,7 +51,7 @@ struct ServerOptions {
   // counts the iterations of all N workers (iter * N; default: its own).
   float lr_power = -1;
   int lr_schedule_by_all = -1;
-  int server_threads = 2;       // shards
+  int server_threads = 2;       // shards, at least (see kMaxShardBytes)
   std::string listen = "tcp://127.0.0.1:0";
   JobKey key;
   // How workers reach the server; null: ZeroMQ with `key`. Tests give an
