@@ -51,3 +51,30 @@ def test_interrupted_harness_leaves_nothing():
     p.terminate()
     p.wait(timeout=60)
     assert deepspark_groups() == before
+
+
+def spark_reason():
+    if REASON:
+        return f"no emulated cluster here: {REASON}"
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        return "pyspark is not installed"
+    if subprocess.run(["sh", "-c", "command -v java"], capture_output=True).returncode != 0:
+        return "no java for Spark"
+    return None
+
+
+@pytest.mark.skipif(spark_reason() is not None, reason=str(spark_reason()))
+def test_spark_standalone_cluster_on_the_nodes():
+    # A Spark master and two Spark Workers started as nodes of the harness
+    # run a short DeepSpark job; their executors' DeepSpark workers run in
+    # the nodes' cgroups, and nothing is left afterwards.
+    before = deepspark_groups()
+    run = subprocess.run([sys.executable, os.path.join(REPO, "bench", "cluster", "cluster.py"),
+                          "spark-smoke"], capture_output=True, text=True, timeout=1200)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    result = json.loads(run.stdout.strip().splitlines()[-1])
+    assert result["master"].startswith("spark://127.0.1.")
+    assert result["ok"] and result["accuracy"] >= 0.9
+    assert deepspark_groups() == before
