@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <array>
 #include <fstream>
 #include <functional>
 
@@ -81,6 +82,17 @@ TEST(ConvertMnistTest, Errors) {
   std::filesystem::resize_file(dir / "im4", 16 + 10);
   e = ErrorOf([&] { ConvertMnist(dir / "im4", dir / "lb4", dir / "db4"); });
   EXPECT_NE(e.find("im4"), std::string::npos) << e;
+  // Nothing half written is left: the rerun with whole files works.
+  EXPECT_FALSE(std::filesystem::exists(dir / "db4"));
+  for (const auto& entry : std::filesystem::directory_iterator(dir.path())) {
+    EXPECT_EQ(entry.path().filename().string().find(".partial."), std::string::npos)
+        << entry.path();
+  }
+  WriteIdx(dir / "im4", dir / "lb4", 3, 3);
+  EXPECT_EQ(ConvertMnist(dir / "im4", dir / "lb4", dir / "db4"), 3);
+  // An existing database is not overwritten.
+  e = ErrorOf([&] { ConvertMnist(dir / "im4", dir / "lb4", dir / "db4"); });
+  EXPECT_NE(e.find("already exists"), std::string::npos) << e;
 }
 
 TEST(ConvertMnistTest, MatchesCaffeFirst100) {
@@ -163,6 +175,34 @@ TEST(ComputeImageMeanTest, ElementwiseMean) {
   }
   EXPECT_FALSE(std::filesystem::exists(out + ".tmp." + std::to_string(getpid())));
   EXPECT_THROW(ComputeImageMean(dir / "missing", "lmdb", ""), Error);
+}
+
+// A Datum whose shape does not match its values (65536^3 once aborted on
+// bad_alloc; -1 dims gave rc 0 and a -1x-1x1 mean) is refused by key
+// before anything is sized by it.
+TEST(ComputeImageMeanTest, RefusesAShapeItsValuesDoNotFill) {
+  TempDir dir;
+  for (const auto& shape :
+       std::vector<std::array<int, 3>>{{65536, 65536, 65536}, {-1, -1, 1}, {1, 0, 4}, {2, 3, 5}}) {
+    const std::string path = dir / ("db" + std::to_string(shape[0]) + std::to_string(shape[2]));
+    auto db = db::GetDB("lmdb");
+    db->Open(path, db::NEW);
+    auto txn = db->NewTransaction();
+    caffe::Datum datum = MakeDatum(0, 2, 3, 4);  // 24 values
+    datum.set_channels(shape[0]);
+    datum.set_height(shape[1]);
+    datum.set_width(shape[2]);
+    txn->Put(Key(0), datum.SerializeAsString());
+    txn->Commit();
+    db->Close();
+    try {
+      ComputeImageMean(path, "lmdb", dir / "mean.binaryproto");
+      ADD_FAILURE() << "shape " << shape[0] << "x" << shape[1] << "x" << shape[2] << " taken";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("Datum 00000000"), std::string::npos) << e.what();
+    }
+    EXPECT_FALSE(std::filesystem::exists(dir / "mean.binaryproto"));
+  }
 }
 
 }  // namespace deepspark

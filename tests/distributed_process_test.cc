@@ -4,9 +4,6 @@
 // waits poll files and log lines with deadlines; leftovers are killed.
 #include <fcntl.h>
 #include <gtest/gtest.h>
-
-#include <fstream>
-#include <nlohmann/json.hpp>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -17,6 +14,8 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <iterator>
+#include <nlohmann/json.hpp>
 #include <regex>
 #include <sstream>
 #include <thread>
@@ -38,11 +37,9 @@ std::string ReadAll(const std::string &path) {
 
 // Polls `ready` every 50 ms until it holds or `seconds` pass.
 bool WaitFor(const std::function<bool()> &ready, double seconds) {
-  const auto deadline =
-      std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
   while (std::chrono::steady_clock::now() < deadline) {
-    if (ready())
-      return true;
+    if (ready()) return true;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   return ready();
@@ -68,13 +65,12 @@ int FreePort() {
 constexpr double kHangGuardS = 300;
 
 class DistProcessTest : public ::testing::Test {
-protected:
+ protected:
   static void SetUpTestSuite() {
     data_ = new TempDir;
     const std::string mnist = SharedDir() + "/datasets/mnist";
-    ConvertMnist(mnist + "/t10k-images-idx3-ubyte.gz",
-                 mnist + "/t10k-labels-idx1-ubyte.gz", *data_ / "mnist_lmdb",
-                 "lmdb");
+    ConvertMnist(mnist + "/t10k-images-idx3-ubyte.gz", mnist + "/t10k-labels-idx1-ubyte.gz",
+                 *data_ / "mnist_lmdb", "lmdb");
   }
   static void TearDownTestSuite() {
     delete data_;
@@ -96,10 +92,8 @@ protected:
     for (const char *phase : {"TRAIN", "TEST"}) {
       n << "layer { name: \"mnist\" type: \"Data\" top: \"data\" top: "
            "\"label\" include { phase: "
-        << phase
-        << " } transform_param { scale: 0.00390625 } data_param { source: \""
-        << (*data_ / "mnist_lmdb")
-        << "\" batch_size: " << (phase[1] == 'R' ? 16 : 100)
+        << phase << " } transform_param { scale: 0.00390625 } data_param { source: \""
+        << (*data_ / "mnist_lmdb") << "\" batch_size: " << (phase[1] == 'R' ? 16 : 100)
         << " backend: LMDB } }\n";
     }
     n << "layer { name: \"ip1\" type: \"InnerProduct\" bottom: \"data\" top: "
@@ -122,11 +116,10 @@ protected:
     n.close();
     const std::string solver = dir_ / "solver.prototxt";
     std::ofstream s(solver);
-    s << "net: \"" << net
-      << "\"\ntest_iter: 3\ntest_interval: 100000\nbase_lr: 0.05\n"
-      << "momentum: 0.9\nlr_policy: \"fixed\"\ndisplay: 0\nmax_iter: "
-      << max_iter << "\nsnapshot: " << snapshot << "\nsnapshot_prefix: \""
-      << (dir_ / "mlp") << "\"\nrandom_seed: 1\nsolver_mode: CPU\n";
+    s << "net: \"" << net << "\"\ntest_iter: 3\ntest_interval: 100000\nbase_lr: 0.05\n"
+      << "momentum: 0.9\nlr_policy: \"fixed\"\ndisplay: 0\nmax_iter: " << max_iter
+      << "\nsnapshot: " << snapshot << "\nsnapshot_prefix: \"" << (dir_ / "mlp")
+      << "\"\nrandom_seed: 1\nsolver_mode: CPU\n";
     return solver;
   }
 
@@ -142,8 +135,7 @@ protected:
       std::vector<char *> argv;
       const std::string tool = ToolPath();
       argv.push_back(const_cast<char *>(tool.c_str()));
-      for (const auto &a : args)
-        argv.push_back(const_cast<char *>(a.c_str()));
+      for (const auto &a : args) argv.push_back(const_cast<char *>(a.c_str()));
       argv.push_back(nullptr);
       execv(tool.c_str(), argv.data());
       _exit(127);
@@ -154,10 +146,8 @@ protected:
   // Waits for pid to exit; its exit status, or -1 on timeout.
   static int WaitExit(pid_t pid, double seconds) {
     int status = 0;
-    bool exited =
-        WaitFor([&] { return waitpid(pid, &status, WNOHANG) == pid; }, seconds);
-    if (!exited)
-      return -1;
+    bool exited = WaitFor([&] { return waitpid(pid, &status, WNOHANG) == pid; }, seconds);
+    if (!exited) return -1;
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   }
   static bool Contains(const std::string &path, const std::string &text) {
@@ -166,10 +156,9 @@ protected:
   // The accuracy `deepspark test` reports for a model.
   double TestAccuracy(const std::string &caffemodel) {
     const std::string log = dir_ / "test.log";
-    pid_t pid =
-        Spawn({"test", "--model=" + (dir_ / "net.prototxt"),
-               "--weights=" + caffemodel, "--iterations=5", "--threads=1"},
-              log);
+    pid_t pid = Spawn({"test", "--model=" + (dir_ / "net.prototxt"), "--weights=" + caffemodel,
+                       "--iterations=5", "--threads=1"},
+                      log);
     EXPECT_EQ(WaitExit(pid, kHangGuardS), 0) << ReadAll(log);
     std::smatch m;
     const std::string text = ReadAll(log);
@@ -190,8 +179,7 @@ TempDir *DistProcessTest::data_ = nullptr;
 TEST_F(DistProcessTest, LocalJobTrainsTheCenter) {
   const std::string solver = WriteSolver(200, 0);
   const std::string log = dir_ / "train.log";
-  pid_t train =
-      Spawn({"train", "--solver=" + solver, "--workers=2", "--threads=1"}, log);
+  pid_t train = Spawn({"train", "--solver=" + solver, "--workers=2", "--threads=1"}, log);
   ASSERT_EQ(WaitExit(train, kHangGuardS), 0) << ReadAll(log);
   const std::string model = dir_ / "mlp_iter_200.caffemodel";
   ASSERT_TRUE(std::filesystem::exists(model)) << ReadAll(log);
@@ -207,9 +195,9 @@ TEST_F(DistProcessTest, LocalJobTrainsTheCenter) {
   EXPECT_EQ(result["center_iter"].get<int>(), 200);
   EXPECT_EQ(result["caffemodel"].get<std::string>(), model);
   ASSERT_EQ(result["workers"].size(), 2u);
-  for (const auto& w : result["workers"]) EXPECT_EQ(w["status"], "finished");
+  for (const auto &w : result["workers"]) EXPECT_EQ(w["status"], "finished");
   bool has_accuracy = false;
-  for (const auto& score : result["scores"]) has_accuracy |= score["name"] == "accuracy";
+  for (const auto &score : result["scores"]) has_accuracy |= score["name"] == "accuracy";
   EXPECT_TRUE(has_accuracy) << result.dump();
   // Every metrics line is a JSON object; the joins and the end are there.
   std::ifstream metrics(dir_ / "mlp_metrics.jsonl");
@@ -255,13 +243,62 @@ TEST_F(DistProcessTest, WorkerThatFailsFailsTheJobNamingIt) {
             std::string::npos);
 }
 
+// The processes whose parent is `parent`, from /proc (running ones only).
+std::vector<pid_t> ChildrenOf(pid_t parent) {
+  std::vector<pid_t> children;
+  for (const auto &entry : std::filesystem::directory_iterator("/proc")) {
+    const std::string name = entry.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream in(entry.path() / "stat");
+    std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const size_t close = stat.rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream fields(stat.substr(close + 2));
+    char state = 0;
+    pid_t ppid = 0;
+    fields >> state >> ppid;
+    if (ppid == parent && state != 'Z') children.push_back(std::stoi(name));
+  }
+  return children;
+}
+
+bool Running(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  if (!in.good()) return false;
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const size_t close = stat.rfind(')');
+  return close != std::string::npos && close + 2 < stat.size() && stat[close + 2] != 'Z';
+}
+
+// `train --workers` killed outright (SIGKILL: no handler runs): its worker
+// processes die with it rather than training on as orphans.
+TEST_F(DistProcessTest, WorkersDieWithTheirTrainProcess) {
+  const std::string solver = WriteSolver(100000, 0);
+  const std::string log = dir_ / "train.log";
+  pid_t train = Spawn({"train", "--solver=" + solver, "--workers=2", "--threads=1"}, log);
+  std::vector<pid_t> workers;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        workers = ChildrenOf(train);
+        return workers.size() == 2 && Contains(dir_ / "mlp_job/worker_1.log", "joined");
+      },
+      kHangGuardS))
+      << ReadAll(log);
+  ASSERT_EQ(kill(train, SIGKILL), 0);
+  EXPECT_EQ(WaitExit(train, 30), 128 + SIGKILL);
+  EXPECT_TRUE(WaitFor([&] { return !Running(workers[0]) && !Running(workers[1]); }, 30))
+      << "workers " << workers[0] << ", " << workers[1] << " outlived their train process";
+  for (pid_t w : workers) {
+    if (Running(w)) kill(w, SIGKILL);
+  }
+}
+
 TEST_F(DistProcessTest, KilledWorkerIsDroppedAndRejoins) {
   const std::string solver = WriteSolver(200, 0);
   const std::string log = dir_ / "train.log";
   // Rank 1 is slowed down so that it is surely killed halfway.
-  pid_t train = Spawn({"train", "--solver=" + solver, "--workers=2",
-                       "--threads=1", "--heartbeat-timeout-ms=2000",
-                       "--slow-rank=1", "--slow-delay-ms=25"},
+  pid_t train = Spawn({"train", "--solver=" + solver, "--workers=2", "--threads=1",
+                       "--heartbeat-timeout-ms=2000", "--slow-rank=1", "--slow-delay-ms=25"},
                       log);
   std::smatch m;
   std::string text;
@@ -277,24 +314,18 @@ TEST_F(DistProcessTest, KilledWorkerIsDroppedAndRejoins) {
   const std::regex listening("listening on (tcp://127\\.0\\.0\\.1:[0-9]+)");
   ASSERT_TRUE(std::regex_search(text, m, listening)) << text;
   const std::string endpoint = m[1];
-  ASSERT_TRUE(WaitFor([&] { return Contains(log, "Worker 1 joined"); }, 20))
-      << ReadAll(log);
-  std::this_thread::sleep_for(
-      std::chrono::milliseconds(1500)); // ~60 of 200 iterations
+  ASSERT_TRUE(WaitFor([&] { return Contains(log, "Worker 1 joined"); }, 20)) << ReadAll(log);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // ~60 of 200 iterations
   ASSERT_EQ(kill(worker1, SIGKILL), 0);
-  ASSERT_TRUE(WaitFor([&] { return Contains(log, "Worker 1 silent"); }, 15))
-      << ReadAll(log);
+  ASSERT_TRUE(WaitFor([&] { return Contains(log, "Worker 1 silent"); }, 15)) << ReadAll(log);
   // The same worker command again: it takes rank 1 back.
-  pid_t again = Spawn({"worker", "--server=" + endpoint,
-                       "--key-file=" + (dir_ / "mlp_job/job.key"), "--rank=1",
-                       "--threads=1"},
+  pid_t again = Spawn({"worker", "--server=" + endpoint, "--key-file=" + (dir_ / "mlp_job/job.key"),
+                       "--rank=1", "--threads=1"},
                       dir_ / "worker_again.log");
-  ASSERT_TRUE(WaitFor([&] { return Contains(log, "Worker 1 rejoined"); }, 15))
-      << ReadAll(log);
+  ASSERT_TRUE(WaitFor([&] { return Contains(log, "Worker 1 rejoined"); }, 15)) << ReadAll(log);
   EXPECT_EQ(WaitExit(again, kHangGuardS), 0) << ReadAll(dir_ / "worker_again.log");
   ASSERT_EQ(WaitExit(train, kHangGuardS), 0) << ReadAll(log);
-  EXPECT_TRUE(std::filesystem::exists(dir_ / "mlp_iter_200.caffemodel"))
-      << ReadAll(log);
+  EXPECT_TRUE(std::filesystem::exists(dir_ / "mlp_iter_200.caffemodel")) << ReadAll(log);
 }
 
 TEST_F(DistProcessTest, KilledServerResumesFromItsSnapshot) {
@@ -302,31 +333,30 @@ TEST_F(DistProcessTest, KilledServerResumesFromItsSnapshot) {
   const std::string key = dir_ / "job.key";
   const std::string listen = "tcp://127.0.0.1:" + std::to_string(FreePort());
   const std::string endpoint_file = dir_ / "endpoint";
-  const std::vector<std::string> server_args = {
-      "server",      "--solver=" + solver, "--listen=" + listen,
-      "--workers=2", "--key-file=" + key,  "--heartbeat-timeout-ms=2000",
-      "--endpoint-file=" + endpoint_file};
+  const std::vector<std::string> server_args = {"server",
+                                                "--solver=" + solver,
+                                                "--listen=" + listen,
+                                                "--workers=2",
+                                                "--key-file=" + key,
+                                                "--heartbeat-timeout-ms=2000",
+                                                "--endpoint-file=" + endpoint_file};
   const std::string log1 = dir_ / "server1.log";
   pid_t server = Spawn(server_args, log1);
   // The endpoint file appears, whole, once the server listens.
-  ASSERT_TRUE(WaitFor([&] { return std::filesystem::exists(endpoint_file); }, 20))
-      << ReadAll(log1);
+  ASSERT_TRUE(WaitFor([&] { return std::filesystem::exists(endpoint_file); }, 20)) << ReadAll(log1);
   EXPECT_EQ(ReadAll(endpoint_file), listen + "\n");
   for (int r = 0; r < 2; ++r) {
-    Spawn({"worker", "--server=" + listen, "--key-file=" + key,
-           "--rank=" + std::to_string(r), "--threads=1", "--rejoin-timeout=60"},
+    Spawn({"worker", "--server=" + listen, "--key-file=" + key, "--rank=" + std::to_string(r),
+           "--threads=1", "--rejoin-timeout=60"},
           dir_ / ("worker_" + std::to_string(r) + ".log"));
   }
   // The first snapshot of the center, then the server dies.
   std::string state;
   ASSERT_TRUE(WaitFor(
       [&] {
-        for (const auto &entry :
-             std::filesystem::directory_iterator(dir_.path())) {
+        for (const auto &entry : std::filesystem::directory_iterator(dir_.path())) {
           const std::string name = entry.path().string();
-          if (name.size() > 12 &&
-              name.substr(name.size() - 12) == ".serverstate")
-            state = name;
+          if (name.size() > 12 && name.substr(name.size() - 12) == ".serverstate") state = name;
         }
         return !state.empty();
       },
@@ -339,9 +369,7 @@ TEST_F(DistProcessTest, KilledServerResumesFromItsSnapshot) {
   std::vector<std::string> resume = server_args;
   resume.push_back("--snapshot=" + state);
   server = Spawn(resume, log2);
-  ASSERT_TRUE(
-      WaitFor([&] { return Contains(log2, "Resuming the center"); }, 20))
-      << ReadAll(log2);
+  ASSERT_TRUE(WaitFor([&] { return Contains(log2, "Resuming the center"); }, 20)) << ReadAll(log2);
   ASSERT_EQ(WaitExit(server, kHangGuardS), 0) << ReadAll(log2);
   const std::string text = ReadAll(log2);
   // The new server has not seen them before, so it logs "joined", at the
@@ -349,14 +377,12 @@ TEST_F(DistProcessTest, KilledServerResumesFromItsSnapshot) {
   EXPECT_NE(text.find("Worker 0 joined"), std::string::npos) << text;
   EXPECT_NE(text.find("Worker 1 joined"), std::string::npos) << text;
   std::smatch m;
-  ASSERT_TRUE(std::regex_search(text, m, std::regex("center saved to (\\S+)")))
-      << text;
+  ASSERT_TRUE(std::regex_search(text, m, std::regex("center saved to (\\S+)"))) << text;
   EXPECT_TRUE(std::filesystem::exists(std::string(m[1])));
   for (size_t i = 1; i < pids_.size(); ++i) {
-    if (pids_[i] != server)
-      EXPECT_EQ(WaitExit(pids_[i], 60), 0);
+    if (pids_[i] != server) EXPECT_EQ(WaitExit(pids_[i], 60), 0);
   }
 }
 
-} // namespace
-} // namespace deepspark
+}  // namespace
+}  // namespace deepspark

@@ -2,10 +2,16 @@
 // each): the exchange rules end to end, membership, and refused messages.
 #include <google/protobuf/text_format.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <limits>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -23,7 +29,7 @@ namespace {
 
 // DummyData (2x3 of ones) -> InnerProduct(2): 6 weights of 0.5, 2 biases of
 // 0.25, so the center starts as 8 known floats.
-const char *kNet = R"(
+const char* kNet = R"(
   name: "tiny"
   layer { name: "data" type: "DummyData" top: "data"
           dummy_data_param { shape { dim: 2 dim: 3 } data_filler { type: "constant" value: 1 } } }
@@ -35,7 +41,7 @@ const char *kNet = R"(
 constexpr int kParams = 8;
 
 class DistServerTest : public ::testing::Test {
-protected:
+ protected:
   void StartServer(int workers, int heartbeat_ms = 20000, float alpha = 0.25f,
                    const std::string& rule = "async-easgd", float lr_power = -1,
                    int lr_schedule_by_all = -1) {
@@ -69,8 +75,7 @@ protected:
     }
   }
   std::unique_ptr<ParamClient> NewClient(int rank = -1) {
-    auto client = std::make_unique<ParamClient>(server_->control_endpoint(),
-                                                key_, rank, 10);
+    auto client = std::make_unique<ParamClient>(server_->control_endpoint(), key_, rank, 10);
     client->Join();
     return client;
   }
@@ -85,9 +90,7 @@ protected:
   static void AsyncElastic(ParamClient& client, float* x, float alpha, float factor) {
     Exchange(client, "async-easgd", x, alpha, factor);
   }
-  static std::vector<float> Initial() {
-    return {0.5f, 0.5f, 0.5f, 0.5f, 0.5f, 0.5f, 0.25f, 0.25f};
-  }
+  static std::vector<float> Initial() { return {0.5f, 0.5f, 0.5f, 0.5f, 0.5f, 0.5f, 0.25f, 0.25f}; }
 
   TempDir dir_;
   JobKey key_;
@@ -135,13 +138,10 @@ TEST_F(DistServerTest, AsyncEasgdSingleWorkerIsExact) {
   std::vector<float> xr = x, cr = Initial(), delta(kParams);
   const float alpha = 0.25f, factor = 0.5f;
   for (int k = 0; k < 5; ++k) {
-    for (int i = 0; i < kParams; ++i)
-      x[i] += 0.125f * (i + k); // "training"
-    for (int i = 0; i < kParams; ++i)
-      xr[i] += 0.125f * (i + k);
+    for (int i = 0; i < kParams; ++i) x[i] += 0.125f * (i + k);  // "training"
+    for (int i = 0; i < kParams; ++i) xr[i] += 0.125f * (i + k);
     AsyncElastic(*client, x.data(), alpha, factor);
-    ElasticWorkerStep(xr.data(), cr.data(), alpha, factor, kParams,
-                      delta.data());
+    ElasticWorkerStep(xr.data(), cr.data(), alpha, factor, kParams, delta.data());
     ApplyDelta(cr.data(), delta.data(), kParams);
   }
   EXPECT_EQ(x, xr);
@@ -187,34 +187,28 @@ TEST_F(DistServerTest, AsyncEasgdManyWorkersConserveTheSum) {
   const int n = 3, rounds = 20;
   StartServer(n);
   std::vector<std::unique_ptr<ParamClient>> clients;
-  for (int r = 0; r < n; ++r)
-    clients.push_back(NewClient());
+  for (int r = 0; r < n; ++r) clients.push_back(NewClient());
   std::vector<std::vector<float>> xs(n, std::vector<float>(kParams));
   for (int r = 0; r < n; ++r) {
-    for (int i = 0; i < kParams; ++i)
-      xs[r][i] = static_cast<float>(r * 3 - i);
+    for (int i = 0; i < kParams; ++i) xs[r][i] = static_cast<float>(r * 3 - i);
   }
   std::vector<double> total(kParams, 0.0);
   const std::vector<float> c0 = Initial();
   for (int i = 0; i < kParams; ++i) {
     total[i] = c0[i];
-    for (int r = 0; r < n; ++r)
-      total[i] += xs[r][i];
+    for (int r = 0; r < n; ++r) total[i] += xs[r][i];
   }
   std::vector<std::thread> threads;
   for (int r = 0; r < n; ++r) {
     threads.emplace_back([&, r] {
-      for (int k = 0; k < rounds; ++k)
-        AsyncElastic(*clients[r], xs[r].data(), 0.3f, 1.f);
+      for (int k = 0; k < rounds; ++k) AsyncElastic(*clients[r], xs[r].data(), 0.3f, 1.f);
     });
   }
-  for (auto &t : threads)
-    t.join();
+  for (auto& t : threads) t.join();
   const std::vector<float> c = server_->CenterForTest();
   for (int i = 0; i < kParams; ++i) {
     double now = c[i];
-    for (int r = 0; r < n; ++r)
-      now += xs[r][i];
+    for (int r = 0; r < n; ++r) now += xs[r][i];
     EXPECT_NEAR(now, total[i], 1e-4) << "parameter " << i;
   }
   // Exchanges pull every worker and the center together. (Checked after
@@ -225,26 +219,21 @@ TEST_F(DistServerTest, AsyncEasgdManyWorkersConserveTheSum) {
   }
   const std::vector<float> c_after = server_->CenterForTest();
   for (int r = 0; r < n; ++r) {
-    for (int i = 0; i < kParams; ++i)
-      EXPECT_NEAR(xs[r][i], c_after[i], 0.1) << r << " " << i;
+    for (int i = 0; i < kParams; ++i) EXPECT_NEAR(xs[r][i], c_after[i], 0.1) << r << " " << i;
   }
 }
 
 // Runs one synchronous round (the server's rule) with n ranks as threads.
-std::vector<std::vector<float>>
-RunRound(std::vector<std::unique_ptr<ParamClient>> *clients,
-         const std::vector<std::vector<float>> &xs) {
+std::vector<std::vector<float>> RunRound(std::vector<std::unique_ptr<ParamClient>>* clients,
+                                         const std::vector<std::vector<float>>& xs) {
   const size_t n = clients->size();
-  std::vector<std::vector<float>> results(n,
-                                          std::vector<float>(kParams, -99.f));
+  std::vector<std::vector<float>> results(n, std::vector<float>(kParams, -99.f));
   std::vector<std::thread> threads;
   for (size_t r = 0; r < n; ++r) {
-    threads.emplace_back([&, r] {
-      (*clients)[r]->Call(Kind::SYNC, xs[r].data(), results[r].data(), nullptr);
-    });
+    threads.emplace_back(
+        [&, r] { (*clients)[r]->Call(Kind::SYNC, xs[r].data(), results[r].data(), nullptr); });
   }
-  for (auto &t : threads)
-    t.join();
+  for (auto& t : threads) t.join();
   return results;
 }
 
@@ -252,8 +241,7 @@ RunRound(std::vector<std::unique_ptr<ParamClient>> *clients,
 std::vector<std::vector<float>> RoundInputs(int n, int salt) {
   std::vector<std::vector<float>> xs(n, std::vector<float>(kParams));
   for (int r = 0; r < n; ++r) {
-    for (int i = 0; i < kParams; ++i)
-      xs[r][i] = 0.125f * ((r + 1) * (i + salt) % 13) - 0.5f;
+    for (int i = 0; i < kParams; ++i) xs[r][i] = 0.125f * ((r + 1) * (i + salt) % 13) - 0.5f;
   }
   return xs;
 }
@@ -263,25 +251,21 @@ TEST_F(DistServerTest, SyncEasgdRounds) {
   const float alpha = 0.25f;
   StartServer(n, 20000, alpha, "sync-easgd");
   std::vector<std::unique_ptr<ParamClient>> clients;
-  for (int r = 0; r < n; ++r)
-    clients.push_back(NewClient());
+  for (int r = 0; r < n; ++r) clients.push_back(NewClient());
   std::vector<float> c = Initial();
   for (int round = 0; round < 3; ++round) {
     const auto xs = RoundInputs(n, round);
     const auto results = RunRound(&clients, xs);
     // Workers get the old center; the center becomes c + a sum_i (x_i - c).
-    for (int r = 0; r < n; ++r)
-      EXPECT_EQ(results[r], c) << "round " << round << " rank " << r;
+    for (int r = 0; r < n; ++r) EXPECT_EQ(results[r], c) << "round " << round << " rank " << r;
     std::vector<float> expected(kParams);
     for (int i = 0; i < kParams; ++i) {
       float diff = 0;
-      for (int r = 0; r < n; ++r)
-        diff += xs[r][i] - c[i];
+      for (int r = 0; r < n; ++r) diff += xs[r][i] - c[i];
       expected[i] = c[i] + alpha * diff;
     }
     const std::vector<float> center = server_->CenterForTest();
-    for (int i = 0; i < kParams; ++i)
-      EXPECT_FLOAT_EQ(center[i], expected[i]) << i;
+    for (int i = 0; i < kParams; ++i) EXPECT_FLOAT_EQ(center[i], expected[i]) << i;
     c = center;
   }
 }
@@ -290,19 +274,16 @@ TEST_F(DistServerTest, ModelAveragingRounds) {
   const int n = 4;
   StartServer(n, 20000, 0.25f, "model-averaging");
   std::vector<std::unique_ptr<ParamClient>> clients;
-  for (int r = 0; r < n; ++r)
-    clients.push_back(NewClient());
+  for (int r = 0; r < n; ++r) clients.push_back(NewClient());
   for (int round = 0; round < 2; ++round) {
     const auto xs = RoundInputs(n, round + 5);
     std::vector<float> mean(kParams, 0.f);
     for (int i = 0; i < kParams; ++i) {
-      for (int r = 0; r < n; ++r)
-        mean[i] += xs[r][i];
+      for (int r = 0; r < n; ++r) mean[i] += xs[r][i];
       mean[i] /= n;
     }
     const auto results = RunRound(&clients, xs);
-    for (int r = 0; r < n; ++r)
-      EXPECT_EQ(results[r], mean) << "rank " << r;
+    for (int r = 0; r < n; ++r) EXPECT_EQ(results[r], mean) << "rank " << r;
     EXPECT_EQ(server_->CenterForTest(), mean);
   }
 }
@@ -311,13 +292,11 @@ TEST_F(DistServerTest, SyncSgdReturnsTheAverageAndKeepsTheCenter) {
   const int n = 2;
   StartServer(n, 20000, 0.25f, "sync-sgd");
   std::vector<std::unique_ptr<ParamClient>> clients;
-  for (int r = 0; r < n; ++r)
-    clients.push_back(NewClient());
+  for (int r = 0; r < n; ++r) clients.push_back(NewClient());
   const auto xs = RoundInputs(n, 2);
   const auto results = RunRound(&clients, xs);
   std::vector<float> mean(kParams);
-  for (int i = 0; i < kParams; ++i)
-    mean[i] = (xs[0][i] + xs[1][i]) / 2;
+  for (int i = 0; i < kParams; ++i) mean[i] = (xs[0][i] + xs[1][i]) / 2;
   EXPECT_EQ(results[0], mean);
   EXPECT_EQ(results[1], mean);
   EXPECT_EQ(server_->CenterForTest(), Initial());
@@ -344,8 +323,7 @@ TEST_F(DistServerTest, SilentRankIsDroppedAndTheRoundCompletes) {
   const auto start = std::chrono::steady_clock::now();
   live->Call(Kind::SYNC, x.data(), result.data(), nullptr);
   const double waited =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
-          .count();
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   stop = true;
   beats.join();
   // The round waited for the silent rank until it was dropped, then
@@ -356,16 +334,154 @@ TEST_F(DistServerTest, SilentRankIsDroppedAndTheRoundCompletes) {
   EXPECT_LT(waited, 8.0);
 }
 
+// A keyed peer that reports an iteration past max_iter (2^31 - 1 once hung
+// the server: the tester stepped its next test towards it and overflowed)
+// is refused, in a heartbeat and in a push, and the center's iteration
+// does not move; honest requests still work afterwards.
+TEST_F(DistServerTest, IterationsPastMaxIterAreRefused) {
+  StartServer(1);  // max_iter 100
+  auto client = NewClient();
+  HeartbeatClient hb(server_->control_endpoint(), client->transport(), client->rank());
+  pb::WorkerMetrics m;
+  m.set_rank(client->rank());
+  m.set_iter(std::numeric_limits<int32_t>::max());
+  pb::ControlReply reply;
+  try {
+    hb.Send(m, &reply, 2000);
+    ADD_FAILURE() << "a heartbeat at iteration 2^31-1 was taken";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("max_iter"), std::string::npos) << e.what();
+  }
+  std::vector<float> x = Initial();
+  client->set_iter(std::numeric_limits<int32_t>::max());
+  try {
+    AsyncElastic(*client, x.data(), 0.25f, 1.f);
+    ADD_FAILURE() << "a push at iteration 2^31-1 was taken";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("max_iter"), std::string::npos) << e.what();
+  }
+  EXPECT_LE(server_->center_iter(), 100);
+  m.set_iter(40);
+  EXPECT_EQ(hb.Send(m, &reply, 2000), HeartbeatClient::Outcome::OK);
+  client->set_iter(50);
+  AsyncElastic(*client, x.data(), 0.25f, 1.f);
+  EXPECT_EQ(server_->center_iter(), 50);
+}
+
+// A push with a NaN (or an Inf) would poison the center for every worker:
+// the shard refuses it, the pusher is told why, the center is unchanged.
+TEST_F(DistServerTest, NonFinitePushesAreRefused) {
+  StartServer(1);
+  auto client = NewClient();
+  for (float poison : {std::nanf(""), std::numeric_limits<float>::infinity()}) {
+    // A delta of zeros but one value (shard 0's finite part changes nothing).
+    std::vector<float> x(kParams, 0.f);
+    x[5] = poison;
+    client->set_iter(10);
+    try {
+      client->Call(Kind::PUSH, x.data(), nullptr, nullptr);
+      ADD_FAILURE() << "a push carrying " << poison << " was taken";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("non-finite"), std::string::npos) << e.what();
+    }
+    EXPECT_EQ(server_->CenterForTest(), Initial());
+  }
+}
+
+// The job key file: written 0600 from the start through a fresh name, so a
+// symlink planted at its path is replaced rather than written through; a key
+// file readable by group or others is refused.
+TEST(DistJobKeyTest, KeyFilesArePrivate) {
+  TempDir dir;
+  const std::string path = dir / "job.key";
+  const std::string victim = dir / "victim";
+  { std::ofstream(victim) << "not a key\n"; }
+  ASSERT_EQ(symlink(victim.c_str(), path.c_str()), 0);
+  const JobKey key = GenerateJobKey();
+  WriteJobKey(key, path);
+  struct stat info;
+  ASSERT_EQ(lstat(path.c_str(), &info), 0);
+  EXPECT_TRUE(S_ISREG(info.st_mode)) << "the symlink was written through";
+  EXPECT_EQ(info.st_mode & 0777, 0600u);
+  std::ifstream in(victim);
+  std::string victim_text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(victim_text, "not a key\n");
+  EXPECT_EQ(ReadJobKey(path).client_secret, key.client_secret);
+  ASSERT_EQ(chmod(path.c_str(), 0644), 0);
+  try {
+    ReadJobKey(path);
+    ADD_FAILURE() << "a key file of mode 0644 was taken";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("chmod 600"), std::string::npos) << e.what();
+  }
+  // No temporary is left beside it.
+  int entries = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir.path())) {
+    (void)entry;
+    ++entries;
+  }
+  EXPECT_EQ(entries, 2);
+}
+
+// Finite pushes can still overflow the center to Inf: the job then fails
+// instead of reporting scores of it and saving it as the final model.
+TEST_F(DistServerTest, ANonFiniteCenterIsNoResult) {
+  StartServer(1);
+  auto client = NewClient();
+  std::vector<float> huge(kParams, 3e38f);
+  client->set_iter(10);
+  client->Call(Kind::PUSH, huge.data(), nullptr, nullptr);
+  client->set_iter(20);
+  client->Call(Kind::PUSH, huge.data(), nullptr, nullptr);
+  EXPECT_TRUE(std::isinf(server_->CenterForTest()[0]));
+  HeartbeatClient hb(server_->control_endpoint(), client->transport(), client->rank());
+  pb::WorkerMetrics m;
+  m.set_rank(client->rank());
+  m.set_iter(20);
+  m.set_done(true);
+  pb::ControlReply reply;
+  hb.Send(m, &reply, 2000);
+  try {
+    server_->Wait();
+    ADD_FAILURE() << "a job whose center is Inf ended as a success";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("NaN or infinite"), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "tiny_iter_20.caffemodel"));
+}
+
+// An unwritable snapshot folder fails the server at start, not at the end
+// of training.
+TEST_F(DistServerTest, UnwritableSnapshotFolderFailsAtStart) {
+  ServerOptions opt;
+  caffe::NetParameter net;
+  ASSERT_TRUE(google::protobuf::TextFormat::ParseFromString(kNet, &net));
+  *opt.solver.mutable_net_param() = net;
+  opt.solver.set_max_iter(100);
+  opt.solver.set_snapshot_prefix(dir_ / "no/such/folder/tiny");
+  opt.solver_path = "tiny_solver";
+  opt.listen = "tcp://127.0.0.1:0";
+  opt.key = GenerateJobKey();
+  opt.quiet = true;
+  ParameterServer server(opt);
+  try {
+    server.Start();
+    ADD_FAILURE() << "the server started with an unwritable snapshot folder";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("snapshot_prefix"), std::string::npos) << e.what();
+  }
+}
+
 TEST_F(DistServerTest, WrongKeyCannotJoinOrPull) {
   StartServer(1);
-  auto good = NewClient(); // to learn a shard endpoint
+  auto good = NewClient();  // to learn a shard endpoint
   const JobKey other = GenerateJobKey();
   // A foreign job key altogether, and the right server key with a foreign
   // client keypair: both are refused.
   JobKey foreign_client = key_;
   foreign_client.client_public = other.client_public;
   foreign_client.client_secret = other.client_secret;
-  for (const JobKey &bad : {other, foreign_client}) {
+  for (const JobKey& bad : {other, foreign_client}) {
     ParamClient intruder(server_->control_endpoint(), bad, -1,
                          /*rejoin_timeout_s=*/1);
     EXPECT_THROW(intruder.Join(), Error);
@@ -396,13 +512,13 @@ TEST_F(DistServerTest, WrongKeyCannotJoinOrPull) {
 }
 
 class DistServerMessageTest : public DistServerTest {
-protected:
+ protected:
   void SetUp() override {
     StartServer(1);
     client_ = NewClient();
     transport_ = MakeZmqTransport(key_);
     raw_ = transport_->Connect(client_->spec().shard_endpoint(0));
-    n0_ = client_->spec().shard_begin(1); // floats in shard 0
+    n0_ = client_->spec().shard_begin(1);  // floats in shard 0
     ASSERT_EQ(n0_, kParams / 2);
   }
   Header PushHeader(uint64_t count) const {
@@ -414,20 +530,17 @@ protected:
     return h;
   }
   // Sends raw frames on shard 0; returns the answer's kind (0 if none).
-  uint16_t Ask(const std::vector<Frame> &frames,
-               std::string *payload = nullptr) {
+  uint16_t Ask(const std::vector<Frame>& frames, std::string* payload = nullptr) {
     raw_->Send(frames);
     std::vector<std::string> reply;
-    if (!raw_->Receive(&reply, 3000) || reply.empty())
-      return 0;
+    if (!raw_->Receive(&reply, 3000) || reply.empty()) return 0;
     Header h;
     try {
       h = ParseHeader(reply[0]);
-    } catch (const ProtocolError &) {
+    } catch (const ProtocolError&) {
       return 0;
     }
-    if (payload && reply.size() > 1)
-      *payload = reply[1];
+    if (payload && reply.size() > 1) *payload = reply[1];
     return h.kind;
   }
   std::unique_ptr<ParamClient> client_;
@@ -443,14 +556,13 @@ TEST_F(DistServerMessageTest, ValidPushOfZerosIsAcknowledged) {
   // the messages themselves.
   std::vector<float> zeros(n0_, 0.f);
   const Header h = PushHeader(n0_);
-  EXPECT_EQ(
-      Ask({{&h, sizeof(h)}, {zeros.data(), zeros.size() * 4}}),
-      static_cast<uint16_t>(Kind::PUSH_ACK));
+  EXPECT_EQ(Ask({{&h, sizeof(h)}, {zeros.data(), zeros.size() * 4}}),
+            static_cast<uint16_t>(Kind::PUSH_ACK));
   Header p;
   p.kind = static_cast<uint16_t>(Kind::PULL);
   p.rank = client_->rank();
   p.shard = 1;
-  Connection *shard1 = client_->caller().connection(1);
+  Connection* shard1 = client_->caller().connection(1);
   shard1->Send({{&p, sizeof(p)}});
   std::vector<std::string> reply;
   ASSERT_TRUE(shard1->Receive(&reply, 3000));
@@ -462,9 +574,7 @@ TEST_F(DistServerMessageTest, TruncatedHeaderIsRefused) {
   const Header h = PushHeader(n0_);
   std::vector<float> delta(n0_, 1.f);
   std::string what;
-  EXPECT_EQ(
-      Ask({{&h, sizeof(h) - 1}, {delta.data(), delta.size() * 4}}, &what),
-      kError);
+  EXPECT_EQ(Ask({{&h, sizeof(h) - 1}, {delta.data(), delta.size() * 4}}, &what), kError);
   EXPECT_NE(what.find("header"), std::string::npos) << what;
   EXPECT_EQ(Ask({{&h, 12}}), kError);
   EXPECT_EQ(server_->CenterForTest(), Initial());
@@ -474,27 +584,21 @@ TEST_F(DistServerMessageTest, ShortOrWrongShapePushIsRefused) {
   std::vector<float> delta(n0_ + 1, 1.f);
   // Payload shorter than the shard (the header claims the right count).
   Header h = PushHeader(n0_);
-  EXPECT_EQ(Ask({{&h, sizeof(h)}, {delta.data(), (n0_ - 1) * 4}}),
-            kError);
-  EXPECT_EQ(Ask({{&h, sizeof(h)}, {delta.data(), n0_ * 4 - 2}}),
-            kError);
+  EXPECT_EQ(Ask({{&h, sizeof(h)}, {delta.data(), (n0_ - 1) * 4}}), kError);
+  EXPECT_EQ(Ask({{&h, sizeof(h)}, {delta.data(), n0_ * 4 - 2}}), kError);
   // No payload at all.
   EXPECT_EQ(Ask({{&h, sizeof(h)}}), kError);
   // Count and payload agree with each other but not with the shard.
   h = PushHeader(n0_ + 1);
   std::string what;
-  EXPECT_EQ(Ask({{&h, sizeof(h)}, {delta.data(), (n0_ + 1) * 4}},
-                &what),
-            kError);
+  EXPECT_EQ(Ask({{&h, sizeof(h)}, {delta.data(), (n0_ + 1) * 4}}, &what), kError);
   EXPECT_NE(what.find("shape"), std::string::npos) << what;
   h = PushHeader(n0_ - 1);
-  EXPECT_EQ(Ask({{&h, sizeof(h)}, {delta.data(), (n0_ - 1) * 4}}),
-            kError);
+  EXPECT_EQ(Ask({{&h, sizeof(h)}, {delta.data(), (n0_ - 1) * 4}}), kError);
   // A SYNC of the wrong shape, too.
   h = PushHeader(n0_ + 1);
   h.kind = static_cast<uint16_t>(Kind::SYNC);
-  EXPECT_EQ(Ask({{&h, sizeof(h)}, {delta.data(), (n0_ + 1) * 4}}),
-            kError);
+  EXPECT_EQ(Ask({{&h, sizeof(h)}, {delta.data(), (n0_ + 1) * 4}}), kError);
   EXPECT_EQ(server_->CenterForTest(), Initial());
 }
 
@@ -503,23 +607,15 @@ TEST_F(DistServerMessageTest, BadMagicOrVersionIsRefused) {
   Header h = PushHeader(n0_);
   h.magic = 0x12345678;
   std::string what;
-  EXPECT_EQ(
-      Ask({{&h, sizeof(h)}, {delta.data(), delta.size() * 4}},
-          &what),
-      kError);
+  EXPECT_EQ(Ask({{&h, sizeof(h)}, {delta.data(), delta.size() * 4}}, &what), kError);
   EXPECT_NE(what.find("magic"), std::string::npos) << what;
   h = PushHeader(n0_);
   h.version = kProtocolVersion + 1;
-  EXPECT_EQ(
-      Ask({{&h, sizeof(h)}, {delta.data(), delta.size() * 4}},
-          &what),
-      kError);
+  EXPECT_EQ(Ask({{&h, sizeof(h)}, {delta.data(), delta.size() * 4}}, &what), kError);
   EXPECT_NE(what.find("version"), std::string::npos) << what;
   h = PushHeader(n0_);
   h.kind = 77;
-  EXPECT_EQ(
-      Ask({{&h, sizeof(h)}, {delta.data(), delta.size() * 4}}),
-      kError);
+  EXPECT_EQ(Ask({{&h, sizeof(h)}, {delta.data(), delta.size() * 4}}), kError);
   // Also at the control endpoint.
   auto control = transport_->Connect(server_->control_endpoint());
   Header hello;
@@ -532,6 +628,6 @@ TEST_F(DistServerMessageTest, BadMagicOrVersionIsRefused) {
   EXPECT_EQ(server_->CenterForTest(), Initial());
 }
 
-} // namespace
-} // namespace distributed
-} // namespace deepspark
+}  // namespace
+}  // namespace distributed
+}  // namespace deepspark

@@ -7,13 +7,19 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cmath>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "deepspark/common.hpp"
+#include "deepspark/distributed/param_client.hpp"
+#include "deepspark/distributed/protocol.hpp"
 #include "deepspark/distributed/transport.hpp"
+#include "deepspark/proto/deepspark.pb.h"
 
 namespace deepspark {
 namespace distributed {
@@ -353,6 +359,96 @@ TEST(InProcessTransportTest, ManyThreadsWithFaults) {
   const FaultCounts counts = net.counts();
   EXPECT_GE(counts.sent, 2 * kWorkers * kRequests);  // plus answers to duplicates
   EXPECT_GT(counts.duplicated + counts.delayed + counts.reordered, 0);
+}
+
+// A worker takes its job description from the server: a malformed one (a
+// bad or hostile server) is refused by name before anything is sized,
+// indexed or divided by it. A fake server on the in-process network answers
+// every HELLO with the spec under test.
+TEST(DistJobSpecTest, MalformedJobDescriptionsAreRefused) {
+  pb::JobSpec good;
+  good.set_rank(0);
+  good.set_num_workers(2);
+  good.set_rule("async-easgd");
+  good.set_tau(10);
+  good.set_moving_rate(0.45f);
+  good.set_param_count(100);
+  good.add_shard_begin(0);
+  good.add_shard_begin(50);
+  good.add_shard_endpoint("mem://fake-shard-0");
+  good.add_shard_endpoint("mem://fake-shard-1");
+  std::vector<std::pair<std::string, std::function<void(pb::JobSpec*)>>> cases = {
+      {"negative shard start", [](pb::JobSpec* s) { s->set_shard_begin(1, -5); }},
+      {"param_count -1", [](pb::JobSpec* s) { s->set_param_count(-1); }},
+      {"shard past the end", [](pb::JobSpec* s) { s->set_shard_begin(1, 100); }},
+      {"missing shard start", [](pb::JobSpec* s) { s->mutable_shard_begin()->RemoveLast(); }},
+      {"tau 0", [](pb::JobSpec* s) { s->set_tau(0); }},
+      {"rank out of range", [](pb::JobSpec* s) { s->set_rank(7); }},
+      {"NaN learning-rate scale", [](pb::JobSpec* s) { s->set_lr_scale(std::nanf("")); }},
+  };
+  for (const auto& [name, spoil] : cases) {
+    SCOPED_TRACE(name);
+    pb::JobSpec spec = good;
+    spoil(&spec);
+    InProcessNetwork network(7);
+    auto server_transport = network.Node("server");
+    std::unique_ptr<Port> port = server_transport->Listen("mem://fake");
+    std::atomic<bool> stop{false};
+    std::thread fake([&] {
+      std::string peer;
+      std::vector<std::string> frames;
+      while (!stop) {
+        if (!port->Receive(&peer, &frames, 20)) continue;
+        Header request = ParseHeader(frames[0]);
+        Header reply;
+        reply.kind = static_cast<uint16_t>(Kind::WELCOME);
+        reply.request_id = request.request_id;
+        const std::string bytes = spec.SerializeAsString();
+        reply.count = bytes.size();
+        port->Send(peer, {{&reply, sizeof(reply)}, {bytes.data(), bytes.size()}});
+      }
+    });
+    ParamClient client("mem://fake", JobKey(), -1, 5, network.Node("worker"));
+    try {
+      client.Join();
+      ADD_FAILURE() << "joined with a spec that has " << name;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("malformed job description"), std::string::npos)
+          << e.what();
+    }
+    stop = true;
+    fake.join();
+  }
+  // The good one is taken (so the fake server itself is not what fails).
+  InProcessNetwork network(7);
+  auto server_transport = network.Node("server");
+  std::unique_ptr<Port> port = server_transport->Listen("mem://fake");
+  std::thread fake([&] {
+    std::string peer;
+    std::vector<std::string> frames;
+    while (!port->Receive(&peer, &frames, 20)) {
+    }
+    Header request = ParseHeader(frames[0]);
+    Header reply;
+    reply.kind = static_cast<uint16_t>(Kind::WELCOME);
+    reply.request_id = request.request_id;
+    const std::string bytes = good.SerializeAsString();
+    reply.count = bytes.size();
+    port->Send(peer, {{&reply, sizeof(reply)}, {bytes.data(), bytes.size()}});
+  });
+  ParamClient client("mem://fake", JobKey(), -1, 5, network.Node("worker"));
+  EXPECT_EQ(client.Join().param_count(), 100);
+  fake.join();
+}
+
+// Strings from peers reach log lines escaped: a newline in a worker's host
+// name cannot start a forged line.
+TEST(DistEscapeTest, PeerStringsAreEscapedForLogs) {
+  EXPECT_EQ(EscapeForLog("node-1"), "node-1");
+  EXPECT_EQ(EscapeForLog("evil\nI1130 worker 0 joined"), "evil\\nI1130 worker 0 joined");
+  EXPECT_EQ(EscapeForLog(std::string("a\0b\x1b[31m\xff", 9)), "a\\x00b\\x1b[31m\\xff");
+  EXPECT_EQ(EscapeForLog("back\\slash\t"), "back\\\\slash\\t");
+  EXPECT_EQ(EscapeForLog(std::string(500, 'x'), 10), std::string(10, 'x') + "...");
 }
 
 }  // namespace

@@ -77,6 +77,22 @@ TYPED_TEST(InnerProductLayerTest, ShapeAndForward) {
   this->CheckForward(IPParam(3, 0, true), 1, 24, 3);
 }
 
+// A batch of 0 (an empty last batch, a filtered-out batch) gives an empty
+// top and no gradient; it once aborted on a CHECK in Blob.
+TYPED_TEST(InnerProductLayerTest, EmptyBatch) {
+  for (bool bias : {true, false}) {
+    this->bottom_.Reshape(std::vector<int>{0, 3});
+    InnerProductLayer<TypeParam> layer(IPParam(2, 1, false, bias));
+    layer.SetUp(this->bottom_vec_, this->top_vec_);
+    layer.Forward(this->bottom_vec_, this->top_vec_);
+    EXPECT_EQ(this->top_.shape(), (std::vector<int>{0, 2}));
+    layer.Backward(this->top_vec_, {true}, this->bottom_vec_);
+    for (int i = 0; i < layer.blobs()[0]->count(); ++i) {
+      EXPECT_EQ(layer.blobs()[0]->cpu_diff()[i], 0);
+    }
+  }
+}
+
 TYPED_TEST(InnerProductLayerTest, Errors) {
   caffe::LayerParameter p = IPParam(4);
   p.mutable_inner_product_param()->clear_num_output();

@@ -5,8 +5,10 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <fstream>
 #include <string>
 
+#include "data_test_util.hpp"
 #include "deepspark/io.hpp"
 #include "deepspark/proto/caffe.pb.h"
 #include "deepspark/rng.hpp"
@@ -253,6 +255,49 @@ TYPED_TEST(NetTest, SaveAndCopyTrainedLayers) {
   }
   // A missing weights file names the file.
   EXPECT_THROW(other.CopyTrainedLayersFrom(std::string("/nonexistent/x.caffemodel")), Error);
+
+  // Weights of which nothing lands in the net (an empty file, another net's
+  // layers) are refused; a file matching some layers (fine-tuning) is not.
+  TempDir dir;
+  auto error_of = [&other](const std::string& file) {
+    try {
+      other.CopyTrainedLayersFrom(file);
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  { std::ofstream(dir / "empty.caffemodel"); }
+  EXPECT_NE(error_of(dir / "empty.caffemodel").find("no layer of the weights file matches"),
+            std::string::npos);
+  caffe::NetParameter renamed = saved;
+  for (auto& layer : *renamed.mutable_layer()) layer.set_name("other_" + layer.name());
+  WriteProtoToBinaryFile(renamed, dir / "renamed.caffemodel");
+  const std::string what = error_of(dir / "renamed.caffemodel");
+  EXPECT_NE(what.find("no layer of the weights file matches"), std::string::npos) << what;
+  EXPECT_NE(what.find("ip1"), std::string::npos) << what;  // the net's layers are named
+  caffe::NetParameter partial = saved;
+  for (auto& layer : *partial.mutable_layer()) {
+    if (layer.name() == "ip2") layer.set_name("not_ip2");
+  }
+  WriteProtoToBinaryFile(partial, dir / "partial.caffemodel");
+  EXPECT_EQ(error_of(dir / "partial.caffemodel"), "");
+  // A flipped bit that made a NaN is refused, naming the layer.
+  caffe::NetParameter flipped = saved;
+  for (auto& layer : *flipped.mutable_layer()) {
+    if (layer.name() != "ip1") continue;
+    caffe::BlobProto* blob = layer.mutable_blobs(0);
+    if (blob->data_size() > 2) {
+      blob->set_data(2, std::nanf(""));
+    } else {
+      ASSERT_GT(blob->double_data_size(), 2);
+      blob->set_double_data(2, std::nan(""));
+    }
+  }
+  WriteProtoToBinaryFile(flipped, dir / "flipped.caffemodel");
+  const std::string nan_error = error_of(dir / "flipped.caffemodel");
+  EXPECT_NE(nan_error.find("'ip1'"), std::string::npos) << nan_error;
+  EXPECT_NE(nan_error.find("non-finite"), std::string::npos) << nan_error;
 }
 
 }  // namespace

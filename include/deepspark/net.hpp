@@ -35,7 +35,9 @@ class Net {
   // Runs every layer's forward; *loss (if given) gets the total loss.
   const std::vector<Blob<Dtype>*>& Forward(Dtype* loss = nullptr);
   Dtype ForwardFromTo(int start, int end);
-  Dtype ForwardFrom(int start) { return ForwardFromTo(start, static_cast<int>(layers_.size()) - 1); }
+  Dtype ForwardFrom(int start) {
+    return ForwardFromTo(start, static_cast<int>(layers_.size()) - 1);
+  }
   Dtype ForwardTo(int end) { return ForwardFromTo(0, end); }
   void Backward();
   void BackwardFromTo(int start, int end);
@@ -58,10 +60,13 @@ class Net {
   // `other` (used by test nets to see the train net's weights).
   void ShareTrainedLayersWith(const Net* other);
   // Copies parameters by layer name from a NetParameter (a loaded
-  // .caffemodel); layers absent from this net are ignored. A blob-count or
-  // shape mismatch throws deepspark::Error naming the layer and blob.
-  void CopyTrainedLayersFrom(const caffe::NetParameter& param);
-  // Reads a binary .caffemodel (upgrading V0/V1) and copies from it.
+  // .caffemodel); layers absent from this net are ignored (fine-tuning).
+  // A blob-count or shape mismatch, or a non-finite value, throws
+  // deepspark::Error naming the layer and blob. Returns how many layers
+  // with parameters were copied.
+  int CopyTrainedLayersFrom(const caffe::NetParameter& param);
+  // Reads a binary .caffemodel (upgrading V0/V1) and copies from it; a file
+  // of which no layer matches a net that has parameters is refused.
   void CopyTrainedLayersFrom(const std::string& trained_filename);
   // Writes the net as used (after filtering, upgrading and Split insertion)
   // with its parameter blobs, as Caffe's Net::ToProto does.
@@ -117,7 +122,8 @@ class Net {
  private:
   void Init(const caffe::NetParameter& param);
   void AppendTop(const caffe::NetParameter& param, int layer_id, int top_id,
-                 std::set<std::string>* available_blobs, std::map<std::string, int>* blob_name_to_idx);
+                 std::set<std::string>* available_blobs,
+                 std::map<std::string, int>* blob_name_to_idx);
   int AppendBottom(const caffe::NetParameter& param, int layer_id, int bottom_id,
                    std::set<std::string>* available_blobs,
                    std::map<std::string, int>* blob_name_to_idx);

@@ -177,7 +177,9 @@ def train(data, solver, num_workers, mode="async-easgd", tau=None, moving_rate=N
 
     host = _driver_host(sc)
     cmd = [tool, "server", "--solver=" + job_solver, "--workers=%d" % num_workers,
-           "--listen=tcp://%s:%d" % ("0.0.0.0" if host != "127.0.0.1" else host, port),
+           # The driver's own address (the one executors reach it by), not
+           # every interface of the driver machine.
+           "--listen=tcp://%s:%d" % (host, port),
            "--key-file=" + key_file, "--mode=" + mode,
            "--result-file=" + os.path.join(workdir, "result.json")]
     if tau is not None:

@@ -2,6 +2,7 @@
 // (float accumulation, then one division by the count).
 #include <unistd.h>
 
+#include <cstdint>
 #include <cstdio>
 #include <fstream>
 #include <memory>
@@ -48,6 +49,19 @@ caffe::BlobProto ComputeImageMean(const std::string& db_path, const std::string&
         << "database " << db_path << ": value of key " << cursor->key() << " is not a Datum";
     DecodeDatumInPlace(&datum, false, false);
     if (count == 0) {
+      // The shape is checked against the values before anything is sized by
+      // it: a Datum claiming 65536^3 would otherwise ask for petabytes, and
+      // one of -1 dims wrote a -1x-1 mean.
+      const int64_t values = datum.data().empty() ? datum.float_data_size()
+                                                  : static_cast<int64_t>(datum.data().size());
+      REQUIRE(datum.channels() > 0 && datum.height() > 0 && datum.width() > 0)
+          << "database " << db_path << ": Datum " << cursor->key() << " has shape "
+          << datum.channels() << " x " << datum.height() << " x " << datum.width()
+          << " (channels x height x width must all be positive)";
+      const double claimed = static_cast<double>(datum.channels()) * datum.height() * datum.width();
+      REQUIRE(claimed == static_cast<double>(values))
+          << "database " << db_path << ": Datum " << cursor->key() << " claims " << datum.channels()
+          << " x " << datum.height() << " x " << datum.width() << " values but holds " << values;
       mean.set_num(1);
       mean.set_channels(datum.channels());
       mean.set_height(datum.height());

@@ -1,8 +1,11 @@
 // MNIST IDX -> Datum database, as Caffe's examples/mnist/convert_mnist_data.
+#include <unistd.h>
 #include <zlib.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <memory>
+#include <string>
 
 #include "deepspark/common.hpp"
 #include "deepspark/db.hpp"
@@ -37,26 +40,11 @@ class IdxFile {
   gzFile file_ = nullptr;
 };
 
-}  // namespace
-
-int ConvertMnist(const std::string& images_path, const std::string& labels_path,
-                 const std::string& db_path, const std::string& backend) {
-  IdxFile images(images_path), labels(labels_path);
-  const uint32_t image_magic = images.ReadUint32();
-  REQUIRE(image_magic == 2051) << images_path << ": bad magic number " << image_magic
-                               << " (an MNIST image file starts with 2051)";
-  const uint32_t label_magic = labels.ReadUint32();
-  REQUIRE(label_magic == 2049) << labels_path << ": bad magic number " << label_magic
-                               << " (an MNIST label file starts with 2049)";
-  const uint32_t num_items = images.ReadUint32();
-  const uint32_t num_labels = labels.ReadUint32();
-  REQUIRE(num_items == num_labels) << images_path << " holds " << num_items << " images but "
-                                   << labels_path << " holds " << num_labels << " labels";
-  const uint32_t rows = images.ReadUint32();
-  const uint32_t cols = images.ReadUint32();
-  REQUIRE(rows > 0 && cols > 0 && rows <= 4096 && cols <= 4096)
-      << images_path << ": bad image size " << rows << "x" << cols;
-
+// The conversion proper, into db_path.
+int WriteMnistDb(IdxFile* images_file, IdxFile* labels_file, uint32_t num_items, uint32_t rows,
+                 uint32_t cols, const std::string& db_path, const std::string& backend) {
+  IdxFile& images = *images_file;
+  IdxFile& labels = *labels_file;
   std::unique_ptr<db::DB> db = db::GetDB(backend);
   db->Open(db_path, db::NEW);
   std::unique_ptr<db::Transaction> txn = db->NewTransaction();
@@ -90,6 +78,50 @@ int ConvertMnist(const std::string& images_path, const std::string& labels_path,
     LOG(INFO) << "Processed " << count << " files.";
   }
   db->Close();
+  return count;
+}
+
+}  // namespace
+
+int ConvertMnist(const std::string& images_path, const std::string& labels_path,
+                 const std::string& db_path, const std::string& backend) {
+  IdxFile images(images_path), labels(labels_path);
+  const uint32_t image_magic = images.ReadUint32();
+  REQUIRE(image_magic == 2051) << images_path << ": bad magic number " << image_magic
+                               << " (an MNIST image file starts with 2051)";
+  const uint32_t label_magic = labels.ReadUint32();
+  REQUIRE(label_magic == 2049) << labels_path << ": bad magic number " << label_magic
+                               << " (an MNIST label file starts with 2049)";
+  const uint32_t num_items = images.ReadUint32();
+  const uint32_t num_labels = labels.ReadUint32();
+  REQUIRE(num_items == num_labels) << images_path << " holds " << num_items << " images but "
+                                   << labels_path << " holds " << num_labels << " labels";
+  const uint32_t rows = images.ReadUint32();
+  const uint32_t cols = images.ReadUint32();
+  REQUIRE(rows > 0 && cols > 0 && rows <= 4096 && cols <= 4096)
+      << images_path << ": bad image size " << rows << "x" << cols;
+
+  // Written under a temporary name and renamed when whole: a conversion that
+  // fails half way (a truncated file, a full disk) leaves no database behind,
+  // so a rerun starts clean instead of finding "File exists".
+  namespace fs = std::filesystem;
+  REQUIRE(!fs::exists(db_path)) << db_path << " already exists (remove it to convert again)";
+  const std::string partial = db_path + ".partial." + std::to_string(getpid());
+  std::error_code ignored;
+  fs::remove_all(partial, ignored);
+  int count = 0;
+  try {
+    count = WriteMnistDb(&images, &labels, num_items, rows, cols, partial, backend);
+  } catch (...) {
+    fs::remove_all(partial, ignored);
+    throw;
+  }
+  std::error_code ec;
+  fs::rename(partial, db_path, ec);
+  if (ec) {
+    fs::remove_all(partial, ignored);
+    THROW_ERROR() << "cannot rename " << partial << " to " << db_path << ": " << ec.message();
+  }
   return count;
 }
 

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstring>
 #include <limits>
 #include <random>
@@ -31,7 +32,45 @@ uint64_t RandomNonce() {
 // ---------------------------------------------------------------------------
 // ShardCaller
 
+namespace {
+// A job description comes over the network: whatever will index, size or
+// divide by it is checked before use (a negative shard start once made a
+// worker's memcpy write before its buffer; a tau of 0 would divide by zero).
+void CheckJobSpec(const pb::JobSpec& spec, const std::string& server) {
+  auto bad = [&server](const std::string& what) {
+    THROW_ERROR() << "the server at " << server << " sent a malformed job description: " << what;
+  };
+  const int64_t count = spec.param_count();
+  if (count <= 0) bad("param_count " + std::to_string(count));
+  if (spec.shard_endpoint_size() < 1) bad("no shard endpoints");
+  if (spec.shard_begin_size() != spec.shard_endpoint_size()) {
+    bad(std::to_string(spec.shard_begin_size()) + " shard starts for " +
+        std::to_string(spec.shard_endpoint_size()) + " shards");
+  }
+  if (spec.shard_begin(0) != 0) bad("shard 0 starts at " + std::to_string(spec.shard_begin(0)));
+  for (int s = 0; s < spec.shard_begin_size(); ++s) {
+    const int64_t end = s + 1 < spec.shard_begin_size() ? spec.shard_begin(s + 1) : count;
+    if (end <= spec.shard_begin(s) || end > count) {
+      bad("shard " + std::to_string(s) + " covers [" + std::to_string(spec.shard_begin(s)) + ", " +
+          std::to_string(end) + ") of " + std::to_string(count) + " parameters");
+    }
+  }
+  if (spec.num_workers() < 1) bad("num_workers " + std::to_string(spec.num_workers()));
+  if (spec.rank() != -2 && (spec.rank() < 0 || spec.rank() >= spec.num_workers())) {
+    bad("rank " + std::to_string(spec.rank()) + " of " + std::to_string(spec.num_workers()));
+  }
+  if (spec.tau() < 1) bad("tau " + std::to_string(spec.tau()));
+  if (!std::isfinite(spec.moving_rate())) bad("a moving rate that is not finite");
+  if (!(spec.lr_scale() > 0 && std::isfinite(spec.lr_scale())) ||
+      !(spec.lr_schedule_scale() > 0 && std::isfinite(spec.lr_schedule_scale()))) {
+    bad("a learning-rate scale that is not a positive number");
+  }
+  if (spec.start_iter() < 0) bad("start_iter " + std::to_string(spec.start_iter()));
+}
+}  // namespace
+
 void ShardCaller::Connect(const pb::JobSpec& spec, const std::string& control_endpoint) {
+  CheckJobSpec(spec, control_endpoint);
   spec_ = spec;
   connections_.clear();
   for (int s = 0; s < spec_.shard_endpoint_size(); ++s) {
@@ -144,7 +183,7 @@ ShardCaller::Outcome ShardCaller::Call(Kind kind, const float* tensor, float* re
       if (reply.request_id != request_id && reply.request_id != 0) continue;
       if (code == ErrorCode::NOT_MEMBER) return Outcome::NOT_MEMBER;
       THROW_ERROR() << "shard " << s << " of the parameter server refused " << KindName(kind)
-                    << ": " << payload;
+                    << ": " << EscapeForLog(payload, 1000);
     }
     // Answers to earlier requests, and second copies of this one's, are dropped.
     if (reply.request_id != request_id || reply.session != spec_.session()) continue;
@@ -217,7 +256,8 @@ const pb::JobSpec& ParamClient::Join() {
     const std::string payload = frames.size() > 1 ? frames[1] : std::string();
     if (reply.kind == static_cast<uint16_t>(Kind::ERROR)) {
       // A refusal (wrong rank, job full, another protocol) is final.
-      THROW_ERROR() << "the server at " << control_endpoint_ << " refused to join: " << payload;
+      THROW_ERROR() << "the server at " << control_endpoint_
+                    << " refused to join: " << EscapeForLog(payload, 1000);
     }
     pb::JobSpec spec;
     if (reply.kind != static_cast<uint16_t>(Kind::WELCOME) || !spec.ParseFromString(payload)) {
@@ -299,7 +339,8 @@ HeartbeatClient::Outcome HeartbeatClient::Send(const pb::WorkerMetrics& metrics,
     const std::string payload = frames.size() > 1 ? frames[1] : std::string();
     if (h.kind == static_cast<uint16_t>(Kind::ERROR)) {
       if (static_cast<ErrorCode>(h.seq) == ErrorCode::NOT_MEMBER) return Outcome::NOT_MEMBER;
-      THROW_ERROR() << "the server at " << control_endpoint_ << " refused a heartbeat: " << payload;
+      THROW_ERROR() << "the server at " << control_endpoint_
+                    << " refused a heartbeat: " << EscapeForLog(payload, 1000);
     }
     if (h.kind == static_cast<uint16_t>(Kind::CONTROL_REPLY) && reply->ParseFromString(payload)) {
       return Outcome::OK;

@@ -166,6 +166,28 @@ void Shard::Handle(const std::string& peer, const std::vector<std::string>& fram
                          std::to_string(index) + " of " + std::to_string(n) +
                          " floats: shape does not match the net");
   }
+  // One NaN or Inf taken into the center would spread to every worker at
+  // its next pull and end as a NaN model: refused, the center unchanged.
+  {
+    const float* values = reinterpret_cast<const float*>(payload.data());
+    for (size_t i = 0; i < n; ++i) {
+      if (!std::isfinite(values[i])) {
+        return SendError(peer, header, ErrorCode::BAD_MESSAGE,
+                         std::string(KindName(kind)) + " from rank " + std::to_string(header.rank) +
+                             " carries a non-finite value (" + std::to_string(values[i]) +
+                             " at float " + std::to_string(begin + static_cast<int64_t>(i)) +
+                             "): the center keeps its values");
+      }
+    }
+  }
+  // A worker's iteration never passes the solver's max_iter; a larger one
+  // (a bad or malicious peer) would run the center's iteration, and the
+  // tests and snapshots keyed to it, past the end of the job.
+  if (header.iter > static_cast<uint32_t>(std::max(0, impl_->solver.max_iter()))) {
+    return SendError(peer, header, ErrorCode::BAD_MESSAGE,
+                     std::string(KindName(kind)) + " at iteration " + std::to_string(header.iter) +
+                         ", past the job's max_iter " + std::to_string(impl_->solver.max_iter()));
+  }
   // Duplicates and stale requests (exchange_rule.hpp). request_id 0 names
   // no request (a raw test message): always taken.
   Record& record = records_[header.rank];

@@ -1,13 +1,16 @@
 #include "deepspark/distributed/protocol.hpp"
 
 #include <sys/stat.h>
+#include <unistd.h>
 #include <zmq.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <vector>
 
 #include "deepspark/io.hpp"
 
@@ -61,6 +64,31 @@ Header ParseHeader(const std::string& frame) {
   return header;
 }
 
+std::string EscapeForLog(const std::string& text, size_t max_chars) {
+  std::string out;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (out.size() >= max_chars) {
+      out += "...";
+      break;
+    }
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (c == '\\') {
+      out += "\\\\";
+    } else if (c < 0x20 || c >= 0x7f) {
+      char hex[5];
+      std::snprintf(hex, sizeof(hex), "\\x%02x", c);
+      out += hex;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
+}
+
 JobKey GenerateJobKey() {
   REQUIRE(zmq_has("curve")) << "this libzmq has no CURVE support; cannot secure the job";
   JobKey key;
@@ -80,8 +108,27 @@ std::string JobKeyText(const JobKey& key) {
 }
 
 void WriteJobKey(const JobKey& key, const std::string& path) {
-  WriteFileAtomically(path, JobKeyText(key));
-  chmod(path.c_str(), 0600);
+  // The secret never sits in a file anyone else could open: a fresh
+  // temporary (mkstemp: O_CREAT|O_EXCL, so no planted symlink is followed,
+  // mode 0600 from the start) is written, synced, then renamed over `path`
+  // (a rename replaces a symlink at `path`, it does not write through it).
+  const size_t slash = path.rfind('/');
+  std::string pattern =
+      (slash == std::string::npos ? std::string() : path.substr(0, slash + 1)) + ".job.key.XXXXXX";
+  std::vector<char> name(pattern.begin(), pattern.end());
+  name.push_back('\0');
+  const int fd = mkstemp(name.data());
+  REQUIRE(fd >= 0) << "cannot create a key file beside " << path << ": " << std::strerror(errno);
+  const std::string text = JobKeyText(key);
+  const bool written = write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
+                       fchmod(fd, 0600) == 0 && fsync(fd) == 0;
+  const int saved_errno = errno;
+  close(fd);
+  if (!written || std::rename(name.data(), path.c_str()) != 0) {
+    const int why = written ? errno : saved_errno;
+    unlink(name.data());
+    THROW_ERROR() << "cannot write the job key file " << path << ": " << std::strerror(why);
+  }
 }
 
 JobKey ParseJobKey(const std::string& text, const std::string& source) {
@@ -109,6 +156,14 @@ JobKey ParseJobKey(const std::string& text, const std::string& source) {
 }
 
 JobKey ReadJobKey(const std::string& path) {
+  // A key others can read is a key others may hold: refused, as ssh does.
+  struct stat info;
+  REQUIRE(stat(path.c_str(), &info) == 0)
+      << "cannot open job key file " << path << ": " << std::strerror(errno);
+  REQUIRE((info.st_mode & 077) == 0)
+      << "job key file " << path << " is readable by group or others (mode 0" << std::oct
+      << (info.st_mode & 0777) << std::dec
+      << "): anyone who can read it can join or impersonate the job; chmod 600 it";
   std::ifstream in(path);
   REQUIRE(in.good()) << "cannot open job key file " << path << ": " << std::strerror(errno);
   std::stringstream buffer;

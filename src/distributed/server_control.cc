@@ -1,9 +1,12 @@
 // The parameter server's job side: start-up (center, sockets, threads),
 // membership by hello/heartbeat, and the end of the job.
+#include <unistd.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <ctime>
+#include <fstream>
 
 #include "deepspark/distributed/exchange_math.hpp"
 #include "deepspark/distributed/param_client.hpp"
@@ -61,6 +64,18 @@ void ParameterServer::Impl::Start() {
   REQUIRE(opt->server_threads >= 1) << "--server-threads must be at least 1";
   if (solver.random_seed() >= 0) SetRandomSeed(solver.random_seed());
   snapshot_prefix = solver.snapshot_prefix();
+  // The center's snapshots and final model go there: an unwritable folder is
+  // found now, not after the job trained for hours.
+  if (!snapshot_prefix.empty()) {
+    const std::string probe = snapshot_prefix + "_probe." + std::to_string(getpid());
+    std::ofstream file(probe);
+    REQUIRE(file.good()) << opt->solver_path << ": cannot write to snapshot_prefix '"
+                         << snapshot_prefix
+                         << "' (the center's snapshots and final model go there); make sure its "
+                            "folder exists and is writable";
+    file.close();
+    std::remove(probe.c_str());
+  }
 
   // The center lives in a train net (so snapshots are the train net's
   // .caffemodel, as Caffe writes them); test nets share its weights.
@@ -204,9 +219,9 @@ void ParameterServer::Impl::Start() {
   start_time = last_progress = last_live_time = Clock::now();
   LOG(INFO) << "Parameter server for " << opt->solver_path << ": " << opt->rule << ", "
             << opt->num_workers << " worker(s), tau " << opt->tau << ", moving rate " << alpha
-            << ", learning rate x" << spec_template.lr_scale() << " with its schedule at iteration x"
-            << spec_template.lr_schedule_scale() << ", " << param_count << " parameters in "
-            << num_shards << " shard(s); listening on "
+            << ", learning rate x" << spec_template.lr_scale()
+            << " with its schedule at iteration x" << spec_template.lr_schedule_scale() << ", "
+            << param_count << " parameters in " << num_shards << " shard(s); listening on "
             << control_endpoint << "; metrics in " << metrics_path;
   owner->center_iter_ = restored_iter;
   control_thread = std::thread([this] { RunGuarded("control", [this] { ControlLoop(); }); });
@@ -374,7 +389,8 @@ void ParameterServer::Impl::HandleHello(const std::string& peer, const Header& h
   w.welcome = spec;
   BroadcastLive();
   LOG(INFO) << "Worker " << rank << (rejoin ? " rejoined" : " joined") << " (pid " << hello.pid()
-            << " on " << hello.host() << "), starting at iteration " << spec.start_iter();
+            << " on " << EscapeForLog(hello.host()) << "), starting at iteration "
+            << spec.start_iter();
   WriteMetricsLine({{"t", Seconds(start_time, now)},
                     {"event", rejoin ? "rejoin" : "join"},
                     {"worker", rank},
@@ -393,6 +409,13 @@ void ParameterServer::Impl::HandleHeartbeat(const std::string& peer, const Heade
                        static_cast<uint64_t>(ErrorCode::BAD_MESSAGE), "malformed HEARTBEAT");
   }
   const int rank = header.rank;
+  // As at the shards (param_server.cc): no worker iterates past max_iter.
+  if (m.iter() < 0 || m.iter() > std::max(0, solver.max_iter())) {
+    return SendControl(
+        peer, header, Kind::ERROR, rank, static_cast<uint64_t>(ErrorCode::BAD_MESSAGE),
+        "HEARTBEAT at iteration " + std::to_string(m.iter()) + ", outside the job's [0, max_iter " +
+            std::to_string(solver.max_iter()) + "]");
+  }
   pb::ControlReply answer;
   answer.set_stop(owner->stop_requested_.load());
   std::string answer_bytes;

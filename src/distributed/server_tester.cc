@@ -109,8 +109,13 @@ std::string ParameterServer::Impl::SnapshotCenter(int iter) {
 void ParameterServer::Impl::TesterLoop() {
   const int test_interval = solver.test_interval();
   const int snapshot = solver.snapshot();
-  int next_test = test_interval > 0 ? (restored_iter / test_interval + 1) * test_interval : -1;
-  int next_snapshot = snapshot > 0 ? (restored_iter / snapshot + 1) * snapshot : -1;
+  // The next multiple of `every` after `iter`, in 64 bits: no loop, no
+  // overflow, whatever iteration the center reports.
+  auto next_after = [](int64_t iter, int every) -> int64_t {
+    return every > 0 ? (iter / every + 1) * every : -1;
+  };
+  int64_t next_test = next_after(restored_iter, test_interval);
+  int64_t next_snapshot = next_after(restored_iter, snapshot);
   tester_caller = std::make_unique<ShardCaller>(transport);
   {
     pb::JobSpec spec = spec_template;
@@ -129,17 +134,26 @@ void ParameterServer::Impl::TesterLoop() {
       LoadCenterIntoModel(PullCenterCopy(tester_caller.get()));
       if (test_due) {
         TestCenter(iter);
-        while (next_test <= iter) next_test += test_interval;
+        next_test = next_after(iter, test_interval);
       }
-      if (snapshot_due) {
+      if (snapshot_due && !center_finite) {
+        LOG(ERROR) << "no snapshot at iteration " << iter << ": the center is not finite";
+        next_snapshot = next_after(iter, snapshot);
+      } else if (snapshot_due) {
         SnapshotCenter(iter);
-        while (next_snapshot <= iter) next_snapshot += snapshot;
+        next_snapshot = next_after(iter, snapshot);
       }
     }
     if (shutting_down) return;
     // The end of the job: the last test and snapshot of the center.
     const int iter = owner->center_iter_;
     LoadCenterIntoModel(PullCenterCopy(tester_caller.get()));
+    // A center of NaN or Inf is no result: scores of it would look like one
+    // ("accuracy = 1" from NaN comparisons) and its snapshot would be saved
+    // as a model. The job fails instead; earlier snapshots stay as they are.
+    REQUIRE(center_finite) << "the center holds NaN or infinite values at the end of the job "
+                              "(iteration "
+                           << iter << "): training diverged; no final snapshot was written";
     result.center_iter = iter;
     if (!test_nets.empty()) result.scores = TestCenter(iter);
     result.caffemodel = SnapshotCenter(iter);

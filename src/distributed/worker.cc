@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <condition_variable>
 #include <cstdlib>
 #include <cstring>
@@ -61,6 +62,7 @@ class ExchangeCallback : public Solver<float>::Callback {
       std::memcpy(grad_.data() + offset, blob->cpu_diff(), blob->count() * sizeof(float));
       offset += blob->count();
     }
+    RequireFinite(grad_.data(), "gradients", solver_->iter() + 1);
     rule_->ExchangeGradients(*client_, grad_.data());
     offset = 0;
     for (Blob<float>* blob : solver_->net()->learnable_params()) {
@@ -79,7 +81,19 @@ class ExchangeCallback : public Solver<float>::Callback {
     if (*stop_) solver_->RequestStop();
   }
 
+  // A diverged worker stops with a clear error instead of pushing NaN or Inf
+  // towards the center (whose shards would refuse them anyway).
+  void RequireFinite(const float* values, const char* what, int iter) const {
+    for (int64_t i = 0; i < count_; ++i) {
+      REQUIRE(std::isfinite(values[i]))
+          << "worker " << client_->spec().rank() << ": its " << what
+          << " became non-finite at iteration " << iter << " (float " << i << " is " << values[i]
+          << "): training diverged; nothing was sent to the center";
+    }
+  }
+
   void Exchange(int iter) {
+    RequireFinite(x_, "parameters", iter);
     const auto start = Clock::now();
     client_->set_iter(iter);
     const pb::JobSpec& spec = client_->spec();
@@ -177,9 +191,9 @@ int RunWorker(const WorkerOptions& options) {
     const char* value = std::getenv(name);
     if (requested_rank < 0 && value && *value) requested_rank = std::atoi(value);
   }
-  ParamClient client(endpoint, key, requested_rank, options.rejoin_timeout_s,
-                     options.transport ? options.transport
-                                       : MakeZmqTransport(key, options.source_address));
+  ParamClient client(
+      endpoint, key, requested_rank, options.rejoin_timeout_s,
+      options.transport ? options.transport : MakeZmqTransport(key, options.source_address));
   const pb::JobSpec spec = client.Join();
   const int rank = spec.rank();
   LOG(INFO) << "Worker " << rank << " of " << spec.num_workers() << " joined " << endpoint;
@@ -220,8 +234,7 @@ int RunWorker(const WorkerOptions& options) {
   solver->set_lr_schedule_scale(spec.lr_schedule_scale());
   if (spec.lr_scale() != 1.f || spec.lr_schedule_scale() != 1.f) {
     LOG(INFO) << "Worker " << rank << ": base_lr " << param.base_lr() << " (x" << spec.lr_scale()
-              << "), " << param.lr_policy() << " policy at iteration x"
-              << spec.lr_schedule_scale();
+              << "), " << param.lr_policy() << " policy at iteration x" << spec.lr_schedule_scale();
   }
 
   // All learnable parameters in one flat buffer (net order), so exchanges

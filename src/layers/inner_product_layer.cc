@@ -56,7 +56,9 @@ void InnerProductLayer<Dtype>::Reshape(const std::vector<Blob<Dtype>*>& bottom,
   std::vector<int> top_shape(bottom[0]->shape().begin(), bottom[0]->shape().begin() + axis_);
   top_shape.push_back(N_);
   top[0]->Reshape(top_shape);
-  if (bias_term_ && bias_multiplier_.count() != M_) {
+  // By shape, not count: a batch of 0 has the count (0) of a multiplier never
+  // shaped, which has no memory at all.
+  if (bias_term_ && bias_multiplier_.shape() != std::vector<int>{M_}) {
     bias_multiplier_.Reshape(std::vector<int>{M_});
     caffe_set(M_, Dtype(1), bias_multiplier_.mutable_cpu_data());
   }

@@ -104,8 +104,8 @@ void Net<Dtype>::Init(const caffe::NetParameter& in_param) {
         blob_loss_weights_.resize(blob_id + 1, Dtype(0));
       }
       blob_loss_weights_[blob_id] = layer->loss(static_cast<int>(top_id));
-      LOG(INFO) << "Top shape of " << layer_param.name() << " -> " << blob_names_[blob_id]
-                << ": " << top_vecs_[layer_id][top_id]->shape_string()
+      LOG(INFO) << "Top shape of " << layer_param.name() << " -> " << blob_names_[blob_id] << ": "
+                << top_vecs_[layer_id][top_id]->shape_string()
                 << (layer->loss(static_cast<int>(top_id))
                         ? " (loss weight " + std::to_string(layer->loss(top_id)) + ")"
                         : std::string());
@@ -141,8 +141,7 @@ void Net<Dtype>::Init(const caffe::NetParameter& in_param) {
     bool layer_skip_propagate_down = true;
     for (size_t top_id = 0; top_id < top_vecs_[layer_id].size(); ++top_id) {
       const std::string& blob_name = blob_names_[top_id_vecs_[layer_id][top_id]];
-      if (layers_[layer_id]->loss(static_cast<int>(top_id)) ||
-          blobs_under_loss.count(blob_name)) {
+      if (layers_[layer_id]->loss(static_cast<int>(top_id)) || blobs_under_loss.count(blob_name)) {
         layer_contributes_loss = true;
       }
       if (!blobs_skip_backp.count(blob_name)) layer_skip_propagate_down = false;
@@ -200,8 +199,7 @@ void Net<Dtype>::Init(const caffe::NetParameter& in_param) {
 }
 
 template <typename Dtype>
-void Net<Dtype>::FilterNet(const caffe::NetParameter& param,
-                           caffe::NetParameter* param_filtered) {
+void Net<Dtype>::FilterNet(const caffe::NetParameter& param, caffe::NetParameter* param_filtered) {
   const caffe::NetState& net_state = param.state();
   param_filtered->CopyFrom(param);
   param_filtered->clear_layer();
@@ -280,9 +278,8 @@ int Net<Dtype>::AppendBottom(const caffe::NetParameter& param, int layer_id, int
                              std::map<std::string, int>* blob_name_to_idx) {
   const caffe::LayerParameter& layer_param = param.layer(layer_id);
   const std::string& blob_name = layer_param.bottom(bottom_id);
-  REQUIRE(available_blobs->count(blob_name))
-      << LayerContext(layer_param) << "unknown bottom blob '" << blob_name << "' (bottom index "
-      << bottom_id << ")";
+  REQUIRE(available_blobs->count(blob_name)) << LayerContext(layer_param) << "unknown bottom blob '"
+                                             << blob_name << "' (bottom index " << bottom_id << ")";
   const int blob_id = (*blob_name_to_idx)[blob_name];
   bottom_vecs_[layer_id].push_back(blobs_[blob_id].get());
   bottom_id_vecs_[layer_id].push_back(blob_id);
@@ -327,14 +324,14 @@ void Net<Dtype>::AppendParam(const caffe::NetParameter& param, int layer_id, int
   Blob<Dtype>* owner_blob = layers_[owner_index.first]->blobs()[owner_index.second].get();
   if (param_spec->share_mode() == caffe::ParamSpec::PERMISSIVE) {
     REQUIRE(this_blob->count() == owner_blob->count())
-        << LayerContext(layer_param) << "cannot share param '" << param_name
-        << "': owner layer '" << layer_names_[owner_index.first] << "' has count "
-        << owner_blob->count() << ", this layer " << this_blob->count();
+        << LayerContext(layer_param) << "cannot share param '" << param_name << "': owner layer '"
+        << layer_names_[owner_index.first] << "' has count " << owner_blob->count()
+        << ", this layer " << this_blob->count();
   } else {
     REQUIRE(this_blob->shape() == owner_blob->shape())
-        << LayerContext(layer_param) << "cannot share param '" << param_name
-        << "': owner layer '" << layer_names_[owner_index.first] << "' has shape "
-        << owner_blob->shape_string() << ", this layer " << this_blob->shape_string()
+        << LayerContext(layer_param) << "cannot share param '" << param_name << "': owner layer '"
+        << layer_names_[owner_index.first] << "' has shape " << owner_blob->shape_string()
+        << ", this layer " << this_blob->shape_string()
         << " (use share_mode: PERMISSIVE to require only equal counts)";
   }
   const int learnable_param_id = learnable_param_ids_[owner_net_param_id];
@@ -464,7 +461,8 @@ void Net<Dtype>::ShareTrainedLayersWith(const Net* other) {
 }
 
 template <typename Dtype>
-void Net<Dtype>::CopyTrainedLayersFrom(const caffe::NetParameter& param) {
+int Net<Dtype>::CopyTrainedLayersFrom(const caffe::NetParameter& param) {
+  int copied = 0;
   for (int i = 0; i < param.layer_size(); ++i) {
     const caffe::LayerParameter& source_layer = param.layer(i);
     const std::string& source_layer_name = source_layer.name();
@@ -475,9 +473,8 @@ void Net<Dtype>::CopyTrainedLayersFrom(const caffe::NetParameter& param) {
     }
     auto& target_blobs = layers_[it->second]->blobs();
     REQUIRE(static_cast<int>(target_blobs.size()) == source_layer.blobs_size())
-        << "layer '" << source_layer_name << "': the weights file has "
-        << source_layer.blobs_size() << " parameter blobs but the net's layer has "
-        << target_blobs.size();
+        << "layer '" << source_layer_name << "': the weights file has " << source_layer.blobs_size()
+        << " parameter blobs but the net's layer has " << target_blobs.size();
     for (size_t j = 0; j < target_blobs.size(); ++j) {
       if (!target_blobs[j]->ShapeEquals(source_layer.blobs(j))) {
         Blob<Dtype> source_blob;
@@ -490,18 +487,53 @@ void Net<Dtype>::CopyTrainedLayersFrom(const caffe::NetParameter& param) {
                          "them, rename the layer.";
       }
       target_blobs[j]->FromProto(source_layer.blobs(j), false);
+      // Caffe has no checksum; a flipped bit that made a NaN or Inf is what
+      // can be detected, before it spreads through every output.
+      const Dtype* values = target_blobs[j]->cpu_data();
+      for (int k = 0; k < target_blobs[j]->count(); ++k) {
+        REQUIRE(std::isfinite(static_cast<double>(values[k])))
+            << "layer '" << source_layer_name << "': param " << j << " holds a non-finite value ("
+            << values[k] << " at " << k << "): the weights are corrupt";
+      }
     }
+    if (!target_blobs.empty()) ++copied;
   }
+  return copied;
 }
 
 template <typename Dtype>
 void Net<Dtype>::CopyTrainedLayersFrom(const std::string& trained_filename) {
   caffe::NetParameter param;
   ReadNetParamsFromBinaryFile(trained_filename, &param);
+  int copied = 0;
   try {
-    CopyTrainedLayersFrom(param);
+    copied = CopyTrainedLayersFrom(param);
   } catch (const Error& e) {
     throw Error(trained_filename + ": " + e.what());
+  }
+  // Weights of which nothing lands in the net (an empty file, another
+  // model's weights) would leave it as initialized, and every score after
+  // would look like a real result: refused, as a mistake.
+  if (copied == 0 && !learnable_params_.empty()) {
+    std::string have;
+    for (int i = 0; i < param.layer_size() && i < 8; ++i) {
+      have += (i ? ", " : "") + param.layer(i).name();
+    }
+    if (param.layer_size() > 8) have += ", ...";
+    std::string want;
+    int listed = 0;
+    for (const auto& layer : layers_) {
+      if (layer->blobs().empty()) continue;
+      if (listed++ == 8) {
+        want += ", ...";
+        break;
+      }
+      want += (listed > 1 ? ", " : "") + layer->layer_param().name();
+    }
+    THROW_ERROR() << trained_filename << ": no layer of the weights file matches the net (the file "
+                  << (param.layer_size() ? "has layers " + have : std::string("has no layers"))
+                  << "; the net's layers with parameters are " << want
+                  << "): wrong weights for this net?";
   }
 }
 
@@ -527,7 +559,8 @@ bool Net<Dtype>::has_blob(const std::string& blob_name) const {
 template <typename Dtype>
 std::shared_ptr<Blob<Dtype>> Net<Dtype>::blob_by_name(const std::string& blob_name) const {
   auto it = blob_names_index_.find(blob_name);
-  REQUIRE(it != blob_names_index_.end()) << "net '" << name_ << "' has no blob '" << blob_name << "'";
+  REQUIRE(it != blob_names_index_.end())
+      << "net '" << name_ << "' has no blob '" << blob_name << "'";
   return blobs_[it->second];
 }
 
@@ -593,8 +626,7 @@ void Net<Dtype>::UpdateDebugInfo(int param_id) {
     LOG(INFO) << "    [Update] Layer " << layer_name << ", param " << param_display_name
               << " data: " << data_abs_val_mean << "; diff: " << diff_abs_val_mean;
   } else {
-    const std::string& owner_layer_name =
-        layer_names_[param_layer_indices_[param_owner].first];
+    const std::string& owner_layer_name = layer_names_[param_layer_indices_[param_owner].first];
     LOG(INFO) << "    [Update] Layer " << layer_name << ", param blob " << param_display_name
               << " (owned by layer " << owner_layer_name << ", param "
               << param_display_names_[param_owners_[param_id]] << ")"

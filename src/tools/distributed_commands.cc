@@ -4,6 +4,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -15,12 +16,12 @@
 #include <thread>
 
 #include "cli_util.hpp"
-#include "job_result.hpp"
 #include "commands.hpp"
 #include "deepspark/distributed/exchange_rule.hpp"
 #include "deepspark/distributed/job.hpp"
 #include "deepspark/distributed/worker.hpp"
 #include "deepspark/io.hpp"
+#include "job_result.hpp"
 
 namespace deepspark {
 namespace tools {
@@ -33,9 +34,9 @@ void AddDistOptions(CLI::App* app, DistOptions* opt, bool with_workers_flag) {
   for (const auto& rule : distributed::ExchangeRules()) {
     rules += "\n  " + rule.first + ": " + rule.second;
   }
-  app->add_option("--mode", opt->mode,
-                  "the exchange rule (default async-easgd; with --deepspark-param, deepspark):" +
-                      rules);
+  app->add_option(
+      "--mode", opt->mode,
+      "the exchange rule (default async-easgd; with --deepspark-param, deepspark):" + rules);
   app->add_option("--tau", opt->tau, "local iterations between exchanges (default 10)");
   app->add_option("--moving-rate", opt->moving_rate, "elastic moving rate (default 0.9/N)");
   app->add_option("--server-threads", opt->server_threads, "center shards, one thread each");
@@ -72,7 +73,6 @@ void AddDistOptions(CLI::App* app, DistOptions* opt, bool with_workers_flag) {
                   "benchmark: end the job when the center's test accuracy reaches this");
 }
 
-
 distributed::ServerOptions MakeServerOptions(const std::string& solver_path, const DistOptions& opt,
                                              const std::string& weights,
                                              const std::string& snapshot) {
@@ -80,8 +80,8 @@ distributed::ServerOptions MakeServerOptions(const std::string& solver_path, con
   s.solver = distributed::ReadJobSolver(solver_path);
   s.solver_path = solver_path;
   s.num_workers = opt.workers;
-  s.rule = opt.mode.empty() ? (opt.deepspark_param.empty() ? "async-easgd" : "deepspark")
-                           : opt.mode;
+  s.rule =
+      opt.mode.empty() ? (opt.deepspark_param.empty() ? "async-easgd" : "deepspark") : opt.mode;
   distributed::NewExchangeRule(s.rule);  // an unknown name fails here, listing the known ones
   s.tau = 10;
   if (!opt.deepspark_param.empty()) {
@@ -95,8 +95,8 @@ distributed::ServerOptions MakeServerOptions(const std::string& solver_path, con
   REQUIRE(s.moving_rate < 0 || s.moving_rate <= 1)
       << "--moving-rate must be in [0, 1], not " << s.moving_rate;
   s.server_threads = opt.server_threads;
-  REQUIRE(opt.lr_power < 0 || opt.lr_power <= 2) << "--lr-power must be in [0, 2], not "
-                                                  << opt.lr_power;
+  REQUIRE(opt.lr_power < 0 || opt.lr_power <= 2)
+      << "--lr-power must be in [0, 2], not " << opt.lr_power;
   s.lr_power = opt.lr_power;
   s.lr_schedule_by_all = opt.lr_schedule.empty() ? -1 : (opt.lr_schedule == "all" ? 1 : 0);
   if (!opt.listen.empty()) {
@@ -147,9 +147,15 @@ std::string SelfPath() {
 
 pid_t SpawnWorker(const std::string& self, const std::vector<std::string>& args,
                   const std::string& log_path) {
+  const pid_t parent = getpid();
   pid_t pid = fork();
   REQUIRE(pid >= 0) << "fork failed";
   if (pid == 0) {
+    // A worker dies with the job: when `train --workers` is killed, its
+    // workers get SIGTERM from the kernel instead of training on orphaned
+    // until their server gives up. (The parent may already be gone.)
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (getppid() != parent) _exit(1);
     int fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (fd >= 0) {
       dup2(fd, 1);

@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <map>
+#include <new>
+#include <stdexcept>
 
 #include "cli_util.hpp"
 #include "commands.hpp"
@@ -61,6 +63,17 @@ int main(int argc, char** argv) {
     }
   } catch (const deepspark::Error& e) {
     std::fprintf(stderr, "deepspark: error: %s\n", e.what());
+    code = 1;
+  } catch (const std::bad_alloc&) {
+    // Sizes come from files and peers: one too large for this machine is the
+    // input's fault, said as such, not an abort.
+    std::fprintf(stderr,
+                 "deepspark: error: out of memory (an input asked for more than this machine "
+                 "has; check the shapes and sizes in the files given)\n");
+    code = 1;
+  } catch (const std::length_error& e) {
+    std::fprintf(stderr, "deepspark: error: a size out of range (%s); check the inputs\n",
+                 e.what());
     code = 1;
   }
   google::protobuf::ShutdownProtobufLibrary();

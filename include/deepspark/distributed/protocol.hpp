@@ -92,12 +92,21 @@ struct JobKey {
   std::string client_public, client_secret;
 };
 // Makes fresh CURVE keypairs. Throws if libzmq has no CURVE support.
+// A string a peer sent, made safe for a log line: control characters and
+// bytes outside printable ASCII become \n, \t or \xNN escapes (a newline in
+// a worker's host name once forged server log lines), and more than
+// max_chars is cut with "...".
+std::string EscapeForLog(const std::string& text, size_t max_chars = 200);
+
 JobKey GenerateJobKey();
 // File format: four lines "server_public ...", "server_secret ...",
-// "client_public ...", "client_secret ...". Written with mode 0600.
+// "client_public ...", "client_secret ...". Written with mode 0600 from the
+// start, through a fresh temporary (O_EXCL) renamed over `path`, so a
+// symlink planted at `path` is replaced, not written through.
 void WriteJobKey(const JobKey& key, const std::string& path);
 // The file's text (what DEEPSPARK_JOB_KEY holds).
 std::string JobKeyText(const JobKey& key);
+// Refuses a file readable by group or others.
 JobKey ReadJobKey(const std::string& path);
 // The key from --key-file, else the file named by DEEPSPARK_JOB_KEY_FILE,
 // else the key text in DEEPSPARK_JOB_KEY (the file's four lines).
