@@ -42,12 +42,12 @@ constexpr int kParams = 8;
 
 class DistServerTest : public ::testing::Test {
  protected:
-  void StartServer(int workers, int heartbeat_ms = 20000, float alpha = 0.25f,
-                   const std::string& rule = "async-easgd", float lr_power = -1,
-                   int lr_schedule_by_all = -1) {
+  // The tiny job's options (the center starts as Initial()).
+  ServerOptions TinyJob(int workers, int heartbeat_ms = 20000, float alpha = 0.25f,
+                        const std::string& rule = "async-easgd") {
     ServerOptions opt;
     caffe::NetParameter net;
-    ASSERT_TRUE(google::protobuf::TextFormat::ParseFromString(kNet, &net));
+    EXPECT_TRUE(google::protobuf::TextFormat::ParseFromString(kNet, &net));
     *opt.solver.mutable_net_param() = net;
     opt.solver.set_max_iter(100);
     opt.solver.set_random_seed(1);
@@ -56,14 +56,20 @@ class DistServerTest : public ::testing::Test {
     opt.num_workers = workers;
     opt.rule = rule;
     opt.moving_rate = alpha;
-    opt.lr_power = lr_power;
-    opt.lr_schedule_by_all = lr_schedule_by_all;
     opt.server_threads = 2;
     opt.listen = "tcp://127.0.0.1:0";
     key_ = GenerateJobKey();
     opt.key = key_;
     opt.heartbeat_timeout_ms = heartbeat_ms;
     opt.quiet = true;
+    return opt;
+  }
+  void StartServer(int workers, int heartbeat_ms = 20000, float alpha = 0.25f,
+                   const std::string& rule = "async-easgd", float lr_power = -1,
+                   int lr_schedule_by_all = -1) {
+    ServerOptions opt = TinyJob(workers, heartbeat_ms, alpha, rule);
+    opt.lr_power = lr_power;
+    opt.lr_schedule_by_all = lr_schedule_by_all;
     server_.reset(new ParameterServer(opt));
     server_->Start();
     ASSERT_EQ(server_->param_count(), kParams);
@@ -453,16 +459,8 @@ TEST_F(DistServerTest, ANonFiniteCenterIsNoResult) {
 // An unwritable snapshot folder fails the server at start, not at the end
 // of training.
 TEST_F(DistServerTest, UnwritableSnapshotFolderFailsAtStart) {
-  ServerOptions opt;
-  caffe::NetParameter net;
-  ASSERT_TRUE(google::protobuf::TextFormat::ParseFromString(kNet, &net));
-  *opt.solver.mutable_net_param() = net;
-  opt.solver.set_max_iter(100);
+  ServerOptions opt = TinyJob(1);
   opt.solver.set_snapshot_prefix(dir_ / "no/such/folder/tiny");
-  opt.solver_path = "tiny_solver";
-  opt.listen = "tcp://127.0.0.1:0";
-  opt.key = GenerateJobKey();
-  opt.quiet = true;
   ParameterServer server(opt);
   try {
     server.Start();

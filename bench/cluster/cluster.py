@@ -250,8 +250,7 @@ class Cluster:
         connections leave from its address (deepspark.spark passes
         --source-address=$SPARK_LOCAL_IP). Returns the master URL once every
         Worker has registered; the processes end with the cluster."""
-        import pyspark
-        spark_home = os.environ.get("SPARK_HOME") or os.path.dirname(pyspark.__file__)
+        spark_home = find_spark_home()
         spark_class = os.path.join(spark_home, "bin", "spark-class")
         port = free_port(self.address(master))
         url = f"spark://{self.address(master)}:{port}"
@@ -280,6 +279,12 @@ class Cluster:
 
 
 # ---------------------------------------------------------------------------
+def find_spark_home():
+    """$SPARK_HOME, else the Spark that comes inside the pyspark package."""
+    import pyspark
+    return os.environ.get("SPARK_HOME") or os.path.dirname(pyspark.__file__)
+
+
 def free_port(host="127.0.1.1"):
     import socket
     with socket.socket() as s:
@@ -387,8 +392,7 @@ def spark_smoke(keep, workers=2, max_iter=200):
         nodes = [("server", 0.6, 1000)] + [(f"w{i}", 1.4 / workers, 1000) for i in range(workers)]
         with Cluster(nodes) as cluster:
             url = cluster.start_spark(work, workers=[f"w{i}" for i in range(workers)])
-            import pyspark
-            spark_home = os.environ.get("SPARK_HOME") or os.path.dirname(pyspark.__file__)
+            spark_home = find_spark_home()
             py = os.path.join(ROOT, "build", "python")
             pythonpath = py + (":" + os.environ["PYTHONPATH"] if os.environ.get("PYTHONPATH")
                                else "")

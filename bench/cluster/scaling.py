@@ -44,7 +44,7 @@ DATASETS = {
 MODES = ["async-easgd", "deepspark", "sync-easgd", "model-averaging", "sync-sgd"]
 
 
-def write_solver(name, dbs, test_interval, max_iter, base_lr, gamma_scale=1.0):
+def write_solver(name, dbs, test_interval, max_iter, base_lr):
     zoo = os.path.join(SHARED, "caffe-zoo/bvlc/examples/mnist")
     net = open(os.path.join(zoo, "lenet_train_test.prototxt")).read()
     net = net.replace("examples/mnist/mnist_train_lmdb", dbs["train"])
@@ -57,11 +57,6 @@ def write_solver(name, dbs, test_interval, max_iter, base_lr, gamma_scale=1.0):
     solver = re.sub(r"test_interval: \d+", f"test_interval: {test_interval}", solver)
     solver = re.sub(r"max_iter: \d+", f"max_iter: {max_iter}", solver)
     solver = re.sub(r"base_lr: [\d.]+", f"base_lr: {base_lr}", solver)
-    # The inv policy's gamma scaled: lr(i) = base (1 + s gamma i)^-power is the stock
-    # schedule at iteration s i, so s = N decays each worker's rate with the samples
-    # all N workers have seen.
-    solver = re.sub(r"gamma: ([\d.e-]+)", lambda m: f"gamma: {float(m.group(1)) * gamma_scale:g}",
-                    solver)
     solver = re.sub(r"snapshot: \d+", "snapshot: 0", solver)
     solver = re.sub(r"display: \d+", "display: 0", solver)
     solver = re.sub(r'snapshot_prefix: ".*"', f'snapshot_prefix: "{WORK}/{name}_run"', solver)
@@ -111,7 +106,7 @@ def run_one(args, dataset, solver, target, mode, workers, slow):
     record = {"dataset": dataset, "mode": mode, "workers": workers, "slow": slow,
               "target": target, "cpu_per_worker": args.cpu, "server_cpu": args.server_cpu,
               "mbit": args.mbit, "tau": args.tau or 10, "base_lr": args.base_lr,
-              "gamma_power": args.gamma_power, "lr_power": args.lr_power,
+              "lr_power": args.lr_power,
               "lr_schedule": args.lr_schedule, "moving_rate": args.moving_rate or 0.9 / workers,
               "reached": False}
     try:
@@ -218,8 +213,6 @@ def main():
     ap.add_argument("--moving-rate", type=float, default=0)
     ap.add_argument("--base-lr", type=float, default=0.01,
                     help="tuning: the solver file's base_lr (Caffe's LeNet: 0.01)")
-    ap.add_argument("--gamma-power", type=float, default=0.0,
-                    help="tuning: the solver file's inv gamma times N^p")
     ap.add_argument("--lr-power", type=float, default=None,
                     help="the server's --lr-power (default: the rule's)")
     ap.add_argument("--lr-schedule", default="", help="the server's --lr-schedule (worker|all)")
@@ -257,8 +250,7 @@ def main():
                   "dataset-fashion-mnist); skipped")
             continue
         dbs = convert(dataset_dir, ds)
-        solver = write_solver(f"{ds}_{n}", dbs, args.test_interval, 10000 * 4, args.base_lr,
-                              n ** args.gamma_power)
+        solver = write_solver(ds, dbs, args.test_interval, 10000 * 4, args.base_lr)
         t0 = time.time()
         r = run_one(args, ds, solver, target, mode, n, slow)
         print(f"{ds} {mode} N={n}{' slow' if slow else ''}: reached={r['reached']} "

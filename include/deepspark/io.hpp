@@ -34,8 +34,16 @@ void ReadNetParamsFromBinaryFile(const std::string& filename, caffe::NetParamete
 // Parse, then UpgradeSolverAsNeeded and the snapshot_prefix rule.
 void ReadSolverParamsFromTextFile(const std::string& filename, caffe::SolverParameter* param);
 
-// Writes bytes atomically (temporary file + rename). Throws on failure.
-void WriteFileAtomically(const std::string& filename, const std::string& bytes);
+// Writes bytes atomically: a fresh temporary beside `filename` (created
+// with O_EXCL|O_NOFOLLOW, so nothing planted there is followed or reused, and
+// with `mode` (less the umask) from the start), fsync, then rename over
+// `filename` (a symlink there is replaced, not written through). Throws on
+// failure, leaving no temporary behind.
+void WriteFileAtomically(const std::string& filename, const std::string& bytes,
+                         unsigned mode = 0644);
+// Whether a file can be written at `path` (opened for writing, created if
+// missing, then removed): checks a folder before work that will need it.
+bool CanCreateFile(const std::string& path);
 bool FileExists(const std::string& filename);
 
 }  // namespace deepspark

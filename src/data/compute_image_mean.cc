@@ -1,37 +1,17 @@
 // The element-wise mean of a Datum database, as Caffe's compute_image_mean
 // (float accumulation, then one division by the count).
-#include <unistd.h>
-
 #include <cstdint>
 #include <cstdio>
-#include <fstream>
 #include <memory>
 #include <vector>
 
 #include "deepspark/common.hpp"
 #include "deepspark/data_transformer.hpp"
 #include "deepspark/db.hpp"
+#include "deepspark/io.hpp"
 #include "deepspark/tools.hpp"
 
 namespace deepspark {
-namespace {
-
-void WriteAtomically(const std::string& filename, const std::string& bytes) {
-  const std::string tmp = filename + ".tmp." + std::to_string(getpid());
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    REQUIRE(out.good()) << "cannot write " << tmp;
-    out.write(bytes.data(), bytes.size());
-    out.close();
-    REQUIRE(out.good()) << "failed writing " << tmp;
-  }
-  if (std::rename(tmp.c_str(), filename.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    THROW_ERROR() << "cannot rename " << tmp << " to " << filename;
-  }
-}
-
-}  // namespace
 
 caffe::BlobProto ComputeImageMean(const std::string& db_path, const std::string& backend,
                                   const std::string& output_file) {
@@ -95,7 +75,7 @@ caffe::BlobProto ComputeImageMean(const std::string& db_path, const std::string&
   if (!output_file.empty()) {
     std::string bytes;
     REQUIRE(mean.SerializeToString(&bytes)) << "cannot serialize the mean";
-    WriteAtomically(output_file, bytes);
+    WriteFileAtomically(output_file, bytes);
     LOG(INFO) << "Write to " << output_file;
   }
   return mean;

@@ -15,6 +15,13 @@ void ElasticWorkerStep(float* x, const float* c, float alpha, float factor, size
   }
 }
 
+int64_t FirstNonFinite(const float* v, size_t n) {
+  for (size_t i = 0; i < n; ++i) {
+    if (!std::isfinite(v[i])) return static_cast<int64_t>(i);
+  }
+  return -1;
+}
+
 void ApplyDelta(float* c, const float* delta, size_t n) {
   for (size_t i = 0; i < n; ++i) c[i] += delta[i];
 }

@@ -10,6 +10,7 @@
 #include <mutex>
 #include <set>
 
+#include "deepspark/distributed/exchange_math.hpp"
 #include "deepspark/io.hpp"
 #include "deepspark/net.hpp"
 #include "deepspark/rng.hpp"
@@ -166,20 +167,6 @@ void Shard::Handle(const std::string& peer, const std::vector<std::string>& fram
                          std::to_string(index) + " of " + std::to_string(n) +
                          " floats: shape does not match the net");
   }
-  // One NaN or Inf taken into the center would spread to every worker at
-  // its next pull and end as a NaN model: refused, the center unchanged.
-  {
-    const float* values = reinterpret_cast<const float*>(payload.data());
-    for (size_t i = 0; i < n; ++i) {
-      if (!std::isfinite(values[i])) {
-        return SendError(peer, header, ErrorCode::BAD_MESSAGE,
-                         std::string(KindName(kind)) + " from rank " + std::to_string(header.rank) +
-                             " carries a non-finite value (" + std::to_string(values[i]) +
-                             " at float " + std::to_string(begin + static_cast<int64_t>(i)) +
-                             "): the center keeps its values");
-      }
-    }
-  }
   // A worker's iteration never passes the solver's max_iter; a larger one
   // (a bad or malicious peer) would run the center's iteration, and the
   // tests and snapshots keyed to it, past the end of the job.
@@ -187,6 +174,17 @@ void Shard::Handle(const std::string& peer, const std::vector<std::string>& fram
     return SendError(peer, header, ErrorCode::BAD_MESSAGE,
                      std::string(KindName(kind)) + " at iteration " + std::to_string(header.iter) +
                          ", past the job's max_iter " + std::to_string(impl_->solver.max_iter()));
+  }
+  // One NaN or Inf taken into the center would spread to every worker at
+  // its next pull and end as a NaN model: refused, the center unchanged.
+  const float* values = reinterpret_cast<const float*>(payload.data());
+  const int64_t bad = FirstNonFinite(values, n);
+  if (bad >= 0) {
+    return SendError(peer, header, ErrorCode::BAD_MESSAGE,
+                     std::string(KindName(kind)) + " from rank " + std::to_string(header.rank) +
+                         " carries a non-finite value (" + std::to_string(values[bad]) +
+                         " at float " + std::to_string(begin + bad) +
+                         "): the center keeps its values");
   }
   // Duplicates and stale requests (exchange_rule.hpp). request_id 0 names
   // no request (a raw test message): always taken.

@@ -1,7 +1,6 @@
 #include "deepspark/distributed/protocol.hpp"
 
 #include <sys/stat.h>
-#include <unistd.h>
 #include <zmq.h>
 
 #include <cerrno>
@@ -10,7 +9,6 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
-#include <vector>
 
 #include "deepspark/io.hpp"
 
@@ -108,27 +106,9 @@ std::string JobKeyText(const JobKey& key) {
 }
 
 void WriteJobKey(const JobKey& key, const std::string& path) {
-  // The secret never sits in a file anyone else could open: a fresh
-  // temporary (mkstemp: O_CREAT|O_EXCL, so no planted symlink is followed,
-  // mode 0600 from the start) is written, synced, then renamed over `path`
-  // (a rename replaces a symlink at `path`, it does not write through it).
-  const size_t slash = path.rfind('/');
-  std::string pattern =
-      (slash == std::string::npos ? std::string() : path.substr(0, slash + 1)) + ".job.key.XXXXXX";
-  std::vector<char> name(pattern.begin(), pattern.end());
-  name.push_back('\0');
-  const int fd = mkstemp(name.data());
-  REQUIRE(fd >= 0) << "cannot create a key file beside " << path << ": " << std::strerror(errno);
-  const std::string text = JobKeyText(key);
-  const bool written = write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
-                       fchmod(fd, 0600) == 0 && fsync(fd) == 0;
-  const int saved_errno = errno;
-  close(fd);
-  if (!written || std::rename(name.data(), path.c_str()) != 0) {
-    const int why = written ? errno : saved_errno;
-    unlink(name.data());
-    THROW_ERROR() << "cannot write the job key file " << path << ": " << std::strerror(why);
-  }
+  // Private from the start (mode 0600 at creation), through a temporary no
+  // one can plant, renamed over `path` (io.hpp).
+  WriteFileAtomically(path, JobKeyText(key), 0600);
 }
 
 JobKey ParseJobKey(const std::string& text, const std::string& source) {

@@ -6,7 +6,6 @@
 #include <cmath>
 #include <cstdio>
 #include <ctime>
-#include <fstream>
 
 #include "deepspark/distributed/exchange_math.hpp"
 #include "deepspark/distributed/param_client.hpp"
@@ -66,16 +65,11 @@ void ParameterServer::Impl::Start() {
   snapshot_prefix = solver.snapshot_prefix();
   // The center's snapshots and final model go there: an unwritable folder is
   // found now, not after the job trained for hours.
-  if (!snapshot_prefix.empty()) {
-    const std::string probe = snapshot_prefix + "_probe." + std::to_string(getpid());
-    std::ofstream file(probe);
-    REQUIRE(file.good()) << opt->solver_path << ": cannot write to snapshot_prefix '"
-                         << snapshot_prefix
-                         << "' (the center's snapshots and final model go there); make sure its "
-                            "folder exists and is writable";
-    file.close();
-    std::remove(probe.c_str());
-  }
+  REQUIRE(snapshot_prefix.empty() ||
+          CanCreateFile(snapshot_prefix + "_probe." + std::to_string(getpid())))
+      << opt->solver_path << ": cannot write to snapshot_prefix '" << snapshot_prefix
+      << "' (the center's snapshots and final model go there); make sure its folder exists "
+         "and is writable";
 
   // The center lives in a train net (so snapshots are the train net's
   // .caffemodel, as Caffe writes them); test nets share its weights.
@@ -154,7 +148,7 @@ void ParameterServer::Impl::Start() {
   alpha = opt->moving_rate < 0 ? 0.9f / opt->num_workers : opt->moving_rate;
 
   // The rule's name is checked before anything listens.
-  NewExchangeRule(opt->rule);
+  const bool elastic = !NewExchangeRule(opt->rule)->exchanges_gradients();
   transport = opt->transport ? opt->transport : MakeZmqTransport(opt->key);
   control = transport->Listen(opt->listen);
   control_endpoint = control->address();
@@ -177,7 +171,6 @@ void ParameterServer::Impl::Start() {
   // solver's rate stands. The schedule counts each worker's own iterations
   // unless asked (by all workers' measured no faster).
   {
-    const bool elastic = !NewExchangeRule(opt->rule)->exchanges_gradients();
     const double power = opt->lr_power >= 0 ? opt->lr_power : (elastic ? kDefaultLrPower : 0.0);
     spec_template.set_lr_scale(static_cast<float>(std::pow(opt->num_workers, power)));
     spec_template.set_lr_schedule_scale(

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <thread>
 
+#include "deepspark/distributed/exchange_math.hpp"
 #include "deepspark/distributed/param_client.hpp"
 #include "deepspark/io.hpp"
 #include "server_internal.hpp"
@@ -38,7 +39,7 @@ std::vector<float> ParameterServer::Impl::PullCenterCopy(ShardCaller* caller) {
 void ParameterServer::Impl::LoadCenterIntoModel(const std::vector<float>& flat) {
   // A diverged center (NaN) scores accuracy 1 in Caffe's Accuracy layer
   // (no class beats a NaN score): say so, and never count it as a target.
-  center_finite = std::all_of(flat.begin(), flat.end(), [](float v) { return std::isfinite(v); });
+  center_finite = FirstNonFinite(flat.data(), flat.size()) < 0;
   if (!center_finite) LOG(ERROR) << "the center has NaN or infinite values: training diverged";
   size_t offset = 0;
   for (Blob<float>* blob : model->learnable_params()) {

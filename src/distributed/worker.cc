@@ -84,12 +84,11 @@ class ExchangeCallback : public Solver<float>::Callback {
   // A diverged worker stops with a clear error instead of pushing NaN or Inf
   // towards the center (whose shards would refuse them anyway).
   void RequireFinite(const float* values, const char* what, int iter) const {
-    for (int64_t i = 0; i < count_; ++i) {
-      REQUIRE(std::isfinite(values[i]))
-          << "worker " << client_->spec().rank() << ": its " << what
-          << " became non-finite at iteration " << iter << " (float " << i << " is " << values[i]
-          << "): training diverged; nothing was sent to the center";
-    }
+    const int64_t bad = FirstNonFinite(values, static_cast<size_t>(count_));
+    REQUIRE(bad < 0) << "worker " << client_->spec().rank() << ": its " << what
+                     << " became non-finite at iteration " << iter << " (float " << bad << " is "
+                     << (bad < 0 ? 0.f : values[bad])
+                     << "): training diverged; nothing was sent to the center";
   }
 
   void Exchange(int iter) {

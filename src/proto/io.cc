@@ -12,7 +12,9 @@
 
 #include <cerrno>
 #include <climits>
+#include <cstdio>
 #include <cstring>
+#include <random>
 #include <string>
 
 #include "deepspark/common.hpp"
@@ -152,9 +154,20 @@ bool FileExists(const std::string& filename) {
   return ::stat(filename.c_str(), &st) == 0;
 }
 
-void WriteFileAtomically(const std::string& filename, const std::string& bytes) {
-  const std::string tmp = filename + ".tmp." + std::to_string(::getpid());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+void WriteFileAtomically(const std::string& filename, const std::string& bytes, unsigned mode) {
+  // A name no one can guess or prepare: pid plus a random suffix, and
+  // O_EXCL refuses anything already there (a stale temporary, a symlink).
+  std::random_device random;
+  std::string tmp;
+  int fd = -1;
+  for (int attempt = 0; attempt < 8 && fd < 0; ++attempt) {
+    char suffix[16];
+    std::snprintf(suffix, sizeof(suffix), "%08x", static_cast<unsigned>(random()));
+    tmp = filename + ".tmp." + std::to_string(::getpid()) + "." + suffix;
+    fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                static_cast<mode_t>(mode));
+    if (fd < 0 && errno != EEXIST) break;
+  }
   if (fd < 0) THROW_ERROR() << "cannot write " << filename << ": " << ErrnoText(errno);
   int err = WriteAll(fd, bytes);
   // fsync before rename: otherwise a crash after the rename could leave an
@@ -168,8 +181,15 @@ void WriteFileAtomically(const std::string& filename, const std::string& bytes) 
   }
 }
 
-void ReadProtoFromTextString(const std::string& text, const std::string& source,
-                             Message* proto) {
+bool CanCreateFile(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return false;
+  ::close(fd);
+  ::unlink(path.c_str());
+  return true;
+}
+
+void ReadProtoFromTextString(const std::string& text, const std::string& source, Message* proto) {
   CHECK(proto != nullptr);
   FirstErrorCollector errors(source, text);
   google::protobuf::TextFormat::Parser parser;
@@ -215,8 +235,8 @@ void ReadProtoFromBinaryFile(const std::string& filename, Message* proto) {
 void WriteProtoToTextFile(const Message& proto, const std::string& filename) {
   std::string text;
   if (!google::protobuf::TextFormat::PrintToString(proto, &text)) {
-    THROW_ERROR() << "cannot write " << filename << ": failed to print "
-                  << proto.GetTypeName() << " as text";
+    THROW_ERROR() << "cannot write " << filename << ": failed to print " << proto.GetTypeName()
+                  << " as text";
   }
   WriteFileAtomically(filename, text);
 }
@@ -224,8 +244,8 @@ void WriteProtoToTextFile(const Message& proto, const std::string& filename) {
 void WriteProtoToBinaryFile(const Message& proto, const std::string& filename) {
   std::string bytes;
   if (!proto.SerializeToString(&bytes)) {
-    THROW_ERROR() << "cannot write " << filename << ": failed to serialize "
-                  << proto.GetTypeName() << " (missing required fields or over 2 GB)";
+    THROW_ERROR() << "cannot write " << filename << ": failed to serialize " << proto.GetTypeName()
+                  << " (missing required fields or over 2 GB)";
   }
   WriteFileAtomically(filename, bytes);
 }

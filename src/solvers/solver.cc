@@ -3,7 +3,6 @@
 #include "deepspark/solver.hpp"
 
 #include <cstdio>
-#include <fstream>
 #include <sstream>
 
 #include "deepspark/io.hpp"
@@ -194,12 +193,9 @@ void Solver<Dtype>::LoadWeights(Net<Dtype>* net) const {
 template <typename Dtype>
 void Solver<Dtype>::CheckSnapshotWritePermissions() const {
   if (!param_.snapshot()) return;
-  const std::string probe = SnapshotFilename(".tempfile");
-  std::ofstream file(probe);
-  REQUIRE(file.good()) << "Cannot write to snapshot prefix '" << param_.snapshot_prefix()
-                       << "'. Make sure that the directory exists and is writable.";
-  file.close();
-  std::remove(probe.c_str());
+  REQUIRE(CanCreateFile(SnapshotFilename(".tempfile")))
+      << "Cannot write to snapshot prefix '" << param_.snapshot_prefix()
+      << "'. Make sure that the directory exists and is writable.";
 }
 
 template <typename Dtype>
@@ -351,8 +347,8 @@ std::vector<TestScore> Solver<Dtype>::Test(int test_net_id) {
   Net<Dtype>* test_net = test_nets_[test_net_id].get();
   test_net->ShareTrainedLayersWith(net_.get());
   Dtype loss = 0;
-  std::vector<TestScore> scores = ScoreNet<Dtype>(
-      *test_net, test_net_id, param_.test_iter(test_net_id), &loss, [this] {
+  std::vector<TestScore> scores =
+      ScoreNet<Dtype>(*test_net, test_net_id, param_.test_iter(test_net_id), &loss, [this] {
         for (SolverAction request = GetRequestedAction(); request != SolverAction::NONE;
              request = GetRequestedAction()) {
           if (request == SolverAction::SNAPSHOT) {
@@ -375,8 +371,8 @@ std::vector<TestScore> Solver<Dtype>::Test(int test_net_id) {
       const Dtype weight = static_cast<Dtype>(score.loss_weight);
       loss_msg << " (* " << weight << " = " << weight * mean << " loss)";
     }
-    LOG(INFO) << "    Test net output #" << score.output_id << ": " << score.name << " = "
-              << mean << loss_msg.str();
+    LOG(INFO) << "    Test net output #" << score.output_id << ": " << score.name << " = " << mean
+              << loss_msg.str();
   }
   return scores;
 }

@@ -32,6 +32,10 @@ void SyncElasticWorkerUpdate(float* x, const float* old_c, float alpha, size_t n
 // Model averaging / synchronous SGD: out = sum / k.
 void Average(const float* sum, int k, float* out, size_t n);
 
+// The index of the first NaN or Inf among v[0..n), or -1 when all are
+// finite: pushes, a worker's parameters and the center are checked with it.
+int64_t FirstNonFinite(const float* v, size_t n);
+
 // The moving rate (or server factor) after decay: base * rate^min(iter /
 // step, limit); step <= 0 or rate == 1 means no decay.
 float DecayedRate(float base, float rate, int step, int limit, int iter);
