@@ -14,7 +14,6 @@
 // received, and MB/s both ways. bench/cluster/capacity.py runs these on the
 // emulated cluster's nodes.
 #include <CLI/CLI.hpp>
-
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -31,7 +30,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 int Serve(int64_t params, int workers, const std::string& listen, const std::string& key_file,
-          const std::string& endpoint_file, int shards, double seconds) {
+          const std::string& endpoint_file, int shards, int shard_servers, double seconds) {
   ServerOptions opt;
   caffe::NetParameter& net = *opt.solver.mutable_net_param();
   net.set_name("exchange_bench");
@@ -53,6 +52,7 @@ int Serve(int64_t params, int workers, const std::string& listen, const std::str
   opt.solver_path = "exchange_bench";
   opt.num_workers = workers;
   opt.server_threads = shards;
+  opt.shard_servers = shard_servers;
   opt.listen = listen;
   opt.key = GenerateJobKey();
   WriteJobKey(opt.key, key_file);
@@ -107,7 +107,7 @@ int main(int argc, char** argv) {
   CLI::App app("DeepSpark exchange capacity benchmark");
   app.require_subcommand(1);
   int64_t params = 431080;
-  int workers = 1, shards = 2;
+  int workers = 1, shards = 2, shard_servers = 0;
   double seconds = 20;
   std::string listen, key_file, endpoint_file, server, source, rule = "async-easgd";
   CLI::App* serve = app.add_subcommand("server", "a parameter server with a P-float center");
@@ -116,7 +116,9 @@ int main(int argc, char** argv) {
   serve->add_option("--listen", listen)->required();
   serve->add_option("--key-file", key_file)->required();
   serve->add_option("--endpoint-file", endpoint_file)->required();
-  serve->add_option("--shards", shards, "center shards (server threads)");
+  serve->add_option("--shards", shards, "center shards (server threads) per server process");
+  serve->add_option("--shard-servers", shard_servers,
+                    "split the center over this process and M `deepspark shard-server`s");
   serve->add_option("--seconds", seconds, "how long to serve");
   CLI::App* client = app.add_subcommand("client", "exchange with the server back to back");
   client->add_option("--server", server)->required();
@@ -127,8 +129,8 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   try {
     if (serve->parsed()) {
-      return deepspark::distributed::Serve(params, workers, listen, key_file, endpoint_file,
-                                           shards, seconds);
+      return deepspark::distributed::Serve(params, workers, listen, key_file, endpoint_file, shards,
+                                           shard_servers, seconds);
     }
     return deepspark::distributed::Exchange(server, key_file, source, seconds, rule);
   } catch (const std::exception& e) {

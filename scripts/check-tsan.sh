@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The distributed tests under ThreadSanitizer: the parameter server, its
 # workers (as threads and as processes), the exchange rules under injected
-# faults and the in-process network. Builds into build-tsan/ (ccache makes
+# faults (also with the center split over shard servers) and the in-process
+# network. Builds into build-tsan/ (ccache makes
 # a rebuild cheap). Extra arguments go to the test binary.
 #
 # Everything runs with one OpenMP/BLAS thread: libgomp is not instrumented,
@@ -16,4 +17,4 @@ export TSAN_OPTIONS="halt_on_error=1 abort_on_error=1 second_deadlock_stack=1 \
 suppressions=$PWD/tests/tsan.supp ${TSAN_OPTIONS:-}"
 export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
 build-tsan/deepspark_tests \
-  --gtest_filter='Dist*:InProcess*:RulesTimesFaults/*' "$@"
+  --gtest_filter='Dist*:InProcess*:RulesTimesFaults/*:ShardServers/*async_easgd:ShardServers/*sync_easgd' "$@"

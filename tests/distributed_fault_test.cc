@@ -5,7 +5,7 @@
 // while, on a seed. The job (a small perceptron on synthetic 10-class data)
 // must still finish with every worker done and the center's test accuracy
 // reached; a failure names the seed (DEEPSPARK_FAULT_SEED=S reruns a case
-// with the seed S).
+// with the seed S). The same with the center split over shard servers.
 #include <google/protobuf/text_format.h>
 #include <gtest/gtest.h>
 
@@ -19,6 +19,7 @@
 #include "data_test_util.hpp"
 #include "deepspark/distributed/job.hpp"
 #include "deepspark/distributed/param_server.hpp"
+#include "deepspark/distributed/shard_server.hpp"
 #include "deepspark/distributed/transport.hpp"
 #include "deepspark/distributed/worker.hpp"
 
@@ -127,6 +128,29 @@ class DistFaultTest : public ::testing::TestWithParam<std::tuple<int, int>> {
     return solver;
   }
 
+  // The job's server options, every rank of it on the in-process network.
+  ServerOptions JobOptions(const std::string& dir, const std::string& rule) {
+    ServerOptions opt;
+    opt.solver_path = WriteSolver(dir, kIters);
+    opt.solver = ReadJobSolver(opt.solver_path);
+    opt.num_workers = kWorkers;
+    opt.rule = rule;
+    opt.tau = 5;
+    opt.listen = "mem://job";
+    return opt;
+  }
+
+  // Rank w of the job, reading its own partition.
+  static WorkerOptions WorkerJob(const std::string& server, int w) {
+    WorkerOptions wopt;
+    wopt.server = server;
+    wopt.rank = w;
+    wopt.threads = 1;
+    wopt.rejoin_timeout_s = 60;
+    wopt.train_source = *data_ / ("train" + std::to_string(w + 1));
+    return wopt;
+  }
+
   static TempDir* data_;
 };
 TempDir* DistFaultTest::data_ = nullptr;
@@ -141,14 +165,8 @@ TEST_P(DistFaultTest, JobReachesItsAccuracy) {
                " (rerun: DEEPSPARK_FAULT_SEED=" + std::to_string(seed) + ")");
   TempDir dir;
   InProcessNetwork network(seed);
-  ServerOptions opt;
-  opt.solver_path = WriteSolver(dir.path(), kIters);
-  opt.solver = ReadJobSolver(opt.solver_path);
-  opt.num_workers = kWorkers;
-  opt.rule = rule;
-  opt.tau = 5;
+  ServerOptions opt = JobOptions(dir.path(), rule);
   opt.server_threads = 2;
-  opt.listen = "mem://job";
   opt.transport = network.Node("server");
   // Short, so that the cut worker is dropped (and rejoins) within the test.
   opt.heartbeat_timeout_ms = 1000;
@@ -165,12 +183,7 @@ TEST_P(DistFaultTest, JobReachesItsAccuracy) {
   std::vector<std::string> errors(kWorkers);
   std::vector<std::thread> workers;
   for (int w = 0; w < kWorkers; ++w) {
-    WorkerOptions wopt;
-    wopt.server = server.control_endpoint();
-    wopt.rank = w;
-    wopt.threads = 1;
-    wopt.rejoin_timeout_s = 60;
-    wopt.train_source = *data_ / ("train" + std::to_string(w + 1));
+    WorkerOptions wopt = WorkerJob(server.control_endpoint(), w);
     const bool faulty = !fault.cut_one || w == 1;
     wopt.transport = network.Node("worker" + std::to_string(w), faulty ? fault.plan : FaultPlan());
     workers.emplace_back([wopt, w, &exit_codes, &errors] {
@@ -201,6 +214,97 @@ TEST_P(DistFaultTest, JobReachesItsAccuracy) {
   if (name == "reorder") EXPECT_GT(counts.reordered, 0);
   if (name == "cut") EXPECT_GT(counts.cut, 0);
 }
+
+// The center split over the server and two shard servers (shard_server.hpp),
+// every node on the lossy network (drops, duplicates, reordering): each rule
+// still trains the job, and the shard servers end with it.
+class DistFaultShardServerTest : public DistFaultTest {};
+
+TEST_P(DistFaultShardServerTest, JobReachesItsAccuracy) {
+  const std::string rule = kRules[std::get<0>(GetParam())];
+  uint64_t seed = 2000 + std::get<0>(GetParam());
+  if (const char* given = std::getenv("DEEPSPARK_FAULT_SEED")) seed = std::strtoull(given, 0, 10);
+  FaultPlan plan;
+  plan.drop = 0.01;
+  plan.duplicate = 0.1;
+  plan.reorder = 0.05;
+  SCOPED_TRACE("rule " + rule + ", faults " + plan.ToString() + ", seed " + std::to_string(seed) +
+               " (rerun: DEEPSPARK_FAULT_SEED=" + std::to_string(seed) + ")");
+  TempDir dir;
+  InProcessNetwork network(seed);
+  ServerOptions opt = JobOptions(dir.path(), rule);
+  opt.server_threads = 1;
+  opt.shard_servers = 2;
+  opt.transport = network.Node("server", plan);
+  opt.heartbeat_timeout_ms = 5000;
+  opt.idle_timeout_s = 30;
+  opt.quiet = true;
+  ParameterServer server(opt);
+  server.Start();
+
+  std::vector<std::thread> threads;
+  std::vector<std::string> errors(kWorkers + 2);
+  std::vector<ShardServerResult> shard_results(2);
+  for (int p = 0; p < 2; ++p) {
+    ShardServerOptions sopt;
+    sopt.server = server.control_endpoint();
+    sopt.listen = "mem://shards" + std::to_string(p);
+    sopt.transport = network.Node("shard_server" + std::to_string(p), plan);
+    sopt.quiet = true;
+    threads.emplace_back([sopt, p, &shard_results, &errors] {
+      try {
+        shard_results[p] = ShardServer(sopt).Run();
+      } catch (const std::exception& e) {
+        errors[kWorkers + p] = e.what();
+      }
+    });
+  }
+  std::vector<int> exit_codes(kWorkers, -1);
+  for (int w = 0; w < kWorkers; ++w) {
+    WorkerOptions wopt = WorkerJob(server.control_endpoint(), w);
+    wopt.transport = network.Node("worker" + std::to_string(w), plan);
+    threads.emplace_back([wopt, w, &exit_codes, &errors] {
+      try {
+        exit_codes[w] = RunWorker(wopt);
+      } catch (const std::exception& e) {
+        errors[w] = e.what();
+      }
+    });
+  }
+  // Workers end on their own; the shard servers once the server is done.
+  for (int w = 0; w < kWorkers; ++w) threads[2 + w].join();
+  const ServerResult result = server.Wait();
+  threads[0].join();
+  threads[1].join();
+  for (int w = 0; w < kWorkers; ++w) {
+    EXPECT_EQ(exit_codes[w], 0) << "worker " << w << ": " << errors[w];
+  }
+  for (int p = 0; p < 2; ++p) {
+    EXPECT_EQ(errors[kWorkers + p], "") << "shard server " << p;
+    EXPECT_GE(shard_results[p].process, 1);
+    EXPECT_EQ(shard_results[p].shards, 1);
+  }
+  EXPECT_NE(shard_results[0].process, shard_results[1].process);
+  double accuracy = -1;
+  for (const auto& score : result.scores) {
+    if (score.name == "accuracy") accuracy = score.value;
+  }
+  EXPECT_GE(accuracy, 0.8);
+  EXPECT_GE(result.center_iter, kIters);
+  const FaultCounts counts = network.counts();
+  EXPECT_GT(counts.dropped, 0);
+  EXPECT_GT(counts.duplicated, 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(ShardServers, DistFaultShardServerTest,
+                         ::testing::Combine(::testing::Range(0, 5), ::testing::Values(0)),
+                         [](const ::testing::TestParamInfo<std::tuple<int, int>>& info) {
+                           std::string rule = kRules[std::get<0>(info.param)];
+                           for (char& c : rule) {
+                             if (c == '-') c = '_';
+                           }
+                           return rule;
+                         });
 
 INSTANTIATE_TEST_SUITE_P(RulesTimesFaults, DistFaultTest,
                          ::testing::Combine(::testing::Range(0, 5), ::testing::Range(0, 5)),

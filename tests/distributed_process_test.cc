@@ -293,6 +293,60 @@ TEST_F(DistProcessTest, WorkersDieWithTheirTrainProcess) {
   }
 }
 
+// The center over the server and two shard-server processes
+// (--shard-servers): the job trains as in one process, and the shard servers
+// end with it.
+TEST_F(DistProcessTest, LocalJobWithShardServersTrainsTheCenter) {
+  const std::string solver = WriteSolver(200, 0);
+  const std::string log = dir_ / "train.log";
+  pid_t train = Spawn(
+      {"train", "--solver=" + solver, "--workers=2", "--threads=1", "--shard-servers=2"}, log);
+  ASSERT_EQ(WaitExit(train, kHangGuardS), 0) << ReadAll(log);
+  EXPECT_TRUE(Contains(log, "All 2 shard servers ready")) << ReadAll(log);
+  for (const char *name : {"mlp_job/shard_server_1.log", "mlp_job/shard_server_2.log"}) {
+    EXPECT_TRUE(Contains(dir_ / name, "the job is over (center iteration 200"))
+        << ReadAll(dir_ / name);
+  }
+  EXPECT_GT(TestAccuracy(dir_ / "mlp_iter_200.caffemodel"), 0.7);
+}
+
+// A shard server killed mid-job: its part of the center is gone, so the job
+// ends with an error naming it, and no process is left behind.
+TEST_F(DistProcessTest, KilledShardServerEndsTheJobWithAnError) {
+  const std::string solver = WriteSolver(100000, 0);
+  const std::string log = dir_ / "train.log";
+  pid_t train = Spawn({"train", "--solver=" + solver, "--workers=2", "--threads=1",
+                       "--shard-servers=1", "--heartbeat-timeout-ms=2000"},
+                      log);
+  ASSERT_TRUE(
+      WaitFor([&] { return Contains(dir_ / "mlp_job/worker_1.log", "joined"); }, kHangGuardS))
+      << ReadAll(log);
+  pid_t shard_server = -1;
+  for (pid_t child : ChildrenOf(train)) {
+    if (ReadAll("/proc/" + std::to_string(child) + "/cmdline").find("shard-server") !=
+        std::string::npos) {
+      shard_server = child;
+    }
+  }
+  ASSERT_GT(shard_server, 0) << "no shard-server child of " << train;
+  const std::vector<pid_t> children = ChildrenOf(train);
+  ASSERT_EQ(kill(shard_server, SIGKILL), 0);
+  EXPECT_EQ(WaitExit(train, kHangGuardS), 1) << ReadAll(log);
+  const std::string text = ReadAll(log);
+  EXPECT_NE(text.find("shard server 1 (pid " + std::to_string(shard_server)), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("of the center are lost"), std::string::npos) << text;
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        for (pid_t c : children) {
+          if (Running(c)) return false;
+        }
+        return true;
+      },
+      30))
+      << "a worker outlived the failed job";
+}
+
 TEST_F(DistProcessTest, KilledWorkerIsDroppedAndRejoins) {
   const std::string solver = WriteSolver(200, 0);
   const std::string log = dir_ / "train.log";

@@ -15,6 +15,7 @@
 #include "deepspark/distributed/param_client.hpp"
 #include "deepspark/distributed/param_server.hpp"
 #include "deepspark/distributed/transport.hpp"
+#include "distributed_test_util.hpp"
 
 namespace deepspark {
 namespace distributed {
@@ -44,20 +45,8 @@ class AdoptAndCountRule : public ExchangeRule {
 REGISTER_EXCHANGE_RULE("test-adopt-and-count", AdoptAndCountRule,
                        "tests only: take the center, push ones");
 
-// DummyData (2x3 of ones) -> InnerProduct(2): a center of 6 weights of 0.5
-// and 2 biases of 0.25.
-const char* kNet = R"(
-  name: "tiny"
-  layer { name: "data" type: "DummyData" top: "data"
-          dummy_data_param { shape { dim: 2 dim: 3 } data_filler { type: "constant" value: 1 } } }
-  layer { name: "ip" type: "InnerProduct" bottom: "data" top: "ip"
-          inner_product_param { num_output: 2
-            weight_filler { type: "constant" value: 0.5 }
-            bias_filler { type: "constant" value: 0.25 } } }
-)";
-constexpr int kParams = 8;
-
-std::vector<float> Initial() { return {0.5f, 0.5f, 0.5f, 0.5f, 0.5f, 0.5f, 0.25f, 0.25f}; }
+// The tiny job (distributed_test_util.hpp: kNet, kParams).
+std::vector<float> Initial() { return TinyCenter(); }
 
 class DistRuleTest : public ::testing::Test {
  protected:

@@ -20,13 +20,6 @@ int MillisecondsLeft(Clock::time_point deadline) {
       std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count());
 }
 
-uint64_t RandomNonce() {
-  static thread_local std::mt19937_64 random(std::random_device{}() ^
-                                             static_cast<uint64_t>(getpid()) << 32);
-  uint64_t nonce = 0;
-  while (nonce == 0) nonce = random();
-  return nonce;
-}
 }  // namespace
 
 // ---------------------------------------------------------------------------

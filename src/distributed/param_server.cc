@@ -27,12 +27,12 @@ namespace {
 constexpr int kShardPollMs = 20;
 }  // namespace
 
-Shard::Shard(ParameterServer::Impl* impl, int index, int64_t begin, std::vector<float> center,
+Shard::Shard(ShardHost* host, int index, int64_t begin, std::vector<float> center,
              std::unique_ptr<Port> port, std::unique_ptr<ExchangeRule> rule)
     : index(index),
       begin(begin),
       address(port->address()),
-      impl_(impl),
+      host_(host),
       center_(std::move(center)),
       port_(std::move(port)),
       rule_(std::move(rule)) {}
@@ -52,17 +52,12 @@ void Shard::PickUpMembership() {
   rule_->OnMembershipChange(*this);
 }
 
-ExchangeRates Shard::rates() const {
-  ExchangeRates rates;
-  rates.alpha = impl_->CurrentAlpha();
-  rates.factor = impl_->CurrentFactor();
-  return rates;
-}
+ExchangeRates Shard::rates() const { return host_->CurrentRates(); }
 
 void Shard::Run() {
   std::string peer;
   std::vector<std::string> frames;
-  while (!impl_->shutting_down) {
+  while (!host_->closing()) {
     const bool got = port_->Receive(&peer, &frames, kShardPollMs);
     // After the receive: a join is broadcast before its WELCOME goes out, so
     // the new member's first request never finds it missing.
@@ -92,7 +87,7 @@ void Shard::Send(const std::string& peer, const Header& request, Kind kind, uint
 void Shard::SendError(const std::string& peer, const Header& request, ErrorCode code,
                       const std::string& what) {
   Send(peer, request, Kind::ERROR, static_cast<uint64_t>(code), what.data(), what.size());
-  ++impl_->rejected_messages;
+  host_->CountRejected();
 }
 
 void Shard::SendRecord(const Record& record, int rank) {
@@ -170,10 +165,10 @@ void Shard::Handle(const std::string& peer, const std::vector<std::string>& fram
   // A worker's iteration never passes the solver's max_iter; a larger one
   // (a bad or malicious peer) would run the center's iteration, and the
   // tests and snapshots keyed to it, past the end of the job.
-  if (header.iter > static_cast<uint32_t>(std::max(0, impl_->solver.max_iter()))) {
+  if (header.iter > static_cast<uint32_t>(std::max(0, host_->max_iter()))) {
     return SendError(peer, header, ErrorCode::BAD_MESSAGE,
                      std::string(KindName(kind)) + " at iteration " + std::to_string(header.iter) +
-                         ", past the job's max_iter " + std::to_string(impl_->solver.max_iter()));
+                         ", past the job's max_iter " + std::to_string(host_->max_iter()));
   }
   // One NaN or Inf taken into the center would spread to every worker at
   // its next pull and end as a NaN model: refused, the center unchanged.
@@ -195,7 +190,7 @@ void Shard::Handle(const std::string& peer, const std::vector<std::string>& fram
   if (header.request_id != 0) {
     if (header.request_id < record.request_id) return;
     if (header.request_id == record.request_id) {
-      ++impl_->duplicate_requests;
+      host_->CountDuplicate();
       record.peer = peer;  // a round still open answers here now
       if (record.answered) SendRecord(record, header.rank);
       return;
@@ -205,7 +200,7 @@ void Shard::Handle(const std::string& peer, const std::vector<std::string>& fram
   record.peer = peer;
   record.answered = false;
   record.tensor.reset();
-  impl_->AdvanceCenterIter(static_cast<int>(header.iter));
+  host_->AdvanceCenterIter(static_cast<int>(header.iter));
   ShardRequest request;
   request.rank = header.rank;
   request.kind = kind;
@@ -221,7 +216,7 @@ void Shard::Handle(const std::string& peer, const std::vector<std::string>& fram
     record.kind = Kind::ERROR;
     record.seq = static_cast<uint64_t>(ErrorCode::BAD_MESSAGE);
     record.error = e.what();
-    ++impl_->rejected_messages;
+    host_->CountRejected();
     SendRecord(record, header.rank);
   }
 }

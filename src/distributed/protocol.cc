@@ -1,6 +1,7 @@
 #include "deepspark/distributed/protocol.hpp"
 
 #include <sys/stat.h>
+#include <unistd.h>
 #include <zmq.h>
 
 #include <cerrno>
@@ -8,6 +9,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <random>
 #include <sstream>
 
 #include "deepspark/io.hpp"
@@ -39,6 +41,14 @@ const char* KindName(Kind kind) {
       return "SYNC_RESULT";
     case Kind::ERROR:
       return "ERROR";
+    case Kind::SHARD_JOIN:
+      return "SHARD_JOIN";
+    case Kind::SHARD_ASSIGN:
+      return "SHARD_ASSIGN";
+    case Kind::SHARD_POLL:
+      return "SHARD_POLL";
+    case Kind::SHARD_STATE:
+      return "SHARD_STATE";
   }
   return "?";
 }
@@ -56,10 +66,18 @@ Header ParseHeader(const std::string& frame) {
                         std::to_string(kProtocolVersion));
   }
   if (header.kind < static_cast<uint16_t>(Kind::HELLO) ||
-      header.kind > static_cast<uint16_t>(Kind::ERROR)) {
+      header.kind > static_cast<uint16_t>(Kind::SHARD_STATE)) {
     throw ProtocolError("unknown message kind " + std::to_string(header.kind));
   }
   return header;
+}
+
+uint64_t RandomNonce() {
+  static thread_local std::mt19937_64 random(std::random_device{}() ^
+                                             static_cast<uint64_t>(getpid()) << 32);
+  uint64_t nonce = 0;
+  while (nonce == 0) nonce = random();
+  return nonce;
 }
 
 std::string EscapeForLog(const std::string& text, size_t max_chars) {

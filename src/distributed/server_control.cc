@@ -48,6 +48,13 @@ float ParameterServer::Impl::CurrentFactor() const {
                      owner->center_iter_);
 }
 
+ExchangeRates ParameterServer::Impl::CurrentRates() const {
+  ExchangeRates rates;
+  rates.alpha = CurrentAlpha();
+  rates.factor = CurrentFactor();
+  return rates;
+}
+
 void ParameterServer::Impl::AdvanceCenterIter(int worker_iter) {
   int center = owner->center_iter_;
   while (worker_iter > center && !owner->center_iter_.compare_exchange_weak(center, worker_iter)) {
@@ -61,6 +68,8 @@ void ParameterServer::Impl::Start() {
   REQUIRE(opt->num_workers >= 1) << "--workers must be at least 1";
   REQUIRE(opt->tau >= 1) << "--tau must be at least 1";
   REQUIRE(opt->server_threads >= 1) << "--server-threads must be at least 1";
+  REQUIRE(opt->shard_servers >= 0 && opt->shard_servers <= 1024)
+      << "--shard-servers must be in [0, 1024], not " << opt->shard_servers;
   if (solver.random_seed() >= 0) SetRandomSeed(solver.random_seed());
   snapshot_prefix = solver.snapshot_prefix();
   // The center's snapshots and final model go there: an unwritable folder is
@@ -139,12 +148,21 @@ void ParameterServer::Impl::Start() {
   }
   param_count = static_cast<int64_t>(flat.size());
   REQUIRE(param_count > 0) << opt->solver_path << ": the net has no learnable parameters";
-  // At least --server-threads shards, and none over kMaxShardBytes: a
-  // larger message costs more than its bytes (zmq_transport.cc).
+  // At least --server-threads shards per process, and none over
+  // kMaxShardBytes: a larger message costs more than its bytes
+  // (zmq_transport.cc). Shard s lives in process s mod P (0: this one), so
+  // every process gets the same number of equal shards.
+  const int processes = 1 + opt->shard_servers;
+  REQUIRE(param_count >= processes)
+      << opt->solver_path << ": a center of " << param_count << " floats cannot be split over "
+      << processes << " server processes";
   const int64_t by_size =
       (param_count * static_cast<int64_t>(sizeof(float)) + kMaxShardBytes - 1) / kMaxShardBytes;
-  const int num_shards = static_cast<int>(
-      std::min<int64_t>(std::max<int64_t>(opt->server_threads, by_size), param_count));
+  int64_t wanted =
+      std::max<int64_t>(static_cast<int64_t>(opt->server_threads) * processes, by_size);
+  wanted = (wanted + processes - 1) / processes * processes;
+  const int num_shards =
+      static_cast<int>(std::min<int64_t>(wanted, param_count / processes * processes));
   alpha = opt->moving_rate < 0 ? 0.9f / opt->num_workers : opt->moving_rate;
 
   // The rule's name is checked before anything listens.
@@ -181,16 +199,26 @@ void ParameterServer::Impl::Start() {
     solver.SerializeToString(&bytes);
     spec_template.set_solver(bytes);
   }
+  shard_servers.resize(opt->shard_servers);
   for (int s = 0; s < num_shards; ++s) {
     const int64_t begin = param_count * s / num_shards;
     const int64_t end = param_count * (s + 1) / num_shards;
-    shards.push_back(std::make_unique<Shard>(
-        this, s, begin, std::vector<float>(flat.begin() + begin, flat.begin() + end),
-        transport->Listen(transport->ShardAddress(control_endpoint, s)),
-        NewExchangeRule(opt->rule)));
+    std::vector<float> slice(flat.begin() + begin, flat.begin() + end);
     spec_template.add_shard_begin(begin);
-    spec_template.add_shard_endpoint(shards.back()->address);
+    if (s % processes == 0) {
+      shards.push_back(
+          std::make_unique<Shard>(this, s, begin, std::move(slice),
+                                  transport->Listen(transport->ShardAddress(control_endpoint, s)),
+                                  NewExchangeRule(opt->rule)));
+      spec_template.add_shard_endpoint(shards.back()->address);
+    } else {
+      RemoteShards& server = shard_servers[s % processes - 1];
+      server.shards.push_back(s);
+      server.initial.push_back(std::move(slice));
+      spec_template.add_shard_endpoint("");  // known once that server is ready
+    }
   }
+  center_ready = shard_servers.empty();
   // Sessions grow across restarts of a server too (seconds since the epoch,
   // then one per join), so a shard never mistakes an earlier server's
   // session for a newer one.
@@ -214,8 +242,12 @@ void ParameterServer::Impl::Start() {
             << opt->num_workers << " worker(s), tau " << opt->tau << ", moving rate " << alpha
             << ", learning rate x" << spec_template.lr_scale()
             << " with its schedule at iteration x" << spec_template.lr_schedule_scale() << ", "
-            << param_count << " parameters in " << num_shards << " shard(s); listening on "
-            << control_endpoint << "; metrics in " << metrics_path;
+            << param_count << " parameters in " << num_shards << " shard(s)"
+            << (shard_servers.empty()
+                    ? std::string()
+                    : " over " + std::to_string(processes) + " processes (waiting for " +
+                          std::to_string(shard_servers.size()) + " shard servers)")
+            << "; listening on " << control_endpoint << "; metrics in " << metrics_path;
   owner->center_iter_ = restored_iter;
   control_thread = std::thread([this] { RunGuarded("control", [this] { ControlLoop(); }); });
   tester_thread = std::thread([this] {
@@ -232,6 +264,14 @@ void ParameterServer::Impl::BroadcastLive() {
     if (workers[r].state == WorkerState::LIVE) live.insert(static_cast<int>(r));
   }
   for (auto& shard : shards) shard->SetLive(live);
+  ++live_epoch;
+  live_ranks.assign(live.begin(), live.end());
+  for (RemoteShards& server : shard_servers) {
+    if (server.held) {
+      server.held = false;
+      AnswerPoll(&server, server.held_peer, server.held_header);
+    }
+  }
 }
 
 void ParameterServer::Impl::WriteMetricsLine(const nlohmann::json& line) {
@@ -246,7 +286,10 @@ void ParameterServer::Impl::ControlLoop() {
   std::vector<std::string> frames;
   // Keeps answering after the job ended, so late workers hear "stop".
   while (!shutting_down) {
-    if (control->Receive(&peer, &frames, 100)) HandleControl(peer, frames);
+    if (control->Receive(&peer, &frames, shard_servers.empty() ? 100 : 10)) {
+      HandleControl(peer, frames);
+    }
+    if (!shard_servers.empty()) TendShardServers(Clock::now());
     if (job_done) continue;
     const auto now = Clock::now();
     bool changed = false;
@@ -295,6 +338,7 @@ void ParameterServer::Impl::ControlLoop() {
       job_done = true;
     }
   }
+  DismissShardServers();
 }
 
 void ParameterServer::Impl::SendControl(const std::string& peer, const Header& request, Kind kind,
@@ -327,6 +371,8 @@ void ParameterServer::Impl::HandleControl(const std::string& peer,
   const Kind kind = static_cast<Kind>(header.kind);
   if (kind == Kind::HELLO) return HandleHello(peer, header, payload);
   if (kind == Kind::HEARTBEAT) return HandleHeartbeat(peer, header, payload);
+  if (kind == Kind::SHARD_JOIN) return HandleShardJoin(peer, header, payload);
+  if (kind == Kind::SHARD_POLL) return HandleShardPoll(peer, header, payload);
   SendControl(peer, header, Kind::ERROR, header.rank, static_cast<uint64_t>(ErrorCode::BAD_MESSAGE),
               std::string("unexpected ") + KindName(kind) + " at the control endpoint");
 }
@@ -339,8 +385,30 @@ void ParameterServer::Impl::HandleHello(const std::string& peer, const Header& h
     SendControl(peer, header, Kind::ERROR, -1, static_cast<uint64_t>(code), what);
   };
   if (!hello.ParseFromString(payload)) return refuse(ErrorCode::BAD_MESSAGE, "malformed HELLO");
+  if (!center_ready) {
+    // Not every shard server is there: the job cannot start yet. Answered
+    // once they are (a worker resends its HELLO meanwhile: kept once).
+    Header h = header;
+    std::vector<std::string> frames = {std::string(reinterpret_cast<const char*>(&h), sizeof(h)),
+                                       payload};
+    for (auto& deferred : deferred_hellos) {
+      if (deferred.second[1] == payload) {
+        deferred = {peer, frames};
+        return;
+      }
+    }
+    if (deferred_hellos.size() < 4 * workers.size() + 16) deferred_hellos.push_back({peer, frames});
+    return;
+  }
   // The same HELLO again (its answer was lost): the same answer.
   if (hello.nonce() != 0) {
+    for (PendingWelcome& pending : pending_welcomes) {
+      if (workers[pending.rank].hello_nonce == hello.nonce()) {
+        pending.peer = peer;  // answered there once the shard servers are ready
+        pending.request = header;
+        return;
+      }
+    }
     for (const WorkerState& w : workers) {
       if (w.state == WorkerState::LIVE && w.hello_nonce == hello.nonce()) {
         std::string bytes;
@@ -390,7 +458,7 @@ void ParameterServer::Impl::HandleHello(const std::string& peer, const Header& h
                     {"iter", spec.start_iter()}});
   std::string bytes;
   spec.SerializeToString(&bytes);
-  SendControl(peer, header, Kind::WELCOME, rank, 0, bytes);
+  Welcome(peer, header, rank, bytes);
 }
 
 void ParameterServer::Impl::HandleHeartbeat(const std::string& peer, const Header& header,
@@ -519,16 +587,28 @@ void ParameterServer::Impl::RunGuarded(const char* thread_name, const std::funct
 }
 
 ServerResult ParameterServer::Impl::Wait() {
-  ServerResult result = result_promise.get_future().get();
+  ServerResult result;
+  std::exception_ptr tester_error;
+  try {
+    result = result_promise.get_future().get();
+  } catch (...) {
+    tester_error = std::current_exception();
+  }
   Shutdown();
-  std::lock_guard<std::mutex> lock(thread_failure_mutex);
-  REQUIRE(thread_failure.empty()) << "the parameter server failed: " << thread_failure;
+  {
+    // The first failure says why (a lost shard server also fails the
+    // tester's last pull).
+    std::lock_guard<std::mutex> lock(thread_failure_mutex);
+    REQUIRE(thread_failure.empty()) << "the parameter server failed: " << thread_failure;
+  }
+  if (tester_error) std::rethrow_exception(tester_error);
   return result;
 }
 
 void ParameterServer::Impl::Shutdown() {
   if (!started) return;
   shutting_down = true;
+  abandon_pulls = true;
   job_done = true;
   if (tester_thread.joinable()) tester_thread.join();
   if (control_thread.joinable()) control_thread.join();

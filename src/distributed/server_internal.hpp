@@ -4,9 +4,12 @@
 //
 // Threads and who owns what (every field below says which):
 //  - the caller's thread: Start, Wait, Shutdown (the "owner" thread);
-//  - the control thread: the control port, membership (workers), progress;
+//  - the control thread: the control port, membership (workers, shard
+//    servers), progress;
 //  - one thread per shard: that Shard's slice, records, rule and port;
 //  - the tester thread: the model and test nets, the result.
+// A shard server (shard_server.cc) runs the same Shard class in another
+// process, under a ShardHost of its own.
 // Fields written by one thread and read by others are atomics or sit under
 // the mutex named beside them; fields set in Start before the threads start
 // and never written again are marked "const after Start".
@@ -39,12 +42,30 @@ namespace distributed {
 // The tester pulls the center like a worker, under this rank.
 constexpr int kTesterRank = -2;
 
+// What a shard needs of the process that hosts it: the parameter server,
+// or a shard server. Called from shard threads: thread-safe.
+class ShardHost {
+ public:
+  virtual ~ShardHost() = default;
+  // The moving rate and server factor now (they decay with the center's
+  // iteration).
+  virtual ExchangeRates CurrentRates() const = 0;
+  // True once the shards are to stop.
+  virtual bool closing() const = 0;
+  // The job's max_iter: a request from past it is refused.
+  virtual int max_iter() const = 0;
+  // A worker's iteration seen in a request (the center's is the largest).
+  virtual void AdvanceCenterIter(int worker_iter) = 0;
+  virtual void CountRejected() = 0;
+  virtual void CountDuplicate() = 0;
+};
+
 // One contiguous range of the center and the thread that owns it. Requests
 // are checked here (header, membership, shape, duplicates; see
 // exchange_rule.hpp) and handed to this shard's instance of the rule.
 class Shard : public ShardState {
  public:
-  Shard(ParameterServer::Impl* impl, int index, int64_t begin, std::vector<float> center,
+  Shard(ShardHost* host, int index, int64_t begin, std::vector<float> center,
         std::unique_ptr<Port> port, std::unique_ptr<ExchangeRule> rule);
   // The shard thread's loop, until the server shuts down.
   void Run();
@@ -87,7 +108,7 @@ class Shard : public ShardState {
   void SendRecord(const Record& record, int rank);
   void PickUpMembership();
 
-  ParameterServer::Impl* const impl_;
+  ShardHost* const host_;
   // The shard thread only:
   std::vector<float> center_;
   uint64_t version_ = 0;
@@ -113,7 +134,38 @@ struct WorkerState {
   pb::JobSpec welcome;       // what that join was answered
 };
 
-struct ParameterServer::Impl {
+// A shard server of the job (server_shard_servers.cc): the shards it
+// hosts and what the control thread knows of it. Control thread only.
+struct RemoteShards {
+  std::vector<int> shards;                  // global indices (const after Start)
+  std::vector<std::vector<float>> initial;  // their slices, until assigned
+  bool joined = false;
+  uint64_t nonce = 0;  // of its SHARD_JOIN, to answer a resend alike
+  std::string host;
+  int pid = 0;
+  bool ready = false;        // its shards listen (their endpoints are in the spec)
+  uint64_t acked_epoch = 0;  // the membership its shards hold
+  std::chrono::steady_clock::time_point last_poll;
+  int64_t rejected = 0, duplicates = 0;  // as it last reported them
+  // A poll held until the membership changes or hold_until passes.
+  bool held = false;
+  std::string held_peer;
+  Header held_header;
+  std::chrono::steady_clock::time_point hold_until;
+  bool told_stop = false;
+};
+
+// A WELCOME that waits until every shard server holds the membership that
+// admits its rank (a worker's first request must not find itself missing).
+struct PendingWelcome {
+  std::string peer;
+  Header request;
+  int rank = -1;
+  uint64_t epoch = 0;
+  std::string spec_bytes;
+};
+
+struct ParameterServer::Impl : public ShardHost {
   Impl(ParameterServer* owner, const ServerOptions* options) : owner(owner), opt(options) {}
 
   void Start();
@@ -123,10 +175,36 @@ struct ParameterServer::Impl {
   float CurrentFactor() const;
   // The whole center, pulled from the shards like a worker, through
   // `caller` (the tester's), or a new one when null (tests, any thread).
+  // Waits until every shard server is there.
   std::vector<float> PullCenterCopy(ShardCaller* caller);
-  // The center's iteration is the largest a worker reported (in a push, a
-  // round or a heartbeat). Any thread.
-  void AdvanceCenterIter(int worker_iter);
+  // Blocks until the shards of every shard server listen; false when the
+  // job ends first.
+  bool WaitForCenter();
+
+  // ShardHost (any thread). The center's iteration is the largest a worker
+  // reported (in a push, a round or a heartbeat).
+  ExchangeRates CurrentRates() const override;
+  bool closing() const override { return shutting_down; }
+  int max_iter() const override { return solver.max_iter(); }
+  void AdvanceCenterIter(int worker_iter) override;
+  void CountRejected() override { ++rejected_messages; }
+  void CountDuplicate() override { ++duplicate_requests; }
+
+  // Shard servers (server_shard_servers.cc), control thread.
+  void HandleShardJoin(const std::string& peer, const Header& header, const std::string& payload);
+  void HandleShardPoll(const std::string& peer, const Header& header, const std::string& payload);
+  void AnswerPoll(RemoteShards* server, const std::string& peer, const Header& request);
+  // Answers held polls that are due, fails the job for a silent shard
+  // server, and sends the WELCOMEs every shard server is ready for.
+  void TendShardServers(std::chrono::steady_clock::time_point now);
+  // Sends a WELCOME now, or once every shard server holds live_epoch.
+  void Welcome(const std::string& peer, const Header& request, int rank,
+               const std::string& spec_bytes);
+  // After the job: tells every shard server to stop (up to a second).
+  void DismissShardServers();
+  // Ends the job with `what` (the center is incomplete: no final test or
+  // snapshot can be made). Control thread.
+  void FailJob(const std::string& what);
 
   // Control thread.
   void ControlLoop();
@@ -156,6 +234,8 @@ struct ParameterServer::Impl {
   // Const after Start.
   std::shared_ptr<Transport> transport;
   caffe::SolverParameter solver;  // train net inlined
+  // Its shard endpoints of shard servers are filled by the control thread
+  // before center_ready is set; read by others only after that.
   pb::JobSpec spec_template;
   std::string control_endpoint;
   std::vector<std::unique_ptr<Shard>> shards;
@@ -167,6 +247,12 @@ struct ParameterServer::Impl {
   bool started = false;  // owner thread
 
   // Control thread (made in Start, then only the control thread).
+  std::vector<RemoteShards> shard_servers;  // process p at index p - 1
+  uint64_t live_epoch = 1;                  // grows at every BroadcastLive
+  std::vector<int> live_ranks;              // the members at live_epoch
+  std::vector<PendingWelcome> pending_welcomes;
+  // HELLOs that came before the shard servers were ready: answered then.
+  std::vector<std::pair<std::string, std::vector<std::string>>> deferred_hellos;
   std::unique_ptr<Port> control;
   std::vector<WorkerState> workers;
   uint32_t next_session = 0;
@@ -186,6 +272,11 @@ struct ParameterServer::Impl {
   std::vector<TestScore> last_scores;  // under scores_mutex (tester writes, control reads)
   std::mutex scores_mutex;
   std::atomic<bool> shutting_down{false};
+  // Set (with spec_template's shard endpoints complete) once every shard
+  // server's shards listen; never, if the job ends first.
+  std::atomic<bool> center_ready{false};
+  // Pulls of the center stop waiting (shutting down, or a shard server lost).
+  std::atomic<bool> abandon_pulls{false};
   std::atomic<bool> job_done{false};
   std::atomic<int64_t> rejected_messages{0};
   std::atomic<int64_t> duplicate_requests{0};

@@ -17,7 +17,16 @@ namespace {
 using Clock = std::chrono::steady_clock;
 }
 
+bool ParameterServer::Impl::WaitForCenter() {
+  while (!center_ready) {
+    if (abandon_pulls || job_done) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return true;
+}
+
 std::vector<float> ParameterServer::Impl::PullCenterCopy(ShardCaller* caller) {
+  REQUIRE(WaitForCenter()) << "the job ended before every shard server was there";
   std::unique_ptr<ShardCaller> own;
   if (!caller) {
     own = std::make_unique<ShardCaller>(transport);
@@ -27,11 +36,11 @@ std::vector<float> ParameterServer::Impl::PullCenterCopy(ShardCaller* caller) {
     caller = own.get();
   }
   std::vector<float> flat(param_count);
-  // The shards are in this process and answer unless shutting down (or the
-  // network, in tests, loses the messages: the call resends them).
+  // The shards answer unless shutting down or a shard server was lost (or
+  // the network, in tests, loses the messages: the call resends them).
   while (caller->Call(Kind::PULL, nullptr, flat.data(), nullptr, caller->GiveUpMs(Kind::PULL),
-                      &shutting_down) != ShardCaller::Outcome::OK) {
-    REQUIRE(!shutting_down) << "the server is shutting down";
+                      &abandon_pulls) != ShardCaller::Outcome::OK) {
+    REQUIRE(!abandon_pulls) << "the server is shutting down or lost part of the center";
   }
   return flat;
 }
@@ -118,13 +127,15 @@ void ParameterServer::Impl::TesterLoop() {
   int64_t next_test = next_after(restored_iter, test_interval);
   int64_t next_snapshot = next_after(restored_iter, snapshot);
   tester_caller = std::make_unique<ShardCaller>(transport);
-  {
-    pb::JobSpec spec = spec_template;
-    spec.set_rank(kTesterRank);
-    tester_caller->Connect(spec, control_endpoint);
-  }
   ServerResult result;
   try {
+    // The shard endpoints are all known once every shard server is there
+    // (if the job ends first, the last pull below says so).
+    if (WaitForCenter()) {
+      pb::JobSpec spec = spec_template;
+      spec.set_rank(kTesterRank);
+      tester_caller->Connect(spec, control_endpoint);
+    }
     while (!shutting_down) {
       if (job_done) break;
       std::this_thread::sleep_for(std::chrono::milliseconds(50));

@@ -17,6 +17,7 @@ Command AddConvertMnistCommand(CLI::App* app);
 Command AddComputeImageMeanCommand(CLI::App* app);
 Command AddServerCommand(CLI::App* app);
 Command AddWorkerCommand(CLI::App* app);
+Command AddShardServerCommand(CLI::App* app);
 
 }  // namespace tools
 }  // namespace deepspark

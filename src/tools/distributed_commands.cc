@@ -19,6 +19,7 @@
 #include "commands.hpp"
 #include "deepspark/distributed/exchange_rule.hpp"
 #include "deepspark/distributed/job.hpp"
+#include "deepspark/distributed/shard_server.hpp"
 #include "deepspark/distributed/worker.hpp"
 #include "deepspark/io.hpp"
 #include "job_result.hpp"
@@ -39,7 +40,13 @@ void AddDistOptions(CLI::App* app, DistOptions* opt, bool with_workers_flag) {
       "the exchange rule (default async-easgd; with --deepspark-param, deepspark):" + rules);
   app->add_option("--tau", opt->tau, "local iterations between exchanges (default 10)");
   app->add_option("--moving-rate", opt->moving_rate, "elastic moving rate (default 0.9/N)");
-  app->add_option("--server-threads", opt->server_threads, "center shards, one thread each");
+  app->add_option("--server-threads", opt->server_threads,
+                  "center shards per server process, one thread each");
+  app->add_option("--shard-servers", opt->shard_servers,
+                  with_workers_flag
+                      ? "also split the center over M local shard-server processes"
+                      : "split the center over this process and M `deepspark shard-server` "
+                        "processes (the job starts once all are there)");
   app->add_option("--lr-power", opt->lr_power,
                   "workers' base_lr times N^P (default: 2/3 under the elastic rules, 0 for "
                   "sync-sgd; see docs/distributed.md)");
@@ -60,6 +67,8 @@ void AddDistOptions(CLI::App* app, DistOptions* opt, bool with_workers_flag) {
                   "drop a worker silent this long (default 10000)");
   app->add_option("--tester-threads", opt->tester_threads,
                   "threads of the server's tester (default 1: the workers have the cores)");
+  app->add_option("--shard-server-wait", opt->shard_server_wait_s,
+                  "seconds the server waits for its --shard-servers (default 120)");
   app->add_option("--resume-wait", opt->resume_wait_s,
                   "seconds a server resumed with --snapshot waits for workers (default 120)");
   app->add_option("--slow-rank", opt->slow_rank, "benchmark only: the rank to slow down");
@@ -95,6 +104,8 @@ distributed::ServerOptions MakeServerOptions(const std::string& solver_path, con
   REQUIRE(s.moving_rate < 0 || s.moving_rate <= 1)
       << "--moving-rate must be in [0, 1], not " << s.moving_rate;
   s.server_threads = opt.server_threads;
+  s.shard_servers = opt.shard_servers;
+  s.shard_server_wait_s = opt.shard_server_wait_s;
   REQUIRE(opt.lr_power < 0 || opt.lr_power <= 2)
       << "--lr-power must be in [0, 2], not " << opt.lr_power;
   s.lr_power = opt.lr_power;
@@ -203,6 +214,18 @@ int RunLocalJob(const std::string& solver_path, const std::string& weights,
   distributed::ParameterServer server(server_options);
   server.Start();
   const std::string self = SelfPath();
+  // Shard servers first: the server welcomes workers once they are there.
+  std::vector<pid_t> shard_server_pids;
+  for (int i = 0; i < opt.shard_servers; ++i) {
+    const std::string log = run_dir + "/shard_server_" + std::to_string(i + 1) + ".log";
+    shard_server_pids.push_back(
+        SpawnWorker(self,
+                    {"shard-server", "--server=" + server.control_endpoint(),
+                     "--key-file=" + key_file, "--listen=tcp://127.0.0.1:0"},
+                    log));
+    LOG(INFO) << "Started shard server " << i + 1 << " (pid " << shard_server_pids.back()
+              << "), log " << log;
+  }
   std::vector<pid_t> children;
   for (int i = 0; i < opt.workers; ++i) {
     std::vector<std::string> args = {"worker", "--server=" + server.control_endpoint(),
@@ -216,7 +239,28 @@ int RunLocalJob(const std::string& solver_path, const std::string& weights,
     children.push_back(SpawnWorker(self, args, log));
     LOG(INFO) << "Started worker " << i << " (pid " << children.back() << "), log " << log;
   }
-  distributed::ServerResult result = server.Wait();
+  distributed::ServerResult result;
+  try {
+    result = server.Wait();
+  } catch (...) {
+    // The job failed: its workers and shard servers go with it.
+    for (pid_t pid : shard_server_pids) kill(pid, SIGTERM);
+    for (pid_t pid : children) kill(pid, SIGTERM);
+    for (pid_t pid : shard_server_pids) waitpid(pid, nullptr, 0);
+    for (pid_t pid : children) waitpid(pid, nullptr, 0);
+    throw;
+  }
+  // Shard servers end when the server tells them (Wait has).
+  for (pid_t pid : shard_server_pids) {
+    int status = 0;
+    for (int waited = 0; waited < 50 && waitpid(pid, &status, WNOHANG) != pid; ++waited) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      if (waited == 49) {
+        kill(pid, SIGKILL);
+        waitpid(pid, &status, 0);
+      }
+    }
+  }
   // Workers end on their own once done; give stragglers a moment. A worker
   // killed by a signal was dropped and the job went on without it (the
   // design's fault tolerance: a warning); one that exited with an error
@@ -312,6 +356,29 @@ Command AddServerCommand(CLI::App* app) {
                                         : opt->dist.result_file;
     WriteJobResult(result_path, result, {}, "");
     LOG(INFO) << "Job result in " << result_path;
+    return 0;
+  };
+}
+
+Command AddShardServerCommand(CLI::App* app) {
+  auto opt = std::make_shared<distributed::ShardServerOptions>();
+  auto key_file = std::make_shared<std::string>();
+  app->add_option("--server", opt->server, "the parameter server's address")->required();
+  app->add_option("--key-file", *key_file, "job key file (the server's)");
+  app->add_option("--listen", opt->listen,
+                  "tcp://HOST:0 with the address workers reach this host at; each shard binds "
+                  "a port there")
+      ->required();
+  app->add_option("--source-address", opt->source_address,
+                  "local IP address the connection to the server leaves from");
+  app->add_option("--give-up", opt->give_up_ms,
+                  "milliseconds without an answer from the server before it is lost "
+                  "(default 30000)");
+  return [opt, key_file]() {
+    opt->key = distributed::LoadJobKey(*key_file);
+    const distributed::ShardServerResult result = distributed::ShardServer(*opt).Run();
+    std::printf("shard server %d: %d shard(s), %lld floats, center iteration %d\n", result.process,
+                result.shards, static_cast<long long>(result.floats), result.center_iter);
     return 0;
   };
 }

@@ -42,6 +42,8 @@ int main(int argc, char** argv) {
   with_engine(
       add("server", "run a parameter server for N workers (any launcher)", AddServerCommand));
   with_engine(add("worker", "run one worker against a server", AddWorkerCommand));
+  add("shard-server", "hold part of a server's center (server --shard-servers M)",
+      AddShardServerCommand);
 
   std::vector<std::string> args = NormalizeCaffeFlags(argc, argv);
   std::vector<char*> arg_ptrs;

@@ -2,13 +2,13 @@
 // in S shards (contiguous ranges of the flat parameter vector, in
 // Net::learnable_params() order), each owned by one thread with its own
 // socket, so no lock is shared between workers and no worker waits for
-// another in the asynchronous mode. It also owns the job: hands out ranks,
-// partitions and the solver; tracks membership by heartbeats (a silent
-// worker is dropped; a synchronous round then completes without it); runs
-// the solver's test nets on the center every test_interval (the tester);
-// answers requests once each however often they are resent;
-// writes snapshots of the center (.caffemodel + .serverstate) at the
-// solver's snapshot interval and at the end; and logs metrics as JSON lines.
+// another in the asynchronous mode. The shards may be spread over shard
+// servers, other processes on other hosts (ServerOptions::shard_servers). It also owns the job:
+// hands out ranks, partitions and the solver; tracks membership by heartbeats (a silent worker is
+// dropped; a synchronous round then completes without it); runs the solver's test nets on the
+// center every test_interval (the tester); answers requests once each however often they are
+// resent; writes snapshots of the center (.caffemodel + .serverstate) at the solver's snapshot
+// interval and at the end; and logs metrics as JSON lines.
 //
 // Thread safety: Start/Wait/Stop from one thread; the rest is internal.
 #pragma once
@@ -51,7 +51,15 @@ struct ServerOptions {
   // counts the iterations of all N workers (iter * N; default: its own).
   float lr_power = -1;
   int lr_schedule_by_all = -1;
-  int server_threads = 2;       // shards, at least (see kMaxShardBytes)
+  int server_threads = 2;  // shards per process, at least (see kMaxShardBytes)
+  // The center split over 1 + shard_servers processes (shard_server.hpp):
+  // this one holds every (1 + M)-th shard, each shard server its share,
+  // assigned when it registers. Workers are welcomed once all M are there;
+  // if they are not within shard_server_wait_s the job fails, as it does
+  // when one stops polling for heartbeat_timeout_ms (its part of the center
+  // is gone).
+  int shard_servers = 0;
+  int shard_server_wait_s = 120;
   std::string listen = "tcp://127.0.0.1:0";
   JobKey key;
   // How workers reach the server; null: ZeroMQ with `key`. Tests give an

@@ -7,8 +7,10 @@
 // ERROR (its seq an ErrorCode) and otherwise ignored.
 //
 // Endpoints: one "control" address (join, heartbeats, done) and one address
-// per center shard, each owned by one server thread; how they are reached
-// is the Transport's business (transport.hpp: ZeroMQ with CURVE, or the
+// per center shard, each owned by one server thread, in the server's process
+// or in a shard server's (shard_server.hpp: the center split over several
+// processes by key ranges, as ps-lite's servers); how they are reached is
+// the Transport's business (transport.hpp: ZeroMQ with CURVE, or the
 // in-process test network).
 //
 // Requests carry ids. A worker's session (handed out in WELCOME, larger at
@@ -50,6 +52,11 @@ enum class Kind : uint16_t {
   SYNC = 9,           // worker -> shard: round contribution (params or grads)
   SYNC_RESULT = 10,   // shard -> worker: the round's result
   ERROR = 11,         // either way: seq = ErrorCode, payload = what was wrong
+  // A shard server (shard_server.hpp) and the control endpoint:
+  SHARD_JOIN = 12,    // shard server -> control: pb ShardServerHello
+  SHARD_ASSIGN = 13,  // control -> shard server: pb ShardAssignment, then slices
+  SHARD_POLL = 14,    // shard server -> control: pb ShardServerPoll
+  SHARD_STATE = 15,   // control -> shard server: pb ShardServerState
 };
 const char* KindName(Kind kind);
 
@@ -92,6 +99,10 @@ struct JobKey {
   std::string client_public, client_secret;
 };
 // Makes fresh CURVE keypairs. Throws if libzmq has no CURVE support.
+// A random non-zero number, different in every process and call: names a
+// join (HELLO, SHARD_JOIN) so a resend is answered alike. Any thread.
+uint64_t RandomNonce();
+
 // A string a peer sent, made safe for a log line: control characters and
 // bytes outside printable ASCII become \n, \t or \xNN escapes (a newline in
 // a worker's host name once forged server log lines), and more than
