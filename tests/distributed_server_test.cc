@@ -551,6 +551,26 @@ TEST_F(DistServerMessageTest, BadMagicOrVersionIsRefused) {
   EXPECT_EQ(server_->CenterForTest(), Initial());
 }
 
+// A frame larger than anything the endpoint takes is refused by the
+// transport before it is buffered (the sender's connection is dropped): no
+// answer, nothing applied, and the server goes on serving.
+TEST_F(DistServerMessageTest, OversizedFramesAreNeverTaken) {
+  std::vector<float> huge(1 << 20, 1.f);  // 4 MB against a shard of 4 floats
+  const Header h = PushHeader(huge.size());
+  EXPECT_EQ(Ask({{&h, sizeof(h)}, {huge.data(), huge.size() * 4}}), 0);
+  auto control = transport_->Connect(server_->control_endpoint());
+  Header hello;
+  hello.kind = static_cast<uint16_t>(Kind::HELLO);
+  hello.count = huge.size() * 4;
+  control->Send({{&hello, sizeof(hello)}, {huge.data(), huge.size() * 4}});
+  std::vector<std::string> reply;
+  EXPECT_FALSE(control->Receive(&reply, 500));
+  std::vector<float> pulled(kParams);
+  client_->PullCenter(pulled.data());
+  EXPECT_EQ(pulled, Initial());
+  EXPECT_EQ(server_->CenterForTest(), Initial());
+}
+
 }  // namespace
 }  // namespace distributed
 }  // namespace deepspark

@@ -87,6 +87,31 @@ TEST(InProcessTransportTest, AnswersGoToTheConnectionThatAsked) {
   EXPECT_EQ(net.counts().sent, 4);
 }
 
+// Frames over a port's limit never reach it: a peer cannot make a server
+// buffer (or handle) a message larger than the protocol has any use for.
+// The in-process network drops the message; ZeroMQ the connection that
+// sent it (before the frame is read, key or not), while others go on.
+TEST(InProcessTransportTest, FramesOverThePortsLimitAreDropped) {
+  InProcessNetwork net(3);
+  auto port = net.Node("server")->Listen("mem://ps", 100);
+  auto c = net.Node("w")->Connect("mem://ps");
+  Send(c.get(), std::string(101, 'x'));
+  EXPECT_EQ(Receive(port.get(), 200), "");
+  Send(c.get(), std::string(100, 'y'));
+  EXPECT_EQ(Receive(port.get(), kPatienceMs), std::string(100, 'y'));
+}
+
+TEST(ZmqTransportTest, FramesOverThePortsLimitAreRefused) {
+  auto transport = MakeZmqTransport(GenerateJobKey());
+  auto port = transport->Listen("tcp://127.0.0.1:0", 4096);
+  auto big = transport->Connect(port->address());
+  Send(big.get(), std::string(1 << 20, 'x'));
+  EXPECT_EQ(Receive(port.get(), 500), "");
+  auto small = transport->Connect(port->address());
+  Send(small.get(), std::string(4000, 'y'));
+  EXPECT_EQ(Receive(port.get(), kPatienceMs), std::string(4000, 'y'));
+}
+
 TEST(InProcessTransportTest, WaitAnyPicksTheConnectionWithAMessage) {
   InProcessNetwork net(2);
   auto port = net.Node("server")->Listen("mem://ps");

@@ -296,8 +296,11 @@ class Endpoint {
 
 class MemPort : public Port, Endpoint {
  public:
-  MemPort(std::shared_ptr<Impl> impl, const NodeInfo* node, std::string address)
-      : Endpoint(std::move(impl), node), address_(std::move(address)) {
+  MemPort(std::shared_ptr<Impl> impl, const NodeInfo* node, std::string address,
+          int64_t max_frame_bytes)
+      : Endpoint(std::move(impl), node),
+        address_(std::move(address)),
+        max_frame_bytes_(max_frame_bytes) {
     std::lock_guard<std::mutex> lock(impl_->mu);
     REQUIRE(impl_->ports.count(address_) == 0)
         << "in-process network: " << address_ << " is already bound";
@@ -311,8 +314,17 @@ class MemPort : public Port, Endpoint {
 
   std::string address() const override { return address_; }
 
+  // A message with a frame over the limit is dropped, as ZeroMQ drops its
+  // connection: this call then reports nothing received.
   bool Receive(std::string* peer, std::vector<std::string>* frames, int timeout_ms) override {
-    return Take(timeout_ms, peer, frames);
+    if (!Take(timeout_ms, peer, frames)) return false;
+    for (const std::string& frame : *frames) {
+      if (max_frame_bytes_ > 0 && static_cast<int64_t>(frame.size()) > max_frame_bytes_) {
+        frames->clear();
+        return false;
+      }
+    }
+    return true;
   }
 
   void Send(const std::string& peer, const std::vector<Frame>& frames) override {
@@ -321,6 +333,7 @@ class MemPort : public Port, Endpoint {
 
  private:
   const std::string address_;
+  const int64_t max_frame_bytes_;
 };
 
 class MemConnection : public Connection, Endpoint {
@@ -357,9 +370,9 @@ class MemTransport : public Transport {
   MemTransport(std::shared_ptr<Impl> impl, const NodeInfo* node)
       : impl_(std::move(impl)), node_(node) {}
 
-  std::unique_ptr<Port> Listen(const std::string& address) override {
+  std::unique_ptr<Port> Listen(const std::string& address, int64_t max_frame_bytes) override {
     RequireMemAddress(address);
-    return std::make_unique<MemPort>(impl_, node_, address);
+    return std::make_unique<MemPort>(impl_, node_, address, max_frame_bytes);
   }
 
   std::unique_ptr<Connection> Connect(const std::string& address) override {

@@ -168,7 +168,7 @@ void ParameterServer::Impl::Start() {
   // The rule's name is checked before anything listens.
   const bool elastic = !NewExchangeRule(opt->rule)->exchanges_gradients();
   transport = opt->transport ? opt->transport : MakeZmqTransport(opt->key);
-  control = transport->Listen(opt->listen);
+  control = transport->Listen(opt->listen, kMaxControlFrameBytes);
   control_endpoint = control->address();
 
   spec_template.set_num_workers(opt->num_workers);
@@ -208,7 +208,8 @@ void ParameterServer::Impl::Start() {
     if (s % processes == 0) {
       shards.push_back(
           std::make_unique<Shard>(this, s, begin, std::move(slice),
-                                  transport->Listen(transport->ShardAddress(control_endpoint, s)),
+                                  transport->Listen(transport->ShardAddress(control_endpoint, s),
+                                                    MaxShardFrameBytes(end - begin)),
                                   NewExchangeRule(opt->rule)));
       spec_template.add_shard_endpoint(shards.back()->address);
     } else {

@@ -42,6 +42,15 @@ namespace distributed {
 // The tester pulls the center like a worker, under this rank.
 constexpr int kTesterRank = -2;
 
+// The largest frame the control endpoint takes (HELLO, HEARTBEAT and the
+// shard servers' messages are all far smaller), and a shard's: its slice.
+// Larger frames are refused by the transport before they are buffered
+// (transport.hpp), so no peer can make a server hold one.
+constexpr int64_t kMaxControlFrameBytes = 1 << 20;
+inline int64_t MaxShardFrameBytes(int64_t floats) {
+  return floats * static_cast<int64_t>(sizeof(float)) + static_cast<int64_t>(sizeof(Header));
+}
+
 // What a shard needs of the process that hosts it: the parameter server,
 // or a shard server. Called from shard threads: thread-safe.
 class ShardHost {

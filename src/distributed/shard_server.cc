@@ -166,7 +166,8 @@ ShardServerResult ShardServer::Impl::Run() {
       result.floats += assignment.shard_count(k);
       shards.push_back(std::make_unique<Shard>(
           this, assignment.shard(k), assignment.shard_begin(k), std::move(slice),
-          transport->Listen(transport->ShardAddress(opt.listen, assignment.shard(k))),
+          transport->Listen(transport->ShardAddress(opt.listen, assignment.shard(k)),
+                            MaxShardFrameBytes(assignment.shard_count(k))),
           NewExchangeRule(assignment.rule())));
       poll.add_endpoint(shards.back()->address);
     }

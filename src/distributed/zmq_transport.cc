@@ -26,6 +26,10 @@ namespace {
 // worker's connections to them) spread over up to this many.
 constexpr int kMaxIoThreads = 4;
 
+// What CURVE adds to a frame on the wire (its MESSAGE command: name, nonce,
+// MAC), with room to spare.
+constexpr int64_t kCurveFrameOverhead = 256;
+
 void* NewZmqContext() {
   // Every message of a large model is allocated afresh (by ZeroMQ, by
   // CURVE, by the receiver's copy): above glibc's mmap threshold each
@@ -188,8 +192,15 @@ class Socket {
 
 class ZmqPort : public Port {
  public:
-  ZmqPort(const JobKey& key, const std::string& address) : socket_(ZMQ_ROUTER) {
+  ZmqPort(const JobKey& key, const std::string& address, int64_t max_frame_bytes)
+      : socket_(ZMQ_ROUTER) {
     REQUIRE(!key.server_secret.empty()) << "the job key has no server_secret: it cannot serve";
+    if (max_frame_bytes > 0) {
+      // Checked on each frame's size field, before CURVE and before the
+      // frame is buffered; room for CURVE's framing.
+      const int64_t limit = max_frame_bytes + kCurveFrameOverhead;
+      SetOption(socket_.get(), ZMQ_MAXMSGSIZE, &limit, sizeof(limit));
+    }
     AllowCurveClient(key.client_public);
     SetInt(socket_.get(), ZMQ_CURVE_SERVER, 1);
     SetOption(socket_.get(), ZMQ_CURVE_SECRETKEY, key.server_secret.c_str(), 41);
@@ -248,8 +259,8 @@ std::string HostOf(const std::string& endpoint) {
 class ZmqTransport : public Transport {
  public:
   ZmqTransport(const JobKey& key, std::string source) : key_(key), source_(std::move(source)) {}
-  std::unique_ptr<Port> Listen(const std::string& address) override {
-    return std::make_unique<ZmqPort>(key_, address);
+  std::unique_ptr<Port> Listen(const std::string& address, int64_t max_frame_bytes) override {
+    return std::make_unique<ZmqPort>(key_, address, max_frame_bytes);
   }
   std::unique_ptr<Connection> Connect(const std::string& address) override {
     if (!source_.empty() && address.rfind("tcp://", 0) == 0) {

@@ -65,7 +65,12 @@ class Transport {
  public:
   virtual ~Transport() = default;
   // Binds `address` (the transport's scheme; see the implementations).
-  virtual std::unique_ptr<Port> Listen(const std::string& address) = 0;
+  // A message with a frame over max_frame_bytes (> 0; 0: no limit) never
+  // reaches Receive: ZeroMQ drops the connection that sends it as soon as
+  // the frame's size is read (before the frame is, so a peer cannot make
+  // the process buffer it, with or without the key), the in-process network
+  // drops the message.
+  virtual std::unique_ptr<Port> Listen(const std::string& address, int64_t max_frame_bytes = 0) = 0;
   // Connects lazily: the first messages may be sent before the peer exists.
   virtual std::unique_ptr<Connection> Connect(const std::string& address) = 0;
   // Waits up to timeout_ms until one of `connections` (all made by this
