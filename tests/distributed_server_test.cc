@@ -245,7 +245,7 @@ TEST_F(DistServerTest, SilentRankIsDroppedAndTheRoundCompletes) {
       pb::WorkerMetrics m;
       m.set_rank(live->rank());
       pb::ControlReply reply;
-      hb.Send(m, &reply, 1000);
+      hb.Send(m, live->session(), &reply, 1000);
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
   });
@@ -278,7 +278,7 @@ TEST_F(DistServerTest, IterationsPastMaxIterAreRefused) {
   m.set_iter(std::numeric_limits<int32_t>::max());
   pb::ControlReply reply;
   try {
-    hb.Send(m, &reply, 2000);
+    hb.Send(m, client->session(), &reply, 2000);
     ADD_FAILURE() << "a heartbeat at iteration 2^31-1 was taken";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("max_iter"), std::string::npos) << e.what();
@@ -293,7 +293,7 @@ TEST_F(DistServerTest, IterationsPastMaxIterAreRefused) {
   }
   EXPECT_LE(server_->center_iter(), 100);
   m.set_iter(40);
-  EXPECT_EQ(hb.Send(m, &reply, 2000), HeartbeatClient::Outcome::OK);
+  EXPECT_EQ(hb.Send(m, client->session(), &reply, 2000), HeartbeatClient::Outcome::OK);
   client->set_iter(50);
   AsyncElastic(*client, x.data(), 0.25f, 1.f);
   EXPECT_EQ(server_->center_iter(), 50);
@@ -371,7 +371,7 @@ TEST_F(DistServerTest, ANonFiniteCenterIsNoResult) {
   m.set_iter(20);
   m.set_done(true);
   pb::ControlReply reply;
-  hb.Send(m, &reply, 2000);
+  hb.Send(m, client->session(), &reply, 2000);
   try {
     server_->Wait();
     ADD_FAILURE() << "a job whose center is Inf ended as a success";
@@ -432,6 +432,71 @@ TEST_F(DistServerTest, WrongKeyCannotJoinOrPull) {
     }
   }
   EXPECT_EQ(server_->CenterForTest(), Initial());
+}
+
+// A rank is its holder's: a second worker asking for a live rank waits (it
+// is told BUSY and asks again) until the holder is gone; the holder itself
+// rejoins at once with its ticket; only the holding join's heartbeats count,
+// so no other peer can keep the rank alive or mark it done.
+TEST_F(DistServerTest, ALiveRankBelongsToTheWorkerHoldingIt) {
+  StartServer(2, /*heartbeat_ms=*/1500);
+  auto holder = NewClient(0);
+  const uint32_t first_session = holder->session();
+  // The holder's rejoin (its answers were lost, say) is welcomed at once.
+  holder->RequestRejoin();
+  std::vector<float> x(kParams);
+  const auto t0 = std::chrono::steady_clock::now();
+  holder->PullCenter(x.data());
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(1));
+  EXPECT_GT(holder->session(), first_session);
+  // A heartbeat of the earlier join, or of a stranger, does not speak for it.
+  HeartbeatClient hb(server_->control_endpoint(), holder->transport(), 0);
+  pb::WorkerMetrics m;
+  m.set_rank(0);
+  m.set_iter(5);
+  m.set_done(true);
+  pb::ControlReply reply;
+  EXPECT_EQ(hb.Send(m, first_session, &reply), HeartbeatClient::Outcome::NOT_MEMBER);
+  EXPECT_EQ(hb.Send(m, 12345, &reply), HeartbeatClient::Outcome::NOT_MEMBER);
+  m.set_done(false);
+  EXPECT_EQ(hb.Send(m, holder->session(), &reply), HeartbeatClient::Outcome::OK);
+  // A second worker asking for rank 0 gets it only once the holder is
+  // silent for the heartbeat timeout (this test's clients send no more).
+  const auto t1 = std::chrono::steady_clock::now();
+  auto second = NewClient(0);
+  const double waited =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
+  EXPECT_EQ(second->rank(), 0);
+  EXPECT_GT(waited, 0.5) << "a live rank was handed to a second worker";
+  // And one that gives up early is told why.
+  auto third = std::make_unique<ParamClient>(server_->control_endpoint(), key_, 0, 1);
+  try {
+    third->Join();
+    ADD_FAILURE() << "a live rank was handed to a third worker";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("held by a live worker"), std::string::npos) << e.what();
+  }
+}
+
+// The tester's rank is the server's: a PULL under it without the tester's
+// ticket is refused, whoever holds the job key.
+TEST_F(DistServerTest, TheTestersRankIsTheServers) {
+  StartServer(1);
+  auto client = NewClient();
+  auto transport = MakeZmqTransport(key_);
+  auto shard = transport->Connect(client->spec().shard_endpoint(0));
+  Header pull;
+  pull.kind = static_cast<uint16_t>(Kind::PULL);
+  pull.rank = -2;
+  pull.shard = 0;
+  pull.seq = client->spec().ticket();  // a worker's ticket is not the tester's
+  shard->Send({{&pull, sizeof(pull)}});
+  std::vector<std::string> reply;
+  ASSERT_TRUE(shard->Receive(&reply, 3000));
+  const Header h = ParseHeader(reply[0]);
+  EXPECT_EQ(h.kind, static_cast<uint16_t>(Kind::ERROR));
+  EXPECT_EQ(h.seq, static_cast<uint64_t>(ErrorCode::NOT_MEMBER));
+  EXPECT_EQ(server_->CenterForTest(), Initial());  // the real tester pulls
 }
 
 class DistServerMessageTest : public DistServerTest {

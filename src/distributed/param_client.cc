@@ -123,6 +123,7 @@ ShardCaller::Outcome ShardCaller::Call(Kind kind, const float* tensor, float* re
     h.request_id = request_id;
     h.iter = static_cast<uint32_t>(std::max(iter_, 0));
     h.count = tensor ? static_cast<uint64_t>(ShardEnd(s) - ShardBegin(s)) : 0;
+    if (kind == Kind::PULL) h.seq = spec_.ticket();
   }
   if (seqs) seqs->assign(n_shards, 0);
   const auto started = Clock::now();
@@ -226,6 +227,8 @@ const pb::JobSpec& ParamClient::Join() {
   // The same nonce on every attempt: a HELLO whose WELCOME was lost is
   // answered alike, instead of taking a second rank.
   hello.set_nonce(RandomNonce());
+  // A rejoin proves it is the worker that held the rank.
+  if (spec_.has_ticket()) hello.set_ticket(spec_.ticket());
   std::string bytes;
   hello.SerializeToString(&bytes);
   std::string last_problem = "no answer";
@@ -247,6 +250,18 @@ const pb::JobSpec& ParamClient::Join() {
       continue;
     }
     const std::string payload = frames.size() > 1 ? frames[1] : std::string();
+    if (reply.kind == static_cast<uint16_t>(Kind::ERROR) &&
+        static_cast<ErrorCode>(reply.seq) == ErrorCode::BUSY) {
+      // The rank is held by a live worker (one killed a moment ago is still
+      // live until the server's heartbeat timeout): ask again.
+      if (last_problem.rfind("rank", 0) != 0) {
+        LOG(WARNING) << "the server at " << control_endpoint_
+                     << " says: " << EscapeForLog(payload, 1000) << "; asking again";
+      }
+      last_problem = EscapeForLog(payload, 1000);
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+      continue;
+    }
     if (reply.kind == static_cast<uint16_t>(Kind::ERROR)) {
       // A refusal (wrong rank, job full, another protocol) is final.
       THROW_ERROR() << "the server at " << control_endpoint_
@@ -260,6 +275,7 @@ const pb::JobSpec& ParamClient::Join() {
     NewExchangeRule(spec.rule());  // a rule this build lacks fails here, by name
     spec_ = spec;
     caller_.Connect(spec_, control_endpoint_);
+    session_ = spec_.session();
     rejoin_requested_ = false;
     return spec_;
   }
@@ -308,7 +324,7 @@ HeartbeatClient::HeartbeatClient(std::string control_endpoint, std::shared_ptr<T
 
 HeartbeatClient::~HeartbeatClient() = default;
 
-HeartbeatClient::Outcome HeartbeatClient::Send(const pb::WorkerMetrics& metrics,
+HeartbeatClient::Outcome HeartbeatClient::Send(const pb::WorkerMetrics& metrics, uint32_t session,
                                                pb::ControlReply* reply, int timeout_ms) {
   static std::atomic<uint64_t> next_id{1};
   std::string bytes;
@@ -316,6 +332,7 @@ HeartbeatClient::Outcome HeartbeatClient::Send(const pb::WorkerMetrics& metrics,
   Header header;
   header.kind = static_cast<uint16_t>(Kind::HEARTBEAT);
   header.rank = rank_;
+  header.session = session;
   header.request_id = next_id++;
   header.count = bytes.size();
   connection_->Send({{&header, sizeof(header)}, {bytes.data(), bytes.size()}});

@@ -137,6 +137,11 @@ void Shard::Handle(const std::string& peer, const std::vector<std::string>& fram
   }
   const Kind kind = static_cast<Kind>(header.kind);
   const bool is_tester = header.rank == kTesterRank;
+  if (is_tester && (kind != Kind::PULL || header.seq != host_->tester_ticket())) {
+    return SendError(peer, header, ErrorCode::NOT_MEMBER,
+                     "rank " + std::to_string(kTesterRank) +
+                         " is the server's tester (it only pulls, with its ticket)");
+  }
   if (!is_tester && !live_.count(header.rank)) {
     return SendError(
         peer, header, ErrorCode::NOT_MEMBER,
@@ -151,9 +156,6 @@ void Shard::Handle(const std::string& peer, const std::vector<std::string>& fram
   if (kind != Kind::PUSH && kind != Kind::SYNC) {
     return SendError(peer, header, ErrorCode::BAD_MESSAGE,
                      std::string("unexpected ") + KindName(kind) + " at a shard");
-  }
-  if (is_tester) {
-    return SendError(peer, header, ErrorCode::BAD_MESSAGE, "the tester only pulls");
   }
   if (header.count != n || payload.size() != n * sizeof(float)) {
     return SendError(peer, header, ErrorCode::BAD_MESSAGE,

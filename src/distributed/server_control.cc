@@ -224,6 +224,7 @@ void ParameterServer::Impl::Start() {
   // then one per join), so a shard never mistakes an earlier server's
   // session for a newer one.
   next_session = static_cast<uint32_t>(std::time(nullptr));
+  tester_ticket_ = RandomNonce();
   for (auto& shard : shards) {
     Shard* raw = shard.get();
     raw->thread = std::thread([this, raw] { RunGuarded("shard", [raw] { raw->Run(); }); });
@@ -439,6 +440,21 @@ void ParameterServer::Impl::HandleHello(const std::string& peer, const Header& h
       return refuse(ErrorCode::REFUSED, "the job is full: every rank has a live worker");
   }
   WorkerState& w = workers[rank];
+  // A rank held by a live worker goes to that worker only (it proves itself
+  // with its ticket): never to a second worker started with the same
+  // --rank, nor to a peer taking it over. Once the holder stops or goes
+  // silent for the heartbeat timeout the rank is free, so a killed worker
+  // restarted at once waits that long (the client keeps asking).
+  if (w.state == WorkerState::LIVE &&
+      (hello.ticket() == 0 || hello.ticket() != w.welcome.ticket())) {
+    char text[200];
+    std::snprintf(text, sizeof(text),
+                  "rank %d is held by a live worker (last heard %.1f s ago); it is free once "
+                  "that worker stops or is silent for %.1f s",
+                  rank, std::chrono::duration<double>(now - w.last_heartbeat).count(),
+                  opt->heartbeat_timeout_ms / 1000.0);
+    return refuse(ErrorCode::BUSY, text);
+  }
   const bool rejoin = w.ever_joined;
   w.state = WorkerState::LIVE;
   w.ever_joined = true;
@@ -448,6 +464,7 @@ void ParameterServer::Impl::HandleHello(const std::string& peer, const Header& h
   spec.set_rank(rank);
   spec.set_start_iter(std::max(w.last_iter, restored_iter));
   spec.set_session(++next_session);
+  spec.set_ticket(RandomNonce());
   w.welcome = spec;
   BroadcastLive();
   LOG(INFO) << "Worker " << rank << (rejoin ? " rejoined" : " joined") << " (pid " << hello.pid()
@@ -502,6 +519,14 @@ void ParameterServer::Impl::HandleHeartbeat(const std::string& peer, const Heade
     return SendControl(peer, header, Kind::ERROR, rank,
                        static_cast<uint64_t>(ErrorCode::NOT_MEMBER),
                        "rank " + std::to_string(rank) + " is not a member of the job");
+  }
+  // Only the join that holds the rank speaks for it: an earlier join of it,
+  // or another peer, cannot keep it alive or mark it done.
+  if (header.session != workers[rank].welcome.session()) {
+    return SendControl(peer, header, Kind::ERROR, rank,
+                       static_cast<uint64_t>(ErrorCode::NOT_MEMBER),
+                       "rank " + std::to_string(rank) + " is held by another join (session " +
+                           std::to_string(header.session) + " is not its session)");
   }
   WorkerState& w = workers[rank];
   w.last_heartbeat = now;

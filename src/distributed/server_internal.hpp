@@ -67,6 +67,9 @@ class ShardHost {
   virtual void AdvanceCenterIter(int worker_iter) = 0;
   virtual void CountRejected() = 0;
   virtual void CountDuplicate() = 0;
+  // What the tester's PULLs carry (JobSpec.ticket): the tester's rank is
+  // the server's own, not anyone's who claims it.
+  virtual uint64_t tester_ticket() const = 0;
 };
 
 // One contiguous range of the center and the thread that owns it. Requests
@@ -198,6 +201,9 @@ struct ParameterServer::Impl : public ShardHost {
   void AdvanceCenterIter(int worker_iter) override;
   void CountRejected() override { ++rejected_messages; }
   void CountDuplicate() override { ++duplicate_requests; }
+  uint64_t tester_ticket() const override { return tester_ticket_; }
+  // The tester's job description: rank kTesterRank with its ticket.
+  pb::JobSpec TesterSpec() const;
 
   // Shard servers (server_shard_servers.cc), control thread.
   void HandleShardJoin(const std::string& peer, const Header& header, const std::string& payload);
@@ -252,6 +258,7 @@ struct ParameterServer::Impl : public ShardHost {
   int restored_iter = 0;
   float alpha = 0.f;
   std::string snapshot_prefix;
+  uint64_t tester_ticket_ = 0;
   std::chrono::steady_clock::time_point start_time;
   bool started = false;  // owner thread
 

@@ -90,6 +90,7 @@ void ParameterServer::Impl::HandleShardJoin(const std::string& peer, const Heade
   assignment.set_moving_rate(alpha);
   assignment.set_max_iter(solver.max_iter());
   assignment.set_poll_timeout_ms(opt->heartbeat_timeout_ms);
+  assignment.set_tester_ticket(tester_ticket_);
   std::string bytes;
   assignment.SerializeToString(&bytes);
   Header h;

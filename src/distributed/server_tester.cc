@@ -17,6 +17,13 @@ namespace {
 using Clock = std::chrono::steady_clock;
 }
 
+pb::JobSpec ParameterServer::Impl::TesterSpec() const {
+  pb::JobSpec spec = spec_template;
+  spec.set_rank(kTesterRank);
+  spec.set_ticket(tester_ticket_);
+  return spec;
+}
+
 bool ParameterServer::Impl::WaitForCenter() {
   while (!center_ready) {
     if (abandon_pulls || job_done) return false;
@@ -30,9 +37,7 @@ std::vector<float> ParameterServer::Impl::PullCenterCopy(ShardCaller* caller) {
   std::unique_ptr<ShardCaller> own;
   if (!caller) {
     own = std::make_unique<ShardCaller>(transport);
-    pb::JobSpec spec = spec_template;
-    spec.set_rank(kTesterRank);
-    own->Connect(spec, control_endpoint);
+    own->Connect(TesterSpec(), control_endpoint);
     caller = own.get();
   }
   std::vector<float> flat(param_count);
@@ -131,11 +136,7 @@ void ParameterServer::Impl::TesterLoop() {
   try {
     // The shard endpoints are all known once every shard server is there
     // (if the job ends first, the last pull below says so).
-    if (WaitForCenter()) {
-      pb::JobSpec spec = spec_template;
-      spec.set_rank(kTesterRank);
-      tester_caller->Connect(spec, control_endpoint);
-    }
+    if (WaitForCenter()) tester_caller->Connect(TesterSpec(), control_endpoint);
     while (!shutting_down) {
       if (job_done) break;
       std::this_thread::sleep_for(std::chrono::milliseconds(50));

@@ -54,6 +54,7 @@ struct ShardServer::Impl : public ShardHost {
   }
   void CountRejected() override { ++rejected; }
   void CountDuplicate() override { ++duplicates; }
+  uint64_t tester_ticket() const override { return assignment.tester_ticket(); }
 
   // One request to the control endpoint and its answer (frames), resent on
   // a lossy transport. False when asked to stop first; throws when the

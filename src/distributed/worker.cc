@@ -166,7 +166,7 @@ void RunHeartbeats(const std::string& endpoint, int rank, SharedMetrics& shared,
     pb::ControlReply reply;
     // Shorter than the interval: a lost answer must not hold up the next
     // heartbeat, or a lossy network would have the server drop this worker.
-    const HeartbeatClient::Outcome outcome = hb.Send(metrics, &reply, 400);
+    const HeartbeatClient::Outcome outcome = hb.Send(metrics, client.session(), &reply, 400);
     if (outcome == HeartbeatClient::Outcome::NOT_MEMBER) client.RequestRejoin();
     if (outcome == HeartbeatClient::Outcome::OK && reply.stop()) *stop = true;
     std::unique_lock<std::mutex> lock(*wake_mutex);
@@ -305,8 +305,8 @@ int RunWorker(const WorkerOptions& options) {
       metrics = shared.metrics;
     }
     pb::ControlReply reply;
-    for (int attempt = 0;
-         attempt < 5 && hb.Send(metrics, &reply) == HeartbeatClient::Outcome::NO_ANSWER;
+    for (int attempt = 0; attempt < 5 && hb.Send(metrics, client.session(), &reply) ==
+                                             HeartbeatClient::Outcome::NO_ANSWER;
          ++attempt) {
     }
     LOG(INFO) << "Worker " << rank << " done at iteration " << solver->iter();

@@ -115,6 +115,8 @@ class ParamClient : public CenterLink {
   // Any thread (the heartbeat thread when the server forgot this rank): the
   // call under way stops waiting and rejoins.
   void RequestRejoin() { rejoin_requested_ = true; }
+  // The session of the join held now (heartbeats carry it). Any thread.
+  uint32_t session() const { return session_; }
   std::shared_ptr<Transport> transport() const { return transport_; }
   // Test hook: the shards' connections.
   ShardCaller& caller() { return caller_; }
@@ -128,6 +130,7 @@ class ParamClient : public CenterLink {
   pb::JobSpec spec_;
   ShardCaller caller_;
   std::atomic<bool> rejoin_requested_{false};
+  std::atomic<uint32_t> session_{0};
 };
 
 // Sends heartbeats (with the worker's metrics) on its own connection.
@@ -136,7 +139,9 @@ class HeartbeatClient {
   HeartbeatClient(std::string control_endpoint, std::shared_ptr<Transport> transport, int rank);
   ~HeartbeatClient();
   enum class Outcome { OK, NOT_MEMBER, NO_ANSWER };
-  Outcome Send(const pb::WorkerMetrics& metrics, pb::ControlReply* reply, int timeout_ms = 2000);
+  // Speaks for the join `session` (ParamClient::session) of the rank.
+  Outcome Send(const pb::WorkerMetrics& metrics, uint32_t session, pb::ControlReply* reply,
+               int timeout_ms = 2000);
 
  private:
   std::string control_endpoint_;

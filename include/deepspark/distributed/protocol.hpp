@@ -45,7 +45,7 @@ enum class Kind : uint16_t {
   WELCOME = 2,        // control -> worker: pb JobSpec
   HEARTBEAT = 3,      // worker -> control: pb WorkerMetrics
   CONTROL_REPLY = 4,  // control -> worker: pb ControlReply
-  PULL = 5,           // worker -> shard: no payload
+  PULL = 5,           // worker -> shard: no payload; seq = JobSpec.ticket
   CENTER = 6,         // shard -> worker: center shard; seq = center version
   PUSH = 7,           // worker -> shard: the rule's tensor; seq = version pulled
   PUSH_ACK = 8,       // shard -> worker: seq = version it was applied at
@@ -65,6 +65,7 @@ enum class ErrorCode : uint64_t {
   BAD_MESSAGE = 1,  // malformed: the sender has a bug or another version
   NOT_MEMBER = 2,   // the rank is not (or no longer) in the job: rejoin
   REFUSED = 3,      // a valid request the server will not serve (job full, ...)
+  BUSY = 4,         // the rank asked for is held by a live worker: ask again later
 };
 
 #pragma pack(push, 1)
