@@ -225,6 +225,33 @@ TYPED_TEST(DataLayerTest, CorruptValueReportedInForward) {
   EXPECT_THROW(this->Labels(&layer, 1), Error);
 }
 
+// A Datum that parses but is damaged (a flipped byte in its shape) is named
+// by database and key, as one that does not parse is.
+TYPED_TEST(DataLayerTest, DamagedDatumNamesDatabaseAndKey) {
+  caffe::Datum wrong_shape = MakeDatum(2, 2, 3, 4);
+  wrong_shape.set_height(30);
+  for (const std::string& value : {wrong_shape.SerializeAsString(), std::string("\xff garbage")}) {
+    {
+      auto db = db::GetDB("lmdb");
+      db->Open(this->dir_ / "lmdb", db::WRITE);
+      auto txn = db->NewTransaction();
+      txn->Put(Key(2), value);
+      txn->Commit();
+    }
+    DataLayer<TypeParam> layer(this->Param("lmdb", 2));
+    layer.SetUp(this->bottom_, this->top_);
+    this->Labels(&layer, 1);
+    try {
+      this->Labels(&layer, 1);
+      FAIL() << "expected an error";
+    } catch (const Error& e) {
+      const std::string what = e.what();
+      EXPECT_NE(what.find(this->dir_ / "lmdb"), std::string::npos) << what;
+      EXPECT_NE(what.find("key " + Key(2)), std::string::npos) << what;
+    }
+  }
+}
+
 TYPED_TEST(DataLayerTest, First100LmdbFixture) {
   const std::string fixture = CaffeZooDir() + "/trained/mnist_test_first100_lmdb";
   if (!std::filesystem::exists(fixture)) GTEST_SKIP() << "no fixture " << fixture;

@@ -3,9 +3,12 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <functional>
+#include <iterator>
 
 #include "data_test_util.hpp"
 #include "deepspark/common.hpp"
+#include "deepspark/tools.hpp"
 #include "test_util.hpp"
 
 namespace deepspark {
@@ -106,6 +109,81 @@ TEST(DBLMDBTest, CorruptDatabaseThrows) {
     FAIL() << "expected an error";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
+  }
+}
+
+// Every key and value, copied out as `test` and compute-image-mean do.
+void ReadAll(const std::string& path) {
+  auto db = db::GetDB("lmdb");
+  db->Open(path, db::READ);
+  auto cursor = db->NewCursor();
+  size_t bytes = 0;
+  for (; cursor->valid(); cursor->Next()) bytes += cursor->key().size() + cursor->value().size();
+  EXPECT_GT(bytes, 0u);
+}
+
+// 40 items of 3 KiB (each in its own overflow pages, as images are).
+void MakeImageLmdb(const std::string& path) { MakeDatumDB(path, "lmdb", 40, 3, 32, 32); }
+
+// A data.mdb cut short (a copy or download that stopped) maps pages that are
+// not in the file: reading one was a SIGBUS in mdb_cursor_get or in the copy
+// of a value. It is refused at open, naming the file.
+TEST(DBLMDBTest, TruncatedFileIsRefused) {
+  TempDir dir;
+  const std::string path = dir / "db";
+  MakeImageLmdb(path);
+  const std::string data = path + "/data.mdb";
+  const auto size = std::filesystem::file_size(data);
+  std::filesystem::resize_file(data, size / 2);
+  for (const std::function<void()>& read : std::vector<std::function<void()>>{
+           [&] { ReadAll(path); }, [&] { ComputeImageMean(path, "lmdb", ""); }}) {
+    const std::string message = ErrorInChild(read);
+    EXPECT_NE(message.find(data), std::string::npos) << message;
+    EXPECT_NE(message.find("truncated"), std::string::npos) << message;
+  }
+  // Cut after it was opened: the cursor checks again.
+  std::filesystem::resize_file(data, size);
+  const std::string message = ErrorInChild([&] {
+    auto db = db::GetDB("lmdb");
+    db->Open(path, db::READ);
+    std::filesystem::resize_file(data, size / 2);
+    db->NewCursor();
+  });
+  EXPECT_NE(message.find("truncated"), std::string::npos) << message;
+}
+
+// A flipped bit in a node's size field made LMDB return a value running
+// far past the end of the file; copying it was a SIGBUS. Every key and value
+// is checked to lie inside the file's mapping.
+TEST(DBLMDBTest, ValueOutsideTheFileIsRefused) {
+  TempDir dir;
+  const std::string path = dir / "db";
+  for (bool overflow : {true, false}) {
+    std::filesystem::remove_all(path);
+    if (overflow) {
+      MakeImageLmdb(path);
+    } else {
+      MakeDatumDB(path, "lmdb", 10, 1, 2, 2);  // values inside the leaf page
+    }
+    const std::string data = path + "/data.mdb";
+    std::string bytes;
+    {
+      std::ifstream in(data, std::ios::binary);
+      bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    }
+    // A leaf node: data size low and high 16 bits, flags, key size, key.
+    const size_t key_at = bytes.find(Key(3));
+    ASSERT_NE(key_at, std::string::npos);
+    ASSERT_GE(key_at, 8u);
+    bytes[key_at - 5] = 0x7f;  // the high half of the size: now about 2 GiB
+    {
+      std::ofstream out(data, std::ios::binary | std::ios::trunc);
+      out.write(bytes.data(), bytes.size());
+    }
+    const std::string message = ErrorInChild([&] { ReadAll(path); });
+    EXPECT_NE(message.find(path), std::string::npos) << message;
+    EXPECT_NE(message.find("outside data.mdb"), std::string::npos) << message;
+    EXPECT_NE(message.find(Key(3)), std::string::npos) << message;
   }
 }
 

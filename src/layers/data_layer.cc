@@ -89,10 +89,15 @@ void DataLayer<Dtype>::LayerSetUp(const std::vector<Blob<Dtype>*>& bottom,
     auto cursor = db_->NewCursor();
     ReadDatum(data_param_.rand_skip(), cursor.get(), &datum);
   }
-  std::vector<int> shape = transformer_->InferItemShape(datum);
   const int batch_size = data_param_.batch_size();
-  shape.insert(shape.begin(), batch_size);
-  top[0]->Reshape(shape);
+  try {
+    std::vector<int> shape = transformer_->InferItemShape(datum);
+    shape.insert(shape.begin(), batch_size);
+    top[0]->Reshape(shape);
+  } catch (const Error& e) {
+    THROW_ERROR() << "database " << data_param_.source() << ", key "
+                  << KeyAt(data_param_.rand_skip()) << ": " << e.what();
+  }
   if (output_labels_) top[1]->Reshape(std::vector<int>{batch_size});
 
   batches_.clear();
@@ -196,18 +201,24 @@ void DataLayer<Dtype>::FillBatch(uint64_t batch_index, db::Cursor* cursor, Batch
   for (int i = 0; i < batch_size; ++i) {
     ReadDatum(start + i, cursor, &datum);
     const DataTransformer<Dtype>& t = *transformer_;
-    DecodeDatumInPlace(&datum, t.param().force_color(), t.param().force_gray());
-    std::vector<int> shape = t.InferItemShape(datum);
-    if (i == 0) {
-      item_shape = shape;
-      shape.insert(shape.begin(), batch_size);
-      batch->data.Reshape(shape);
-      batch->label.Reshape(std::vector<int>{batch_size});
-    } else {
-      REQUIRE(shape == item_shape)
-          << "database " << data_param_.source() << ": items of one batch have different shapes";
+    try {
+      DecodeDatumInPlace(&datum, t.param().force_color(), t.param().force_gray());
+      std::vector<int> shape = t.InferItemShape(datum);
+      if (i == 0) {
+        item_shape = shape;
+        shape.insert(shape.begin(), batch_size);
+        batch->data.Reshape(shape);
+        batch->label.Reshape(std::vector<int>{batch_size});
+      } else {
+        REQUIRE(shape == item_shape) << "items of one batch have different shapes";
+      }
+      t.Transform(datum, &batch->data, i, &engine);
+    } catch (const Error& e) {
+      // A Datum that parses can still be damaged (a flipped byte in its
+      // shape or its encoded image): say which one.
+      THROW_ERROR() << "database " << data_param_.source() << ", key " << KeyAt(start + i) << ": "
+                    << e.what();
     }
-    t.Transform(datum, &batch->data, i, &engine);
     batch->label.mutable_cpu_data()[i] = static_cast<Dtype>(datum.label());
   }
 }
