@@ -4,11 +4,16 @@
 // loss), so these tests depend only on Net, not on the real layer library.
 #include <google/protobuf/text_format.h>
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <memory>
+#include <regex>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -414,6 +419,108 @@ TYPED_TEST(SolverNetTest, WeightsFieldLoadsAModel) {
   EXPECT_EQ(finetuned->iter(), 0);
   const Blob<TypeParam>* test_w = finetuned->test_nets()[0]->learnable_params()[0];
   EXPECT_EQ(test_w->cpu_data()[0], trained->net()->learnable_params()[0]->cpu_data()[0]);
+}
+
+// A huge learning rate makes the loss overflow a few iterations in. Training
+// stops there with an error naming the iteration and the last snapshot
+// left; no snapshot of the weights that gave the bad loss remains (snapshot
+// N, written after update N and before the loss of its weights was known, is
+// removed), and the snapshot named holds finite weights.
+TYPED_TEST(SolverNetTest, DivergedLossStopsAndKeepsTheLastGoodSnapshot) {
+  CHECK(google::protobuf::TextFormat::ParseFromString(TinyNet(R"(type: "constant" value: 0.5)"),
+                                                      this->param_.mutable_net_param()));
+  this->param_.set_base_lr(1e4f);
+  this->param_.set_max_iter(1000);
+  this->param_.set_snapshot(1);
+  auto solver = CreateSolver<TypeParam>(this->param_);
+  std::string message;
+  try {
+    solver->Solve();
+    FAIL() << "training did not stop";
+  } catch (const Error& e) {
+    message = e.what();
+  }
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(message, m,
+                                std::regex("loss is (NaN|inf) at iteration ([0-9]+): training "
+                                           "diverged")))
+      << message;
+  const int diverged = std::stoi(m[2]);
+  ASSERT_GE(diverged, 2) << message;
+  EXPECT_EQ(solver->iter(), diverged);
+  const std::string prefix = this->dir_ + "/tiny_iter_";
+  EXPECT_FALSE(FileExists(prefix + std::to_string(diverged) + ".caffemodel"));
+  EXPECT_FALSE(FileExists(prefix + std::to_string(diverged) + ".solverstate"));
+  const std::string last = prefix + std::to_string(diverged - 1) + ".solverstate";
+  EXPECT_NE(message.find("the last snapshot written is " + last), std::string::npos) << message;
+  ASSERT_TRUE(FileExists(last));
+  caffe::NetParameter model;
+  ReadProtoFromBinaryFile(prefix + std::to_string(diverged - 1) + ".caffemodel", &model);
+  for (const auto& layer : model.layer()) {
+    for (const auto& blob : layer.blobs()) {
+      for (float v : blob.data()) EXPECT_TRUE(std::isfinite(v)) << layer.name();
+      for (double v : blob.double_data()) EXPECT_TRUE(std::isfinite(v)) << layer.name();
+    }
+  }
+  // Without snapshots: said so.
+  this->param_.set_snapshot(0);
+  try {
+    CreateSolver<TypeParam>(this->param_)->Solve();
+    FAIL() << "training did not stop";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("no snapshot was written"), std::string::npos) << e.what();
+  }
+}
+
+// Weights holding a NaN are never written as a snapshot.
+TYPED_TEST(SolverNetTest, NonFiniteWeightsAreNotSnapshotted) {
+  auto solver = CreateSolver<TypeParam>(this->param_);
+  solver->Step(2);
+  solver->net()->learnable_params()[1]->mutable_cpu_data()[1] = std::nan("");
+  try {
+    solver->Snapshot();
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("a weight is NaN (layer 'ip', param 1) at iteration 2"), std::string::npos)
+        << what;
+  }
+  EXPECT_FALSE(FileExists(this->dir_ + "/tiny_iter_2.caffemodel"));
+  EXPECT_FALSE(FileExists(this->dir_ + "/tiny_iter_2.solverstate"));
+}
+
+// `deepspark train` on a diverging net: exit status 1 and the message.
+TEST(TrainToolTest, DivergedTrainingExitsWithAnError) {
+  const std::string dir = MakeTempDir();
+  {
+    std::ofstream net(dir + "/net.prototxt");
+    net << R"(name: "diverge"
+layer { name: "data" type: "DummyData" top: "data" top: "target"
+  dummy_data_param { shape { dim: 4 dim: 3 } shape { dim: 4 dim: 2 }
+    data_filler { type: "constant" value: 0.5 } data_filler { type: "constant" value: 1 } } }
+layer { name: "ip" type: "InnerProduct" bottom: "data" top: "out"
+  inner_product_param { num_output: 2 weight_filler { type: "gaussian" std: 0.5 } } }
+layer { name: "loss" type: "EuclideanLoss" bottom: "out" bottom: "target" top: "loss" }
+)";
+    std::ofstream solver(dir + "/solver.prototxt");
+    solver << "net: \"" << dir << "/net.prototxt\"\n"
+           << "base_lr: 10000 lr_policy: \"fixed\" max_iter: 1000 display: 0\n"
+           << "snapshot: 1 snapshot_prefix: \"" << dir << "/diverge\" random_seed: 1\n";
+  }
+  const std::string log = dir + "/train.log";
+  const int status = std::system(("'" + ToolPath() + "' train --solver='" + dir +
+                                  "/solver.prototxt' --threads=1 > '" + log + "' 2>&1")
+                                     .c_str());
+  std::ifstream in(log);
+  std::stringstream text;
+  text << in.rdbuf();
+  ASSERT_TRUE(WIFEXITED(status)) << text.str();
+  EXPECT_EQ(WEXITSTATUS(status), 1) << text.str();
+  EXPECT_TRUE(std::regex_search(text.str(), std::regex("deepspark: error: loss is (NaN|inf) at "
+                                                       "iteration [0-9]+: training diverged; "
+                                                       "the snapshot of these weights")))
+      << text.str();
+  std::system(("rm -rf '" + dir + "'").c_str());
 }
 
 }  // namespace deepspark

@@ -20,8 +20,8 @@
 #pragma once
 
 #include <chrono>
-#include <memory>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -103,12 +103,19 @@ class Solver {
   // snapshots (snapshot_after_train), displays and tests as Caffe does.
   virtual void Solve(const std::string& resume_file = "");
   // Runs `iters` iterations (fewer if stopped).
+  // A training loss that is NaN or infinite stops training: Step (and Solve)
+  // throw deepspark::Error ("loss is NaN at iteration N: training diverged;
+  // the last snapshot written is ..."). The weights of iteration N are the
+  // ones that gave that loss; if their snapshot was written (after the
+  // update that made them, before their loss was known) it is removed, so
+  // the newest snapshot left is one to resume from.
   void Step(int iters);
   // Loads a .solverstate: iter, current_step, history, then the weights of
   // its learned_net, and repositions the train net's data layers.
   void Restore(const std::string& state_file);
   // Writes <prefix>_iter_<iter>.caffemodel and .solverstate (atomically).
-  // Returns the .solverstate path.
+  // Returns the .solverstate path. Weights holding a NaN or an infinity are
+  // not written: that throws as a diverged loss does (see Step).
   std::string Snapshot();
   // Runs every test net; returns all their scores (and logs them).
   std::vector<TestScore> TestAll();
@@ -173,6 +180,22 @@ class Solver {
   void InitTestNets();
   void LoadWeights(Net<Dtype>* net) const;
   void CheckSnapshotWritePermissions() const;
+  // Throws "<what> at iteration <iter>: training diverged; <which snapshot
+  // is left>", first removing the snapshot of this iteration if this solver
+  // wrote one.
+  [[noreturn]] void StopDiverged(const std::string& what);
+  // "a weight is NaN (layer 'L', param k)" for the first non-finite value in
+  // the train net's parameters; empty if they are all finite.
+  std::string FirstNonFiniteWeight() const;
+
+  // The snapshots this solver wrote last and before that (iter -1: none),
+  // and the .solverstate it resumed from, for StopDiverged's message.
+  struct WrittenSnapshot {
+    int iter = -1;
+    std::string model_file, state_file;
+  };
+  WrittenSnapshot last_snapshot_, previous_snapshot_;
+  std::string restored_from_;
 
   DISABLE_COPY_AND_ASSIGN(Solver);
 };

@@ -2,6 +2,7 @@
 // order and with the log lines of Caffe's Solver (see solver.hpp).
 #include "deepspark/solver.hpp"
 
+#include <cmath>
 #include <cstdio>
 #include <sstream>
 
@@ -25,6 +26,11 @@ std::string DirName(const std::string& path) {
 std::string BaseName(const std::string& path) {
   size_t slash = path.find_last_of('/');
   return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+// "NaN", "inf" or "-inf" (std::ostream spells NaN as "nan" or "-nan").
+std::string NonFiniteName(double value) {
+  return std::isnan(value) ? "NaN" : value > 0 ? "inf" : "-inf";
 }
 
 }  // namespace
@@ -235,6 +241,11 @@ void Solver<Dtype>::Step(int iters) {
     Dtype loss = 0;
     for (int i = 0; i < param_.iter_size(); ++i) loss += net_->ForwardBackward();
     loss /= param_.iter_size();
+    // Updating on a NaN or infinite loss only spreads it to every weight;
+    // the snapshots after it would be useless.
+    if (!std::isfinite(static_cast<double>(loss))) {
+      StopDiverged("loss is " + NonFiniteName(loss));
+    }
     UpdateSmoothedLoss(loss, start_iter, average_loss);
     if (display) {
       const double lapse = SecondsSince(iteration_start_);
@@ -304,6 +315,7 @@ void Solver<Dtype>::Solve(const std::string& resume_file) {
   if (!resume_file.empty()) {
     LOG(INFO) << "Restoring previous solver status from " << resume_file;
     Restore(resume_file);
+    restored_from_ = resume_file;
   }
   const int start_iter = iter_;
   Step(param_.max_iter() - iter_);
@@ -323,6 +335,9 @@ void Solver<Dtype>::Solve(const std::string& resume_file) {
   if (param_.display() && iter_ % param_.display() == 0) {
     Dtype loss = 0;
     net_->Forward(&loss);
+    if (!std::isfinite(static_cast<double>(loss))) {
+      StopDiverged("loss is " + NonFiniteName(loss));
+    }
     UpdateSmoothedLoss(loss, start_iter, param_.average_loss());
     LOG(INFO) << "Iteration " << iter_ << ", loss = " << smoothed_loss_;
   }
@@ -438,13 +453,18 @@ std::string Solver<Dtype>::Snapshot() {
   REQUIRE(!param_.snapshot_prefix().empty())
       << "Cannot snapshot: the solver has no snapshot_prefix";
   caffe::SolverState state;
+  WrittenSnapshot written;
+  written.iter = iter_;
   if (net_) {
+    const std::string bad = FirstNonFiniteWeight();
+    if (!bad.empty()) StopDiverged(bad);
     const std::string model_filename = SnapshotFilename(".caffemodel");
     LOG(INFO) << "Snapshotting to binary proto file " << model_filename;
     caffe::NetParameter net_param;
     net_->ToProto(&net_param, param_.snapshot_diff());
     WriteProtoToBinaryFile(net_param, model_filename);
     state.set_learned_net(model_filename);
+    written.model_file = model_filename;
   }
   state.set_iter(iter_);
   state.set_current_step(current_step_);
@@ -452,7 +472,53 @@ std::string Solver<Dtype>::Snapshot() {
   const std::string state_filename = SnapshotFilename(".solverstate");
   LOG(INFO) << "Snapshotting solver state to binary proto file " << state_filename;
   WriteProtoToBinaryFile(state, state_filename);
+  written.state_file = state_filename;
+  if (last_snapshot_.iter != iter_) previous_snapshot_ = last_snapshot_;
+  last_snapshot_ = written;
   return state_filename;
+}
+
+template <typename Dtype>
+std::string Solver<Dtype>::FirstNonFiniteWeight() const {
+  const auto& layers = net_->layers();
+  for (size_t l = 0; l < layers.size(); ++l) {
+    const auto& blobs = layers[l]->blobs();
+    for (size_t b = 0; b < blobs.size(); ++b) {
+      const Dtype* values = blobs[b]->cpu_data();
+      for (int k = 0; k < blobs[b]->count(); ++k) {
+        if (!std::isfinite(static_cast<double>(values[k]))) {
+          return "a weight is " + NonFiniteName(values[k]) + " (layer '" + net_->layer_names()[l] +
+                 "', param " + std::to_string(b) + ")";
+        }
+      }
+    }
+  }
+  return "";
+}
+
+template <typename Dtype>
+void Solver<Dtype>::StopDiverged(const std::string& what) {
+  std::ostringstream message;
+  message << what << " at iteration " << iter_ << ": training diverged";
+  if (last_snapshot_.iter == iter_) {
+    // Written after the update that made these weights, before their loss
+    // was known: resuming from it would diverge again at once.
+    for (const std::string& file : {last_snapshot_.model_file, last_snapshot_.state_file}) {
+      if (!file.empty()) std::remove(file.c_str());
+    }
+    message << "; the snapshot of these weights (" << last_snapshot_.state_file << ") was removed";
+    last_snapshot_ = previous_snapshot_;
+    previous_snapshot_ = WrittenSnapshot();
+  }
+  if (last_snapshot_.iter >= 0) {
+    message << "; the last snapshot written is " << last_snapshot_.state_file;
+  } else if (!restored_from_.empty()) {
+    message << "; no snapshot was written since resuming from " << restored_from_;
+  } else {
+    message << "; no snapshot was written";
+  }
+  message << " (lower base_lr, or check the data and the weights)";
+  throw Error(message.str());
 }
 
 template <typename Dtype>
