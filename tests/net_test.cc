@@ -3,13 +3,18 @@
 #include "deepspark/net.hpp"
 
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 
+#include <climits>
 #include <cmath>
 #include <fstream>
+#include <new>
+#include <oneapi/dnnl/dnnl.hpp>
 #include <string>
 
 #include "data_test_util.hpp"
 #include "deepspark/io.hpp"
+#include "deepspark/layer_factory.hpp"
 #include "deepspark/proto/caffe.pb.h"
 #include "deepspark/rng.hpp"
 #include "test_util.hpp"
@@ -298,6 +303,112 @@ TYPED_TEST(NetTest, SaveAndCopyTrainedLayers) {
   const std::string nan_error = error_of(dir / "flipped.caffemodel");
   EXPECT_NE(nan_error.find("'ip1'"), std::string::npos) << nan_error;
   EXPECT_NE(nan_error.find("non-finite"), std::string::npos) << nan_error;
+}
+
+// A shape of 2^40 values (4 TiB of floats) is refused while the net is
+// built, naming the layer and the shape; nothing is allocated.
+TYPED_TEST(NetTest, HugeShapeIsAnErrorNamingTheLayer) {
+  try {
+    Net<TypeParam> net(ParseNet(R"(
+layer { name: "huge" type: "Input" top: "x"
+  input_param { shape { dim: 1024 dim: 1024 dim: 1024 dim: 1024 } } } )"));
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("layer 'huge'"), std::string::npos) << what;
+    EXPECT_NE(what.find("1024 1024 1024 1024"), std::string::npos) << what;
+  }
+}
+
+// Blobs that each fit in a blob but together need more memory than the
+// machine has were allocated one by one at the first forward, which ended
+// in "Out of host memory" and an abort (or the kernel killing the process).
+// They are refused while the net is built, naming the layer and the blob.
+TYPED_TEST(NetTest, BlobsLargerThanTheMachineAreAnError) {
+  const uint64_t blob_bytes = uint64_t(INT_MAX) * sizeof(TypeParam);
+  const uint64_t tops = HostMemoryLimit() / blob_bytes + 2;
+  if (tops > 1000) GTEST_SKIP() << "this machine's memory is too large to exceed";
+  std::string text = R"(layer { name: "big" type: "Input" )";
+  for (uint64_t i = 0; i < tops; ++i) text += "top: \"x" + std::to_string(i) + "\" ";
+  text += "input_param { shape { dim: " + std::to_string(INT_MAX) + " } } }";
+  try {
+    Net<TypeParam> net(ParseNet(text));
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("layer 'big'"), std::string::npos) << what;
+    EXPECT_NE(what.find("top 'x"), std::string::npos) << what;
+    EXPECT_NE(what.find("this process can have"), std::string::npos) << what;
+  }
+}
+
+// A host allocation that fails (here under ulimit -v) is a deepspark::Error
+// naming the layer that asked for it; it was a LOG(FATAL) abort.
+TYPED_TEST(NetTest, FailedAllocationIsAnErrorNamingTheLayer) {
+  const std::string what = ErrorInChild([] {
+    Net<TypeParam> net(ParseNet(R"(
+layer { name: "in" type: "Input" top: "x" input_param { shape { dim: 256 dim: 1048576 } } }
+layer { name: "double_it" type: "Power" bottom: "x" top: "y" power_param { scale: 2 } } )"));
+    // Leave 256 MiB of address space: the blobs need 2 GiB (floats) or 4.
+    long pages = 0, page = sysconf(_SC_PAGESIZE);
+    {
+      std::ifstream statm("/proc/self/statm");
+      statm >> pages;
+    }
+    struct rlimit limit;
+    limit.rlim_cur = limit.rlim_max = static_cast<rlim_t>(pages) * page + (256 << 20);
+    REQUIRE(setrlimit(RLIMIT_AS, &limit) == 0) << "setrlimit";
+    net.Forward();
+  });
+  EXPECT_NE(what.find("out of host memory"), std::string::npos) << what;
+  EXPECT_NE(what.find("layer 'double_it'"), std::string::npos) << what;
+}
+
+// Throws from Forward what the layer's name says: oneDNN's dnnl::error or
+// std::bad_alloc, as a oneDNN primitive or a std::vector sized by the input
+// can.
+template <typename Dtype>
+class NetTestThrowsLayer : public Layer<Dtype> {
+ public:
+  explicit NetTestThrowsLayer(const caffe::LayerParameter& param) : Layer<Dtype>(param) {}
+  const char* type() const override { return "NetTestThrows"; }
+  void Reshape(const std::vector<Blob<Dtype>*>& bottom,
+               const std::vector<Blob<Dtype>*>& top) override {
+    top[0]->ReshapeLike(*bottom[0]);
+  }
+
+ protected:
+  void Forward_cpu(const std::vector<Blob<Dtype>*>& bottom,
+                   const std::vector<Blob<Dtype>*>& top) override {
+    if (this->layer_param().name() == "dnnl") {
+      throw dnnl::error(dnnl_out_of_memory, "could not create a memory object");
+    }
+    throw std::bad_alloc();
+  }
+  void Backward_cpu(const std::vector<Blob<Dtype>*>&, const std::vector<bool>&,
+                    const std::vector<Blob<Dtype>*>&) override {}
+};
+REGISTER_LAYER_CLASS(NetTestThrows);
+
+// What escaped a layer other than a deepspark::Error (dnnl::error,
+// bad_alloc) ended the tools with an abort: it is a deepspark::Error naming
+// the layer.
+TYPED_TEST(NetTest, LayerExceptionsBecomeErrorsNamingTheLayer) {
+  for (const std::string name : {"dnnl", "vector"}) {
+    Net<TypeParam> net(ParseNet(R"(
+layer { name: "in" type: "Input" top: "x" input_param { shape { dim: 2 } } }
+layer { name: ")" + name + R"(" type: "NetTestThrows" bottom: "x" top: "y" } )"));
+    try {
+      net.Forward();
+      FAIL() << "expected an error";
+    } catch (const Error& e) {
+      const std::string what = e.what();
+      EXPECT_NE(what.find("layer '" + name + "' (type NetTestThrows)"), std::string::npos) << what;
+      EXPECT_NE(what.find(name == "dnnl" ? "oneDNN is out of memory" : "out of host memory"),
+                std::string::npos)
+          << what;
+    }
+  }
 }
 
 }  // namespace

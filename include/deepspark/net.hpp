@@ -4,8 +4,11 @@
 // lr_mult/decay_mult, loss_weight, propagate_down, force_backward, and the
 // pruning of backward where no loss depends on a layer.
 //
-// Errors in the definition (unknown layer type, missing bottom, bad shapes)
-// throw deepspark::Error naming the layer and blob.
+// Errors in the definition (unknown layer type, missing bottom, bad shapes,
+// a blob larger than the machine's memory) throw deepspark::Error naming the
+// layer and blob. Whatever a layer throws in SetUp, Reshape, Forward or
+// Backward (a deepspark::Error, oneDNN's dnnl::error, std::bad_alloc) reaches
+// the caller as a deepspark::Error naming the layer.
 // Thread safety: a Net is used by one thread at a time.
 #pragma once
 
@@ -128,6 +131,9 @@ class Net {
                    std::set<std::string>* available_blobs,
                    std::map<std::string, int>* blob_name_to_idx);
   void AppendParam(const caffe::NetParameter& param, int layer_id, int param_id);
+  // Throws when a top or param of layer `layer_id`, or the net's blobs so far
+  // (`seen`, `total` in bytes, updated), cannot fit in HostMemoryLimit().
+  void CheckFitsInMemory(int layer_id, std::set<const SyncedMemory*>* seen, uint64_t* total) const;
   void ForwardDebugInfo(int layer_id);
   void BackwardDebugInfo(int layer_id);
   void UpdateDebugInfo(int param_id);

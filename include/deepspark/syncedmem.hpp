@@ -18,6 +18,16 @@ namespace deepspark {
 // allocate). Thread-safe.
 uint64_t HostAllocationCount();
 
+// The most host memory this process can ever have, in bytes: RAM plus swap,
+// or less under an address-space or data-size limit (ulimit -v, -d). A
+// buffer larger than that can never be allocated (the kernel refuses it, or
+// kills the process when it is touched). Computed once; thread-safe.
+uint64_t HostMemoryLimit();
+
+// Host memory is allocated on first use (cpu_data/mutable_cpu_data); when
+// the allocation fails, that call throws deepspark::Error ("out of host
+// memory ...") instead of aborting: a size too large for the machine comes
+// from the input (a net's shapes), and the caller names the layer.
 class SyncedMemory {
  public:
   // Where the newest copy of the bytes is.

@@ -16,8 +16,15 @@ void Blob<Dtype>::Reshape(const std::vector<int>& shape) {
   long long count = 1;
   for (size_t i = 0; i < shape.size(); ++i) {
     REQUIRE(shape[i] >= 0) << "blob dimension " << i << " is negative (" << shape[i] << ")";
+    // Caffe's blobs count in int: a shape past INT_MAX values (8 GiB of
+    // floats) is refused before any memory is asked for.
+    if (count * shape[i] > INT_MAX) {
+      std::ostringstream dims;
+      for (int d : shape) dims << d << " ";
+      THROW_ERROR() << "a blob of shape " << dims.str() << "would hold more than INT_MAX ("
+                    << INT_MAX << ") values";
+    }
     count *= shape[i];
-    REQUIRE(count <= INT_MAX) << "blob size exceeds INT_MAX";
   }
   shape_ = shape;
   count_ = static_cast<int>(count);

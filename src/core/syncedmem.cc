@@ -1,5 +1,9 @@
 #include "deepspark/syncedmem.hpp"
 
+#include <sys/resource.h>
+#include <sys/sysinfo.h>
+
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
@@ -15,13 +19,32 @@ void* AllocHost(size_t size) {
   if (rounded == 0) rounded = 64;
   host_allocations.fetch_add(1, std::memory_order_relaxed);
   if (posix_memalign(&ptr, 64, rounded) != 0) {
-    LOG(FATAL) << "Out of host memory allocating " << size << " bytes";
+    THROW_ERROR() << "out of host memory: cannot allocate " << size << " bytes ("
+                  << size / double(1 << 30) << " GiB)";
   }
   return ptr;
 }
 }  // namespace
 
 uint64_t HostAllocationCount() { return host_allocations.load(std::memory_order_relaxed); }
+
+uint64_t HostMemoryLimit() {
+  static const uint64_t limit = [] {
+    uint64_t bytes = UINT64_MAX;
+    struct sysinfo info;
+    if (sysinfo(&info) == 0) {
+      bytes = (static_cast<uint64_t>(info.totalram) + info.totalswap) * info.mem_unit;
+    }
+    for (int resource : {RLIMIT_AS, RLIMIT_DATA}) {
+      struct rlimit rl;
+      if (getrlimit(resource, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+        bytes = std::min<uint64_t>(bytes, rl.rlim_cur);
+      }
+    }
+    return bytes;
+  }();
+  return limit;
+}
 
 SyncedMemory::~SyncedMemory() {
   if (cpu_ptr_ && own_cpu_data_) std::free(cpu_ptr_);

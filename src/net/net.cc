@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <new>
+#include <oneapi/dnnl/dnnl.hpp>
+#include <set>
 #include <sstream>
 
 #include "deepspark/insert_splits.hpp"
@@ -14,6 +17,37 @@ namespace deepspark {
 namespace {
 std::string LayerContext(const caffe::LayerParameter& p) {
   return "layer '" + p.name() + "' (type " + p.type() + "): ";
+}
+
+// Called inside a catch block around a layer's SetUp, Reshape, Forward or
+// Backward: rethrows what the layer threw as a deepspark::Error naming the
+// layer (once). A layer can fail on more than our own errors: oneDNN throws
+// dnnl::error (out of memory, a primitive it cannot run), the standard
+// library bad_alloc and length_error on sizes from the input; uncaught, they
+// ended the process with an abort.
+[[noreturn]] void RethrowNamingLayer(const caffe::LayerParameter& p) {
+  try {
+    throw;
+  } catch (const Error& e) {
+    const std::string what = e.what();
+    if (what.rfind("layer '", 0) == 0) throw;
+    throw Error(LayerContext(p) + what);
+  } catch (const dnnl::error& e) {
+    throw Error(LayerContext(p) + (e.status == dnnl_out_of_memory
+                                       ? "oneDNN is out of memory (" + std::string(e.what()) + ")"
+                                       : "oneDNN failed: " + std::string(e.what())));
+  } catch (const std::bad_alloc&) {
+    throw Error(LayerContext(p) + "out of host memory");
+  } catch (const std::exception& e) {
+    throw Error(LayerContext(p) + e.what());
+  }
+}
+
+std::string GiB(uint64_t bytes) {
+  std::ostringstream out;
+  out.precision(3);
+  out << bytes / double(uint64_t(1) << 30) << " GiB";
+  return out.str();
 }
 }  // namespace
 
@@ -55,6 +89,9 @@ void Net<Dtype>::Init(const caffe::NetParameter& in_param) {
   param_id_vecs_.resize(num_layers);
   top_id_vecs_.resize(num_layers);
   bottom_need_backward_.resize(num_layers);
+  // The host memory of the blobs set up so far (CheckFitsInMemory).
+  std::set<const SyncedMemory*> memory_seen;
+  uint64_t memory_bytes = 0;
   for (int layer_id = 0; layer_id < num_layers; ++layer_id) {
     // Layers inherit the net's phase unless they set their own.
     if (!param.layer(layer_id).has_phase()) param.mutable_layer(layer_id)->set_phase(phase_);
@@ -66,10 +103,8 @@ void Net<Dtype>::Init(const caffe::NetParameter& in_param) {
         << layer_param.propagate_down_size();
     try {
       layers_.push_back(LayerRegistry<Dtype>::CreateLayer(layer_param));
-    } catch (const Error& e) {
-      const std::string what = e.what();
-      if (what.rfind("layer '", 0) == 0) throw;
-      throw Error(LayerContext(layer_param) + what);
+    } catch (...) {
+      RethrowNamingLayer(layer_param);
     }
     layer_names_.push_back(layer_param.name());
     bool need_backward = false;
@@ -97,7 +132,10 @@ void Net<Dtype>::Init(const caffe::NetParameter& in_param) {
       layer->SetUp(bottom_vecs_[layer_id], top_vecs_[layer_id]);
     } catch (const Error& e) {
       throw Error(LayerContext(layer_param) + e.what());
+    } catch (...) {
+      RethrowNamingLayer(layer_param);
     }
+    CheckFitsInMemory(layer_id, &memory_seen, &memory_bytes);
     for (size_t top_id = 0; top_id < top_vecs_[layer_id].size(); ++top_id) {
       const int blob_id = top_id_vecs_[layer_id][top_id];
       if (static_cast<int>(blob_loss_weights_.size()) <= blob_id) {
@@ -358,13 +396,54 @@ void Net<Dtype>::AppendParam(const caffe::NetParameter& param, int layer_id, int
   }
 }
 
+// Every top and parameter of the layer just set up, and all of the net's
+// blobs so far, must fit in the memory this process can ever have: a shape
+// too large for the machine is said now, naming its layer and blob, rather
+// than found when the first forward allocates it (an "out of host memory"
+// there, or the kernel killing the process). Blobs sharing memory (in-place
+// layers, Split, Reshape, Flatten) count once; diffs are not counted (a
+// TEST net never allocates them), so the total is a lower bound and never
+// refuses a net that would fit.
+template <typename Dtype>
+void Net<Dtype>::CheckFitsInMemory(int layer_id, std::set<const SyncedMemory*>* seen,
+                                   uint64_t* total) const {
+  const uint64_t limit = HostMemoryLimit();
+  Layer<Dtype>& layer = *layers_[layer_id];
+  auto check = [&](const Blob<Dtype>& blob, const std::string& what) {
+    const SyncedMemory* memory = blob.data().get();
+    if (!memory || !seen->insert(memory).second) return;
+    const uint64_t bytes = memory->size();
+    *total += bytes;
+    const char* hint =
+        " this process can have (RAM and swap, or ulimit -v); reduce the batch size or the "
+        "input shape";
+    REQUIRE(bytes <= limit) << LayerContext(layer.layer_param()) << what << " of shape "
+                            << blob.shape_string() << " needs " << GiB(bytes) << ", more than the "
+                            << GiB(limit) << hint;
+    REQUIRE(*total <= limit) << LayerContext(layer.layer_param()) << what << " of shape "
+                             << blob.shape_string() << " brings the net's blobs to " << GiB(*total)
+                             << ", more than the " << GiB(limit) << hint;
+  };
+  for (size_t i = 0; i < top_vecs_[layer_id].size(); ++i) {
+    check(*top_vecs_[layer_id][i], "top '" + blob_names_[top_id_vecs_[layer_id][i]] + "'");
+  }
+  for (size_t i = 0; i < layer.blobs().size(); ++i) {
+    check(*layer.blobs()[i], "param " + std::to_string(i));
+  }
+}
+
 template <typename Dtype>
 Dtype Net<Dtype>::ForwardFromTo(int start, int end) {
   CHECK_GE(start, 0);
   CHECK_LT(end, static_cast<int>(layers_.size()));
   Dtype loss = 0;
   for (int i = start; i <= end; ++i) {
-    Dtype layer_loss = layers_[i]->Forward(bottom_vecs_[i], top_vecs_[i]);
+    Dtype layer_loss = 0;
+    try {
+      layer_loss = layers_[i]->Forward(bottom_vecs_[i], top_vecs_[i]);
+    } catch (...) {
+      RethrowNamingLayer(layers_[i]->layer_param());
+    }
     loss += layer_loss;
     if (debug_info_) ForwardDebugInfo(i);
   }
@@ -384,7 +463,11 @@ void Net<Dtype>::BackwardFromTo(int start, int end) {
   CHECK_LT(start, static_cast<int>(layers_.size()));
   for (int i = start; i >= end; --i) {
     if (layer_need_backward_[i]) {
-      layers_[i]->Backward(top_vecs_[i], bottom_need_backward_[i], bottom_vecs_[i]);
+      try {
+        layers_[i]->Backward(top_vecs_[i], bottom_need_backward_[i], bottom_vecs_[i]);
+      } catch (...) {
+        RethrowNamingLayer(layers_[i]->layer_param());
+      }
       if (debug_info_) BackwardDebugInfo(i);
     }
   }
@@ -410,7 +493,13 @@ void Net<Dtype>::Backward() {
 
 template <typename Dtype>
 void Net<Dtype>::Reshape() {
-  for (size_t i = 0; i < layers_.size(); ++i) layers_[i]->Reshape(bottom_vecs_[i], top_vecs_[i]);
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    try {
+      layers_[i]->Reshape(bottom_vecs_[i], top_vecs_[i]);
+    } catch (...) {
+      RethrowNamingLayer(layers_[i]->layer_param());
+    }
+  }
 }
 
 template <typename Dtype>
