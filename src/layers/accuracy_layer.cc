@@ -46,7 +46,8 @@ void AccuracyLayer<Dtype>::Forward_cpu(const std::vector<Blob<Dtype>*>& bottom,
                                        const std::vector<Blob<Dtype>*>& top) {
   const Dtype* scores = bottom[0]->cpu_data();
   const Dtype* label = bottom[1]->cpu_data();
-  const int dim = bottom[0]->count() / outer_num_;
+  // A batch of 0 has no items (dividing by its 0 was a SIGFPE): accuracy 0.
+  const int dim = outer_num_ == 0 ? 0 : bottom[0]->count() / outer_num_;
   const int num_labels = bottom[0]->shape(label_axis_);
   Dtype* per_class = nullptr;
   if (top.size() > 1) {

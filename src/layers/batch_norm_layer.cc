@@ -120,6 +120,10 @@ void BatchNormLayer<Dtype>::AddEpsilon() {
 template <typename Dtype>
 void BatchNormLayer<Dtype>::Forward_cpu(const std::vector<Blob<Dtype>*>& bottom,
                                         const std::vector<Blob<Dtype>*>& top) {
+  // A batch of 0 (or an empty spatial extent) has no statistics: the top is
+  // empty and the running statistics stay as they are (dividing by its 0
+  // values was a SIGFPE, and would have put NaN into them).
+  if (bottom[0]->count() == 0) return;
   const int num = bottom[0]->shape(0);
   const int spatial = bottom[0]->count() / (num * channels_);
   const Dtype* x = bottom[0]->cpu_data();
@@ -141,7 +145,7 @@ template <typename Dtype>
 void BatchNormLayer<Dtype>::Backward_cpu(const std::vector<Blob<Dtype>*>& top,
                                          const std::vector<bool>& propagate_down,
                                          const std::vector<Blob<Dtype>*>& bottom) {
-  if (!propagate_down[0]) return;
+  if (!propagate_down[0] || bottom[0]->count() == 0) return;
   const int num = bottom[0]->shape(0);
   const int spatial = bottom[0]->count() / (num * channels_);
   const Dtype* dy = top[0]->cpu_diff();

@@ -53,7 +53,8 @@ void ContrastiveLossLayer<Dtype>::Forward_cpu(const std::vector<Blob<Dtype>*>& b
       loss += m * m;
     }
   }
-  top[0]->mutable_cpu_data()[0] = loss / num / Dtype(2);
+  // A batch of 0: loss 0, not 0 / 0 (a NaN that would read as divergence).
+  top[0]->mutable_cpu_data()[0] = num == 0 ? Dtype(0) : loss / num / Dtype(2);
 }
 
 template <typename Dtype>

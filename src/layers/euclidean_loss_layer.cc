@@ -20,7 +20,9 @@ void EuclideanLossLayer<Dtype>::Forward_cpu(const std::vector<Blob<Dtype>*>& bot
   const int count = bottom[0]->count();
   caffe_sub(count, bottom[0]->cpu_data(), bottom[1]->cpu_data(), diff_.mutable_cpu_data());
   const Dtype dot = caffe_cpu_dot(count, diff_.cpu_data(), diff_.cpu_data());
-  top[0]->mutable_cpu_data()[0] = dot / bottom[0]->shape(0) / Dtype(2);
+  // A batch of 0: loss 0, not 0 / 0 (a NaN that would read as divergence).
+  const int num = bottom[0]->shape(0);
+  top[0]->mutable_cpu_data()[0] = num == 0 ? Dtype(0) : dot / num / Dtype(2);
 }
 
 template <typename Dtype>

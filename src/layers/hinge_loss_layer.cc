@@ -22,6 +22,11 @@ void HingeLossLayer<Dtype>::Forward_cpu(const std::vector<Blob<Dtype>*>& bottom,
   Dtype* d = diff_.mutable_cpu_data();
   const int num = bottom[0]->shape(0);
   const int count = bottom[0]->count();
+  if (num == 0) {
+    // A batch of 0 (dividing by its 0 was a SIGFPE): no loss, no gradient.
+    top[0]->mutable_cpu_data()[0] = 0;
+    return;
+  }
   const int dim = count / num;
   caffe_copy(count, bottom[0]->cpu_data(), d);
   // d = -delta * x, then max(0, 1 + d).
@@ -48,7 +53,7 @@ void HingeLossLayer<Dtype>::Backward_cpu(const std::vector<Blob<Dtype>*>& top,
                                          const std::vector<bool>& propagate_down,
                                          const std::vector<Blob<Dtype>*>& bottom) {
   REQUIRE(!propagate_down[1]) << "HingeLoss layer cannot backpropagate to label inputs";
-  if (!propagate_down[0]) return;
+  if (!propagate_down[0] || bottom[0]->shape(0) == 0) return;
   const Dtype* label = bottom[1]->cpu_data();
   Dtype* bottom_diff = bottom[0]->mutable_cpu_diff();
   const int num = bottom[0]->shape(0);

@@ -68,7 +68,9 @@ void InfogainLossLayer<Dtype>::Forward_cpu(const std::vector<Blob<Dtype>*>& bott
   const Dtype* prob = prob_.cpu_data();
   const Dtype* label = bottom[1]->cpu_data();
   const Dtype* h = H(bottom).cpu_data();
-  const int dim = prob_.count() / outer_num_;
+  // A batch of 0 has no items (dividing by its 0 was a SIGFPE): the loss is
+  // 0 (the normalizer is at least 1) and there is no gradient.
+  const int dim = outer_num_ == 0 ? 0 : prob_.count() / outer_num_;
   int count = 0;
   Dtype loss = 0;
   for (int i = 0; i < outer_num_; ++i) {
@@ -101,7 +103,7 @@ void InfogainLossLayer<Dtype>::Backward_cpu(const std::vector<Blob<Dtype>*>& top
   const Dtype* label = bottom[1]->cpu_data();
   const Dtype* h = H(bottom).cpu_data();
   Dtype* bottom_diff = bottom[0]->mutable_cpu_diff();
-  const int dim = prob_.count() / outer_num_;
+  const int dim = outer_num_ == 0 ? 0 : prob_.count() / outer_num_;
   sum_rows_H_.assign(num_labels_, Dtype(0));
   for (int r = 0; r < num_labels_; ++r) {
     for (int c = 0; c < num_labels_; ++c) sum_rows_H_[r] += h[r * num_labels_ + c];

@@ -26,6 +26,11 @@ void MultinomialLogisticLossLayer<Dtype>::Forward_cpu(const std::vector<Blob<Dty
   const Dtype* prob = bottom[0]->cpu_data();
   const Dtype* label = bottom[1]->cpu_data();
   const int num = bottom[0]->shape(0);
+  if (num == 0) {
+    // A batch of 0 (dividing by its 0 was a SIGFPE): no loss, no gradient.
+    top[0]->mutable_cpu_data()[0] = 0;
+    return;
+  }
   const int dim = bottom[0]->count() / num;
   Dtype loss = 0;
   for (int i = 0; i < num; ++i) {
@@ -43,7 +48,7 @@ void MultinomialLogisticLossLayer<Dtype>::Backward_cpu(const std::vector<Blob<Dt
                                                        const std::vector<Blob<Dtype>*>& bottom) {
   REQUIRE(!propagate_down[1])
       << "MultinomialLogisticLoss layer cannot backpropagate to label inputs";
-  if (!propagate_down[0]) return;
+  if (!propagate_down[0] || bottom[0]->shape(0) == 0) return;
   const Dtype* prob = bottom[0]->cpu_data();
   const Dtype* label = bottom[1]->cpu_data();
   Dtype* bottom_diff = bottom[0]->mutable_cpu_diff();

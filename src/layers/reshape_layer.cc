@@ -1,5 +1,7 @@
 #include "deepspark/layers/reshape_layer.hpp"
 
+#include <climits>
+
 #include "deepspark/layer_factory.hpp"
 
 namespace deepspark {
@@ -52,14 +54,26 @@ void ReshapeLayer<Dtype>::Reshape(const std::vector<Blob<Dtype>*>& bottom,
     top_shape[start + c] = bottom[0]->shape(start + c);
   }
   if (inferred_axis_ >= 0) {
-    long long explicit_count = constant_count_;
-    explicit_count *= bottom[0]->count(0, start);
-    explicit_count *= bottom[0]->count(end);
-    for (int c : copy_axes_) explicit_count *= bottom[0]->shape(start + c);
-    REQUIRE(explicit_count > 0 && bottom[0]->count() % explicit_count == 0)
+    // An empty bottom (a batch of 0) leaves the -1 undetermined: it is
+    // inferred as for the same shape with its 0 dims taken as 1, so {0, -1}
+    // turns 0 x 3 x 4 x 5 into 0 x 60, as it turns a batch of 1 into 1 x 60.
+    const bool empty = bottom[0]->count() == 0;
+    auto dim = [&](int axis) -> long long {
+      const long long d = bottom[0]->shape(axis);
+      return empty && d == 0 ? 1 : d;
+    };
+    long long bottom_count = 1, explicit_count = constant_count_;
+    for (int i = 0; i < n; ++i) {
+      bottom_count *= dim(i);
+      if (i < start || i >= end) explicit_count *= dim(i);
+      REQUIRE(bottom_count <= INT_MAX && explicit_count <= INT_MAX)
+          << "Reshape: bottom of shape " << bottom[0]->shape_string() << " is too large";
+    }
+    for (int c : copy_axes_) explicit_count *= dim(start + c);
+    REQUIRE(explicit_count > 0 && bottom_count % explicit_count == 0)
         << "Reshape: cannot infer the -1 dim: bottom count " << bottom[0]->count() << " (shape "
         << bottom[0]->shape_string() << ") is not divisible by " << explicit_count;
-    top_shape[start + inferred_axis_] = static_cast<int>(bottom[0]->count() / explicit_count);
+    top_shape[start + inferred_axis_] = static_cast<int>(bottom_count / explicit_count);
   }
   long long top_count = 1;
   for (int d : top_shape) top_count *= d;

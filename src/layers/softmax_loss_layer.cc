@@ -51,7 +51,9 @@ void SoftmaxWithLossLayer<Dtype>::Forward_cpu(const std::vector<Blob<Dtype>*>& b
   const Dtype* prob = prob_.cpu_data();
   const Dtype* label = bottom[1]->cpu_data();
   const int channels = bottom[0]->shape(softmax_axis_);
-  const int dim = prob_.count() / outer_num_;
+  // A batch of 0 has no items (dividing by its 0 was a SIGFPE): the loss is
+  // 0 (the normalizer is at least 1) and there is no gradient.
+  const int dim = outer_num_ == 0 ? 0 : prob_.count() / outer_num_;
   int count = 0;
   Dtype loss = 0;
   for (int i = 0; i < outer_num_; ++i) {
@@ -80,7 +82,7 @@ void SoftmaxWithLossLayer<Dtype>::Backward_cpu(const std::vector<Blob<Dtype>*>& 
   caffe_copy(prob_.count(), prob, bottom_diff);
   const Dtype* label = bottom[1]->cpu_data();
   const int channels = bottom[0]->shape(softmax_axis_);
-  const int dim = prob_.count() / outer_num_;
+  const int dim = outer_num_ == 0 ? 0 : prob_.count() / outer_num_;
   // d(-log p_label)/dx_c = p_c - [c == label]
   for (int i = 0; i < outer_num_; ++i) {
     for (int j = 0; j < inner_num_; ++j) {
