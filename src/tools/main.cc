@@ -77,6 +77,11 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "deepspark: error: a size out of range (%s); check the inputs\n",
                  e.what());
     code = 1;
+  } catch (const std::exception& e) {
+    // Anything else a library throws (oneDNN, protobuf, the standard
+    // library): a message and exit 1, never an abort.
+    std::fprintf(stderr, "deepspark: error: %s\n", e.what());
+    code = 1;
   }
   google::protobuf::ShutdownProtobufLibrary();
   return code;
