@@ -8,8 +8,11 @@ scripts/build.sh
 cmake -S . -B build -G Ninja -DDEEPSPARK_BUILD_PYTHON=ON >/dev/null
 ninja -C build
 (cd build && ctest --output-on-failure -j2 --timeout 900)
-# The distributed tests once more, under ThreadSanitizer (build-tsan/).
+# The distributed tests once more, under ThreadSanitizer (build-tsan/), and
+# the C++ suite under AddressSanitizer + UndefinedBehaviorSanitizer
+# (build-asan/; all but the fault-injection jobs, for time).
 scripts/check-tsan.sh
+scripts/check-asan.sh
 # The build tree's package (build/python) unless one is installed; conftest.py
 # finds it. pytest's exit code 5 (no tests collected) means a broken setup.
 set +e
