@@ -180,6 +180,10 @@ TYPED_TEST(DataTransformerTest, EncodedPng) {
   junk.set_data("not an image");
   junk.set_encoded(true);
   EXPECT_THROW(this->Run(caffe::TransformationParameter(), caffe::TEST, junk), Error);
+  // An encoded Datum with no bytes made OpenCV throw its own exception
+  // (found by fuzz_datum): the same Error.
+  junk.set_data("");
+  EXPECT_THROW(this->Run(caffe::TransformationParameter(), caffe::TEST, junk), Error);
 }
 
 }  // namespace deepspark
