@@ -152,6 +152,27 @@ TEST(DBLMDBTest, TruncatedFileIsRefused) {
   EXPECT_NE(message.find("truncated"), std::string::npos) << message;
 }
 
+// A meta page giving a page size of 0 made mdb_env_open divide by zero
+// (found by fuzz_db); a meta page that is not one at all is named too.
+TEST(DBLMDBTest, DamagedMetaPagesAreRefused) {
+  TempDir dir;
+  const std::string path = dir / "db";
+  MakeImageLmdb(path);
+  const std::string data = path + "/data.mdb";
+  auto poke = [&](std::streamoff offset, uint32_t value) {
+    std::fstream f(data, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(offset);
+    f.write(reinterpret_cast<const char*>(&value), sizeof(value));
+  };
+  poke(40, 0);  // meta page 0's page size
+  std::string message = ErrorInChild([&] { ReadAll(path); });
+  EXPECT_NE(message.find("page size of 0"), std::string::npos) << message;
+  poke(16, 0x12345678);  // its magic
+  message = ErrorInChild([&] { ReadAll(path); });
+  EXPECT_NE(message.find("not an LMDB meta page"), std::string::npos) << message;
+  EXPECT_NE(message.find(data), std::string::npos) << message;
+}
+
 // A flipped bit in a node's size field made LMDB return a value running
 // far past the end of the file; copying it was a SIGBUS. Every key and value
 // is checked to lie inside the file's mapping.

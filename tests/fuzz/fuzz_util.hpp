@@ -14,17 +14,19 @@
 namespace deepspark {
 namespace fuzz {
 
-// A folder of this process under $TMPDIR, made once, removed at exit.
+// A folder of this process under $TMPDIR, made once, removed at exit. (The
+// name is never destroyed: a static string here was destroyed before the
+// exit handler that needs it ran.)
 inline const std::string& ScratchDir() {
-  static const std::string dir = [] {
+  static const std::string* dir = [] {
     const char* tmp = std::getenv("TMPDIR");
-    std::string d =
-        std::string(tmp && *tmp ? tmp : "/tmp") + "/deepspark-fuzz." + std::to_string(getpid());
-    std::filesystem::create_directories(d);
+    auto* d = new std::string(std::string(tmp && *tmp ? tmp : "/tmp") + "/deepspark-fuzz." +
+                              std::to_string(getpid()));
+    std::filesystem::create_directories(*d);
     std::atexit([] { std::filesystem::remove_all(ScratchDir()); });
     return d;
   }();
-  return dir;
+  return *dir;
 }
 
 inline void WriteFile(const std::string& path, const uint8_t* data, size_t size) {
