@@ -31,8 +31,8 @@ seed() {  # seed TARGET PREFIX_BYTE FILE
 for f in $(find "$SHARED/caffe-zoo" -name '*.prototxt'); do
   if grep -q 'base_lr' "$f"; then seed fuzz_prototxt 1 "$f"; else seed fuzz_prototxt 0 "$f"; fi
 done
-for f in $(find "$SHARED/caffe-zoo" -name '*.caffemodel' -size -2M); do seed fuzz_weights 0 "$f"; done
-for f in $(find "$SHARED/caffe-zoo" -name '*.solverstate' -size -2M); do seed fuzz_weights 1 "$f"; done
+for f in $(find "$SHARED/caffe-zoo" -name '*.caffemodel' -size -3M); do seed fuzz_weights 0 "$f"; done
+for f in $(find "$SHARED/caffe-zoo" -name '*.solverstate' -size -3M); do seed fuzz_weights 1 "$f"; done
 for t in datum db idx wire; do mkdir -p "$C/fuzz_$t"; cp "$C/seeds/$t"/* "$C/fuzz_$t/"; done
 
 export ASAN_OPTIONS="detect_leaks=1 allocator_may_return_null=1 ${ASAN_OPTIONS:-}"
