@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "deepspark/common.hpp"
+#include "lmdb_check.hpp"
 
 namespace deepspark {
 namespace db {
@@ -62,39 +63,6 @@ uint64_t CheckedFileSize(MDB_env* env, const std::string& source) {
   return size;
 }
 
-// LMDB trusts its two meta pages when it opens a file: a page size of 0 in
-// them made mdb_env_open divide by zero (found by tests/fuzz/fuzz_db.cc).
-// Their layout (lmdb's mdb.c, format version 1, 64-bit): a 16-byte page
-// header, then magic (u32), version (u32), address (8), map size (8), and
-// the free-page DB record, whose first u32 is the page size; the second
-// meta page starts one page in. Checked here before LMDB reads them.
-void CheckMetaPages(const std::string& source) {
-  const std::string path = source + "/data.mdb";
-  std::ifstream in(path, std::ios::binary);
-  if (!in.good()) return;  // a new or absent file: LMDB says what is wrong
-  auto read_meta = [&](uint64_t offset, uint32_t* magic, uint32_t* version, uint32_t* psize) {
-    char meta[44];
-    in.seekg(static_cast<std::streamoff>(offset));
-    if (!in.read(meta, sizeof(meta))) return false;
-    std::memcpy(magic, meta + 16, 4);
-    std::memcpy(version, meta + 20, 4);
-    std::memcpy(psize, meta + 40, 4);
-    return true;
-  };
-  uint32_t magic = 0, version = 0, psize = 0;
-  for (int page = 0; page < 2; ++page) {
-    const uint64_t offset = page == 0 ? 0 : psize;
-    REQUIRE(read_meta(offset, &magic, &version, &psize))
-        << "LMDB " << path << " is too short for its two meta pages";
-    REQUIRE(magic == 0xBEEFC0DE && version == 1)
-        << "LMDB " << path << ": meta page " << page
-        << " is not an LMDB meta page of format 1 (the file is damaged or not LMDB)";
-    REQUIRE(psize >= 512 && psize <= 65536 && (psize & (psize - 1)) == 0)
-        << "LMDB " << path << ": meta page " << page << " gives a page size of " << psize
-        << " bytes: the file is damaged";
-  }
-}
-
 // Where this process maps data.mdb: the address ranges of its mappings
 // (usually one; another DB object on the same file adds its own), each cut
 // to the file's size, since a mapping extends past the end of the file and
@@ -126,24 +94,6 @@ std::vector<std::pair<uintptr_t, uintptr_t>> FileMappings(MDB_env* env, uint64_t
     ranges.emplace_back(static_cast<uintptr_t>(begin), static_cast<uintptr_t>(end));
   }
   return ranges;
-}
-
-// A key for an error message: printable ASCII as is, other bytes as \xNN,
-// cut after 64 bytes (a damaged key may be anything).
-std::string PrintableKey(const char* data, size_t size) {
-  std::string out;
-  for (size_t i = 0; i < size && i < 64; ++i) {
-    const unsigned char c = static_cast<unsigned char>(data[i]);
-    if (c >= 0x20 && c < 0x7f && c != '\\') {
-      out += static_cast<char>(c);
-    } else {
-      char hex[8];
-      std::snprintf(hex, sizeof(hex), "\\x%02x", c);
-      out += hex;
-    }
-  }
-  if (size > 64) out += "...";
-  return out;
 }
 
 class LMDBCursor : public Cursor {
@@ -284,7 +234,8 @@ class LMDB : public DB {
           << "LMDB " << source << " does not exist: " << std::strerror(errno);
       REQUIRE(S_ISDIR(st.st_mode)) << "LMDB " << source << " is not a directory";
     }
-    if (mode != NEW) CheckMetaPages(source);
+    // liblmdb trusts the file: what would crash it is refused first.
+    if (mode != NEW) CheckLmdbFile(source);
     CheckMdb(mdb_env_create(&env_), source, "create environment");
     if (mode != READ) {
       CheckMdb(mdb_env_set_mapsize(env_, size_t(1) << 26), source, "set map size");
