@@ -140,6 +140,15 @@ class DistFaultTest : public ::testing::TestWithParam<std::tuple<int, int>> {
     return opt;
   }
 
+  // The center's final test accuracy (-1 if the job reported none).
+  static double CenterAccuracy(const ServerResult& result) {
+    double accuracy = -1;
+    for (const auto& score : result.scores) {
+      if (score.name == "accuracy") accuracy = score.value;
+    }
+    return accuracy;
+  }
+
   // Rank w of the job, reading its own partition.
   static WorkerOptions WorkerJob(const std::string& server, int w) {
     WorkerOptions wopt;
@@ -199,11 +208,7 @@ TEST_P(DistFaultTest, JobReachesItsAccuracy) {
   for (int w = 0; w < kWorkers; ++w) {
     EXPECT_EQ(exit_codes[w], 0) << "worker " << w << ": " << errors[w];
   }
-  double accuracy = -1;
-  for (const auto& score : result.scores) {
-    if (score.name == "accuracy") accuracy = score.value;
-  }
-  EXPECT_GE(accuracy, 0.8);
+  EXPECT_GE(CenterAccuracy(result), 0.8);
   EXPECT_GE(result.center_iter, kIters);
   // The faults happened: a test that injected none would prove nothing.
   const FaultCounts counts = network.counts();
@@ -285,11 +290,7 @@ TEST_P(DistFaultShardServerTest, JobReachesItsAccuracy) {
     EXPECT_EQ(shard_results[p].shards, 1);
   }
   EXPECT_NE(shard_results[0].process, shard_results[1].process);
-  double accuracy = -1;
-  for (const auto& score : result.scores) {
-    if (score.name == "accuracy") accuracy = score.value;
-  }
-  EXPECT_GE(accuracy, 0.8);
+  EXPECT_GE(CenterAccuracy(result), 0.8);
   EXPECT_GE(result.center_iter, kIters);
   const FaultCounts counts = network.counts();
   EXPECT_GT(counts.dropped, 0);

@@ -253,15 +253,8 @@ class LMDB : public DB {
       env_ = nullptr;
       CheckMdb(rc, source, "open");
     }
-    if (mode != NEW) {
-      try {
-        CheckedFileSize(env_, source);
-      } catch (...) {
-        mdb_env_close(env_);
-        env_ = nullptr;
-        throw;
-      }
-    }
+    // A truncated file was refused above (CheckLmdbFile); each cursor checks
+    // again, for a file cut after this.
     read_only_ = mode == READ;
   }
   void Close() override {
