@@ -125,21 +125,31 @@ class DistProcessTest : public ::testing::Test {
 
   // Runs the tool with args in the background, output to log.
   pid_t Spawn(const std::vector<std::string> &args, const std::string &log) {
+    // Built before fork: the child of a process with threads may not
+    // allocate until execv (a lock held at the fork stays held).
+    const std::string tool = ToolPath();
+    std::vector<char *> argv;
+    argv.push_back(const_cast<char *>(tool.c_str()));
+    for (const auto &a : args) argv.push_back(const_cast<char *>(a.c_str()));
+    argv.push_back(nullptr);
+    std::vector<std::string> env_strings;
+    for (char **e = environ; *e; ++e) {
+      if (std::string(*e).rfind("OPENBLAS_NUM_THREADS=", 0) != 0) env_strings.push_back(*e);
+    }
+    env_strings.push_back("OPENBLAS_NUM_THREADS=1");
+    std::vector<char *> envp;
+    for (auto &e : env_strings) envp.push_back(e.data());
+    envp.push_back(nullptr);
+    const int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    EXPECT_GE(fd, 0) << log;
     pid_t pid = fork();
     if (pid == 0) {
-      int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
       dup2(fd, 1);
       dup2(fd, 2);
-      close(fd);
-      setenv("OPENBLAS_NUM_THREADS", "1", 1);
-      std::vector<char *> argv;
-      const std::string tool = ToolPath();
-      argv.push_back(const_cast<char *>(tool.c_str()));
-      for (const auto &a : args) argv.push_back(const_cast<char *>(a.c_str()));
-      argv.push_back(nullptr);
-      execv(tool.c_str(), argv.data());
+      execve(tool.c_str(), argv.data(), envp.data());
       _exit(127);
     }
+    close(fd);
     pids_.push_back(pid);
     return pid;
   }
@@ -434,7 +444,9 @@ TEST_F(DistProcessTest, KilledServerResumesFromItsSnapshot) {
   ASSERT_TRUE(std::regex_search(text, m, std::regex("center saved to (\\S+)"))) << text;
   EXPECT_TRUE(std::filesystem::exists(std::string(m[1])));
   for (size_t i = 1; i < pids_.size(); ++i) {
-    if (pids_[i] != server) EXPECT_EQ(WaitExit(pids_[i], 60), 0);
+    if (pids_[i] != server) {
+      EXPECT_EQ(WaitExit(pids_[i], 60), 0);
+    }
   }
 }
 

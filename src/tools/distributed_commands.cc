@@ -10,8 +10,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <thread>
 
@@ -158,28 +160,34 @@ std::string SelfPath() {
 
 pid_t SpawnWorker(const std::string& self, const std::vector<std::string>& args,
                   const std::string& log_path) {
+  // Everything the child needs is made before fork: this process has
+  // threads (the server's, ZeroMQ's), and a lock one of them held at the
+  // fork stays locked in the child, so the child may only make
+  // async-signal-safe calls (no malloc) until execv. (An allocation there
+  // hung a worker under ThreadSanitizer, whose allocator lock it was.)
+  std::vector<char*> argv;
+  argv.push_back(const_cast<char*>("deepspark"));
+  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  const int log_fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  REQUIRE(log_fd >= 0) << "cannot create the log " << log_path << ": " << std::strerror(errno);
   const pid_t parent = getpid();
   pid_t pid = fork();
-  REQUIRE(pid >= 0) << "fork failed";
   if (pid == 0) {
     // A worker dies with the job: when `train --workers` is killed, its
     // workers get SIGTERM from the kernel instead of training on orphaned
     // until their server gives up. (The parent may already be gone.)
     prctl(PR_SET_PDEATHSIG, SIGTERM);
     if (getppid() != parent) _exit(1);
-    int fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd >= 0) {
-      dup2(fd, 1);
-      dup2(fd, 2);
-      close(fd);
-    }
-    std::vector<char*> argv;
-    argv.push_back(const_cast<char*>("deepspark"));
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
+    // dup2 clears O_CLOEXEC on the copies; the original closes at exec.
+    dup2(log_fd, 1);
+    dup2(log_fd, 2);
     execv(self.c_str(), argv.data());
     _exit(127);
   }
+  const int fork_errno = errno;
+  close(log_fd);
+  REQUIRE(pid >= 0) << "fork failed: " << std::strerror(fork_errno);
   return pid;
 }
 }  // namespace
