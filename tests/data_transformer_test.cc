@@ -186,4 +186,30 @@ TYPED_TEST(DataTransformerTest, EncodedPng) {
   EXPECT_THROW(this->Run(caffe::TransformationParameter(), caffe::TEST, junk), Error);
 }
 
+// A record whose shape fields ask for more than it holds fails before
+// anything is sized from them (fuzz_datum found a 511x1220x1279 header with
+// no data, which sized a 3 GB blob); so do shapes whose product overflows.
+TYPED_TEST(DataTransformerTest, ShapeFieldsAloneSizeNothing) {
+  DataTransformer<TypeParam> t(caffe::TransformationParameter(), caffe::TEST);
+  caffe::Datum header_only;
+  header_only.set_channels(511);
+  header_only.set_height(1220);
+  header_only.set_width(1279);
+  try {
+    t.InferItemShape(header_only);
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("holds 0 values but its shape 511x1220x1279"),
+              std::string::npos)
+        << e.what();
+  }
+  caffe::Datum overflowing = this->datum_;
+  overflowing.set_channels(1 << 30);
+  overflowing.set_height(1 << 30);
+  overflowing.set_width(1 << 30);
+  EXPECT_THROW(t.InferItemShape(overflowing), Error);
+  std::vector<TypeParam> out(40);
+  EXPECT_THROW(t.Transform(overflowing, out.data(), &this->rng_), Error);
+}
+
 }  // namespace deepspark

@@ -11,6 +11,25 @@ namespace deepspark {
 
 namespace {
 
+// The number of values a raw (decoded) Datum's shape asks for, once the
+// Datum is seen to hold exactly that many: a record's shape fields alone
+// must not size a blob (a 511x1220x1279 header with no data would ask for
+// 3 GB; found by tests/fuzz/fuzz_datum.cc).
+size_t CheckedRawDatumSize(const caffe::Datum& datum) {
+  const int channels = datum.channels(), height = datum.height(), width = datum.width();
+  REQUIRE(channels > 0 && height > 0 && width > 0)
+      << "Datum has bad shape " << channels << "x" << height << "x" << width;
+  // Below 2^93, so no overflow in 128 bits.
+  const unsigned __int128 wanted = static_cast<unsigned __int128>(channels) *
+                                   static_cast<unsigned>(height) * static_cast<unsigned>(width);
+  const std::string& data = datum.data();
+  const bool use_bytes = !data.empty();
+  const size_t held = use_bytes ? data.size() : static_cast<size_t>(datum.float_data_size());
+  REQUIRE(wanted == held) << "Datum holds " << held << " values but its shape " << channels << "x"
+                          << height << "x" << width << " needs " << static_cast<double>(wanted);
+  return held;
+}
+
 // Interleaved HWC (OpenCV) to planar CHW bytes.
 void MatToDatum(const cv::Mat& image, int label, caffe::Datum* datum) {
   const int channels = image.channels(), height = image.rows, width = image.cols;
@@ -105,6 +124,8 @@ std::vector<int> DataTransformer<Dtype>::InferItemShape(const caffe::Datum& datu
     channels = decoded.channels();
     height = decoded.height();
     width = decoded.width();
+  } else {
+    CheckedRawDatumSize(datum);
   }
   const int crop = param_.crop_size();
   REQUIRE(channels > 0 && height > 0 && width > 0)
@@ -139,15 +160,10 @@ void DataTransformer<Dtype>::Transform(const caffe::Datum& datum, Blob<Dtype>* b
 template <typename Dtype>
 void DataTransformer<Dtype>::TransformRaw(const caffe::Datum& datum, Dtype* out,
                                           RngEngine* rng) const {
+  const size_t size = CheckedRawDatumSize(datum);
   const int channels = datum.channels(), height = datum.height(), width = datum.width();
-  const size_t size = static_cast<size_t>(channels) * height * width;
   const std::string& data = datum.data();
   const bool use_bytes = !data.empty();
-  REQUIRE(channels > 0 && height > 0 && width > 0)
-      << "Datum has bad shape " << channels << "x" << height << "x" << width;
-  REQUIRE(use_bytes ? data.size() == size : static_cast<size_t>(datum.float_data_size()) == size)
-      << "Datum holds " << (use_bytes ? data.size() : datum.float_data_size())
-      << " values but its shape " << channels << "x" << height << "x" << width << " needs " << size;
   const int crop = param_.crop_size();
   const Dtype scale = param_.scale();
   // Caffe's order of draws: mirror first, then the crop offsets.
