@@ -34,6 +34,11 @@ done
 for f in $(find "$SHARED/caffe-zoo" -name '*.caffemodel' -size -3M); do seed fuzz_weights 0 "$f"; done
 for f in $(find "$SHARED/caffe-zoo" -name '*.solverstate' -size -3M); do seed fuzz_weights 1 "$f"; done
 for t in datum db idx wire; do mkdir -p "$C/fuzz_$t"; cp "$C/seeds/$t"/* "$C/fuzz_$t/"; done
+# Inputs that once failed (tests/fuzz/regressions/TARGET/): replayed first.
+for d in tests/fuzz/regressions/fuzz_*/; do
+  mkdir -p "$C/$(basename "$d")"
+  cp "$d"* "$C/$(basename "$d")/"
+done
 
 export ASAN_OPTIONS="detect_leaks=1 allocator_may_return_null=1 ${ASAN_OPTIONS:-}"
 export UBSAN_OPTIONS="halt_on_error=1 print_stacktrace=1 ${UBSAN_OPTIONS:-}"

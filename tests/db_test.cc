@@ -122,6 +122,12 @@ void ReadAll(const std::string& path) {
   EXPECT_GT(bytes, 0u);
 }
 
+void ReadAllLevelDB(const std::string& path) {
+  auto db = db::GetDB("leveldb");
+  db->Open(path, db::READ);
+  for (auto cursor = db->NewCursor(); cursor->valid(); cursor->Next()) cursor->value();
+}
+
 // 40 items of 3 KiB (each in its own overflow pages, as images are).
 void MakeImageLmdb(const std::string& path) { MakeDatumDB(path, "lmdb", 40, 3, 32, 32); }
 
@@ -176,6 +182,48 @@ TEST(DBLMDBTest, DamagedMetaPagesAreRefused) {
   message = ErrorInChild([&] { ReadAll(path); });
   EXPECT_NE(message.find("not an LMDB meta page"), std::string::npos) << message;
   EXPECT_NE(message.find(data), std::string::npos) << message;
+
+  // The newer meta page's transaction id names the page a read transaction
+  // uses (t & 1); a file where the two disagree made liblmdb read an
+  // unchecked root and assert (found by fuzz_db).
+  MakeImageLmdb(dir / "fresh");
+  std::filesystem::copy_file(dir / "fresh/data.mdb", data,
+                             std::filesystem::copy_options::overwrite_existing);
+  uint32_t psize = 0;
+  uint64_t txn0 = 0, txn1 = 0;
+  {
+    std::ifstream in(data, std::ios::binary);
+    in.seekg(40);
+    in.read(reinterpret_cast<char*>(&psize), 4);
+    in.seekg(144);
+    in.read(reinterpret_cast<char*>(&txn0), 8);
+    in.seekg(psize + 144);
+    in.read(reinterpret_cast<char*>(&txn1), 8);
+  }
+  const int newer = txn1 > txn0 ? 1 : 0;
+  const uint64_t moved = (newer ? txn1 : txn0) + 1;  // the wrong parity for its page
+  {
+    std::fstream f(data, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(newer * psize + 144);
+    f.write(reinterpret_cast<const char*>(&moved), 8);
+  }
+  message = ErrorInChild([&] { ReadAll(path); });
+  EXPECT_NE(message.find("meta page " + std::to_string(newer) + " holds transaction " +
+                         std::to_string(moved) + ", which belongs in meta page " +
+                         std::to_string(1 - newer)),
+            std::string::npos)
+      << message;
+  // Flags on the main database (here MDB_DUPSORT): not a Caffe dataset.
+  std::filesystem::copy_file(dir / "fresh/data.mdb", data,
+                             std::filesystem::copy_options::overwrite_existing);
+  {
+    const uint16_t dupsort = 0x04;
+    std::fstream f(data, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(newer * psize + 92);
+    f.write(reinterpret_cast<const char*>(&dupsort), 2);
+  }
+  message = ErrorInChild([&] { ReadAll(path); });
+  EXPECT_NE(message.find("its main database has flags 4"), std::string::npos) << message;
 }
 
 // Damaged tree pages made liblmdb's own assertions abort the reader inside
@@ -254,6 +302,45 @@ TEST(DBLMDBTest, ValueOutsideTheFileIsRefused) {
     EXPECT_NE(message.find(path), std::string::npos) << message;
     EXPECT_NE(message.find("is damaged"), std::string::npos) << message;
     EXPECT_NE(message.find(Key(3)), std::string::npos) << message;
+  }
+}
+
+// A flipped byte in a LevelDB file, in its write-ahead log (where a dataset
+// under the 256 MiB write buffer lives) or in a table, is an error naming
+// the database: checksums are verified (without that, LevelDB drops a
+// damaged log record silently and returns a damaged block's bytes).
+TEST(DBLevelDBTest, FlippedBytesAreFoundByTheirChecksums) {
+  TempDir dir;
+  for (const std::string kind : {".log", ".ldb"}) {
+    const std::string path = dir / ("db" + kind);
+    MakeDatumDB(path, "leveldb", 40, 3, 32, 32);
+    if (kind == ".ldb") ReadAllLevelDB(path);  // the log is replayed into a table
+    std::string file;  // the largest of its kind: the one with the data
+    for (const auto& entry : std::filesystem::directory_iterator(path)) {
+      const std::string name = entry.path().string();
+      if (name.size() > 4 && name.substr(name.size() - 4) == kind &&
+          (file.empty() || entry.file_size() > std::filesystem::file_size(file))) {
+        file = name;
+      }
+    }
+    ASSERT_FALSE(file.empty()) << "no " << kind << " file in " << path;
+    {
+      // A quarter in: past the log's first record header, inside the
+      // table's first data block (its index and footer are at the end).
+      const std::streamoff at = std::filesystem::file_size(file) / 4;
+      std::fstream f(file, std::ios::in | std::ios::out | std::ios::binary);
+      f.seekg(at);
+      const char byte = static_cast<char>(f.get());
+      f.seekp(at);
+      f.put(static_cast<char>(byte ^ 0x10));
+    }
+    try {
+      ReadAllLevelDB(path);
+      ADD_FAILURE() << "a flipped byte in " << file << " was not noticed";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("Corruption"), std::string::npos) << e.what();
+    }
   }
 }
 

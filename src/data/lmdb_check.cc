@@ -9,7 +9,8 @@
 //    number of the overflow page that holds the value;
 //  - meta pages 0 and 1: page header, magic (u32) | version (u32) | address
 //    (u64) | map size (u64) | free DB (48 bytes; its first u32 the page size)
-//    | main DB (48 bytes; its root page at +40) | last page (u64) | txn id.
+//    | main DB (48 bytes; its flags (u16) at +4, its root page at +40) | last
+//    page (u64) | txn id.
 #include "lmdb_check.hpp"
 
 #include <fcntl.h>
@@ -72,6 +73,7 @@ class FileReader {
 
 struct Meta {
   uint32_t psize = 0;
+  uint16_t main_flags = 0;
   uint64_t root = kNoPage, last_page = 0, txnid = 0;
 };
 
@@ -121,12 +123,30 @@ void CheckLmdbFile(const std::string& source) {
       THROW_ERROR() << "LMDB " << path << ": meta page " << m << " gives a page size of " << x.psize
                     << " bytes: the file is damaged";
     }
+    x.main_flags = Load<uint16_t>(meta + 92);
     x.root = Load<uint64_t>(meta + 128);
     x.last_page = Load<uint64_t>(meta + 136);
     x.txnid = Load<uint64_t>(meta + 144);
   }
   if (metas[0].psize != metas[1].psize) damaged("its meta pages give different page sizes");
-  const Meta& meta = metas[1].txnid > metas[0].txnid ? metas[1] : metas[0];
+  // liblmdb opens the newer meta page (the larger transaction id), but its
+  // read transactions (through the lock file) then use the meta page that
+  // id's parity names: transaction t is written to page t & 1. A file where
+  // the two differ would be read through a meta page this walk never saw
+  // (found by tests/fuzz/fuzz_db.cc: liblmdb asserted on its root).
+  const int newer = metas[1].txnid > metas[0].txnid ? 1 : 0;
+  if (static_cast<int>(metas[newer].txnid & 1) != newer) {
+    damaged("meta page " + std::to_string(newer) + " holds transaction " +
+            std::to_string(metas[newer].txnid) + ", which belongs in meta page " +
+            std::to_string(metas[newer].txnid & 1));
+  }
+  const Meta& meta = metas[newer];
+  if (meta.main_flags != 0) {
+    // Sorted duplicates, integer or reversed keys: never written by Caffe's
+    // tools or ours, and liblmdb trusts a key's size under them.
+    damaged("its main database has flags " + std::to_string(meta.main_flags) +
+            " (not a Caffe dataset)");
+  }
   const uint64_t psize = meta.psize;
   if (meta.last_page >= file_size / psize) {
     THROW_ERROR() << "LMDB " << path << " is truncated: it holds " << file_size
