@@ -33,7 +33,7 @@ for f in $(find "$SHARED/caffe-zoo" -name '*.prototxt'); do
 done
 for f in $(find "$SHARED/caffe-zoo" -name '*.caffemodel' -size -3M); do seed fuzz_weights 0 "$f"; done
 for f in $(find "$SHARED/caffe-zoo" -name '*.solverstate' -size -3M); do seed fuzz_weights 1 "$f"; done
-for t in datum db idx wire; do mkdir -p "$C/fuzz_$t"; cp "$C/seeds/$t"/* "$C/fuzz_$t/"; done
+for t in datum db idx wire answers; do mkdir -p "$C/fuzz_$t"; cp "$C/seeds/$t"/* "$C/fuzz_$t/"; done
 # Inputs that once failed (tests/fuzz/regressions/TARGET/): replayed first.
 for d in tests/fuzz/regressions/fuzz_*/; do
   mkdir -p "$C/$(basename "$d")"

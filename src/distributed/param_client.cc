@@ -181,6 +181,14 @@ ShardCaller::Outcome ShardCaller::Call(Kind kind, const float* tensor, float* re
     }
     // Answers to earlier requests, and second copies of this one's, are dropped.
     if (reply.request_id != request_id || reply.session != spec_.session()) continue;
+    const Kind expected = kind == Kind::PULL   ? Kind::CENTER
+                          : kind == Kind::PUSH ? Kind::PUSH_ACK
+                                               : Kind::SYNC_RESULT;
+    if (reply_kind != expected) {
+      // Not an answer to this request: the result would be left unwritten.
+      THROW_ERROR() << "shard " << s << " answered " << KindName(kind) << " with "
+                    << KindName(reply_kind) << ", expected " << KindName(expected);
+    }
     const size_t n = static_cast<size_t>(ShardEnd(s) - ShardBegin(s));
     const bool has_tensor = reply_kind == Kind::CENTER || reply_kind == Kind::SYNC_RESULT;
     if (has_tensor && (payload.size() != n * sizeof(float) || reply.count != n)) {

@@ -142,11 +142,13 @@ ShardServerResult ShardServer::Impl::Run() {
           static_cast<int>(reply.size()) == 2 + n)
       << "SHARD_ASSIGN from " << opt.server << " does not describe its " << n << " shards";
   for (int k = 0; k < n; ++k) {
+    // Compared in floats: a count near 2^62 times 4 wraps to a small size.
+    const size_t bytes = reply[2 + k].size();
     REQUIRE(assignment.shard(k) >= 0 && assignment.shard_begin(k) >= 0 &&
-            assignment.shard_count(k) > 0 &&
-            reply[2 + k].size() == static_cast<size_t>(assignment.shard_count(k)) * sizeof(float))
+            assignment.shard_count(k) > 0 && bytes % sizeof(float) == 0 &&
+            bytes / sizeof(float) == static_cast<uint64_t>(assignment.shard_count(k)))
         << "SHARD_ASSIGN from " << opt.server << ": shard " << assignment.shard(k) << " of "
-        << assignment.shard_count(k) << " floats came with " << reply[2 + k].size() << " bytes";
+        << assignment.shard_count(k) << " floats came with " << bytes << " bytes";
   }
   NewExchangeRule(assignment.rule());  // a rule this build lacks fails here, by name
   result.process = assignment.process();

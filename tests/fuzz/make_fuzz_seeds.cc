@@ -1,7 +1,8 @@
 // Writes the seed corpora of the fuzz targets that cannot take files of the
 // zoo as they are (scripts/fuzz.sh adds the zoo's prototxts, weights and
 // solver states): Datums (raw, encoded PNG), small LMDB and LevelDB data
-// files, IDX pairs, and wire messages. Usage: make_fuzz_seeds CORPUS_ROOT
+// files, IDX pairs, wire messages and the answers peers send back. Usage: make_fuzz_seeds
+// CORPUS_ROOT
 #include <google/protobuf/text_format.h>
 
 #include <cstring>
@@ -150,6 +151,44 @@ int main(int argc, char** argv) {
     spec.add_shard_endpoint("mem://fuzz.shard0");
     spec.add_shard_endpoint("mem://fuzz.shard1");
     Write(root / "wire/welcome", 3, spec.SerializeAsString());
+  }
+  // Answers (fuzz_answers.cc): frames, each after its 16-bit length; the
+  // prefix: 1 the shard server's side, 2 patch the header, 4/8 the request.
+  {
+    auto framed = [](const std::vector<std::string>& frames) {
+      std::string out;
+      for (const auto& f : frames) {
+        out.push_back(static_cast<char>(f.size() & 255));
+        out.push_back(static_cast<char>(f.size() >> 8));
+        out += f;
+      }
+      return out;
+    };
+    auto header = [](distributed::Kind kind, uint64_t count) {
+      distributed::Header h;
+      h.kind = static_cast<uint16_t>(kind);
+      h.count = count;
+      return std::string(reinterpret_cast<const char*>(&h), sizeof(h));
+    };
+    Write(root / "answers/center", 2,
+          framed({header(distributed::Kind::CENTER, 4), std::string(16, '\0')}));
+    Write(root / "answers/push_ack", 2 | 4, framed({header(distributed::Kind::PUSH_ACK, 0)}));
+    Write(root / "answers/sync_result", 2 | 8,
+          framed({header(distributed::Kind::SYNC_RESULT, 4), std::string(16, '\0')}));
+    Write(root / "answers/error", 2,
+          framed({header(distributed::Kind::ERROR, 0), std::string("not a member")}));
+    pb::ShardAssignment assignment;
+    assignment.set_process(1);
+    assignment.set_rule("async-easgd");
+    for (int k = 0; k < 2; ++k) {
+      assignment.add_shard(2 * k + 1);
+      assignment.add_shard_begin(4 * k);
+      assignment.add_shard_count(4);
+    }
+    const std::string bytes = assignment.SerializeAsString();
+    Write(root / "answers/shard_assign", 1 | 2,
+          framed({header(distributed::Kind::SHARD_ASSIGN, bytes.size()), bytes,
+                  std::string(16, '\0'), std::string(16, '\0')}));
   }
   return 0;
 }
