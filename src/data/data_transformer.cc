@@ -6,6 +6,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "deepspark/common.hpp"
+#include "image_header.hpp"
 
 namespace deepspark {
 
@@ -75,17 +76,17 @@ bool DecodeDatumInPlace(caffe::Datum* datum, bool force_color, bool force_gray) 
   int flags = force_color  ? cv::IMREAD_COLOR
               : force_gray ? cv::IMREAD_GRAYSCALE
                            : cv::IMREAD_ANYCOLOR;
-  // OpenCV throws (cv::Exception) on some damaged input, an empty buffer
-  // among them (found by tests/fuzz/fuzz_datum.cc): the same Error as an
-  // image it cannot decode.
+  // The size the header claims is checked before OpenCV allocates for it
+  // (image_header.hpp); an empty buffer fails there too. OpenCV throws
+  // (cv::Exception) on some damaged input (found by tests/fuzz/fuzz_datum.cc):
+  // the same Error as an image it cannot decode.
+  CheckEncodedImageHeader(bytes.data(), bytes.size());
   cv::Mat image;
-  if (!buffer.empty()) {
-    try {
-      image = cv::imdecode(buffer, flags);
-    } catch (const cv::Exception& e) {
-      THROW_ERROR() << "could not decode an encoded Datum (" << bytes.size()
-                    << " bytes): " << e.what();
-    }
+  try {
+    image = cv::imdecode(buffer, flags);
+  } catch (const cv::Exception& e) {
+    THROW_ERROR() << "could not decode an encoded Datum (" << bytes.size()
+                  << " bytes): " << e.what();
   }
   REQUIRE(!image.empty()) << "could not decode an encoded Datum (" << bytes.size() << " bytes)";
   REQUIRE(image.depth() == CV_8U) << "encoded Datum decodes to a non-8-bit image";
