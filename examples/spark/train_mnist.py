@@ -9,10 +9,12 @@ image: 784 bytes, label: int); the test set is an LMDB made with
 """
 import argparse
 import gzip
+import logging
 import os
 import struct
 import subprocess
 import sys
+import tempfile
 
 import numpy as np
 
@@ -72,20 +74,21 @@ def main(argv=None):
     from pyspark.sql import SparkSession
     import deepspark.spark
 
+    # deepspark.spark reports through `logging` (the server's progress lines).
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+
     spark = SparkSession.builder.appName("deepspark-mnist").getOrCreate()
-    workdir = os.path.abspath(args.workdir or "deepspark_mnist_job")
+    # Not the current folder: job files (snapshots, the test LMDB) go to a
+    # folder of their own unless --workdir names one.
+    workdir = os.path.abspath(args.workdir or os.path.join(tempfile.gettempdir(),
+                                                           "deepspark_mnist_job"))
     os.makedirs(workdir, exist_ok=True)
     test_lmdb = make_test_lmdb(args.mnist, workdir)
     df = mnist_dataframe(spark, args.mnist, args.limit)
     # The stock solver names its net relative to Caffe's root.
     solver_dir = os.path.dirname(os.path.abspath(args.solver))
     caffe_root = os.path.abspath(os.path.join(solver_dir, "..", ".."))
-    cwd = os.getcwd()
-    os.chdir(caffe_root)
-    try:
-        solver_path = os.path.abspath(args.solver)
-    finally:
-        os.chdir(cwd)
+    solver_path = os.path.abspath(args.solver)
     caffemodel, net = deepspark.spark.train(
         df, solver_path, args.workers, mode=args.mode, tau=args.tau, shape=(1, 28, 28),
         max_iter=args.max_iter, test_source=test_lmdb, workdir=workdir,

@@ -1,17 +1,28 @@
 """Training on an Apache Spark cluster (PySpark).
 
 train() runs the parameter server on the driver (the `deepspark server`
-tool, as a subprocess whose progress lines are echoed) and one barrier stage
-of num_workers tasks: each task writes its partition to a local LMDB of
-Datums and runs the C++ worker (`deepspark worker --train-source=...`)
-against the driver. The job key travels in the task closure and reaches the
-worker through DEEPSPARK_JOB_KEY, so executors need no shared filesystem.
-A task whose worker dies returns its exit status instead of failing the
-stage (a retried barrier stage would restart every worker): the server drops
-the silent worker after heartbeat_timeout_ms and the others finish the job.
+tool, as a subprocess whose progress lines go to the `deepspark.spark`
+logger) and one stage of num_workers tasks: each task writes its partition
+to an LMDB of Datums under the executor's spark.local.dir and runs the C++
+worker (`deepspark worker --rank=<partition>`) against the driver. The job
+key travels in the task closure and reaches the worker through
+DEEPSPARK_JOB_KEY, so executors need no shared filesystem.
+
+Why not a barrier stage: a barrier stage fails as a whole when one task
+fails, so an executor lost mid-training aborted the job (Spark cannot
+recover a failed barrier ResultStage). Asynchronous EASGD needs no gang:
+here each task is retried on its own (spark.task.maxFailures); its worker
+rejoins under the same rank (the server holds the rank for the lost worker
+until its heartbeat timeout, then gives it to the retry, which starts at
+the rank's last iteration) while the others train on. What the barrier gave
+is done before the stage instead: a pass over the data checks every
+partition has rows of one shape (too little data or a wrong row fails
+before training), and the stage starts only once the cluster has a slot for
+every task at once (else a clear error after slot_wait_s).
 """
 import contextlib
 import json
+import logging
 import os
 import socket
 import shutil
@@ -26,6 +37,7 @@ import numpy as np
 import deepspark
 
 _PKG_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(deepspark.__file__)))
+log = logging.getLogger("deepspark.spark")
 
 
 def _to_chw(image, shape):
@@ -79,58 +91,176 @@ def _driver_host(sc):
     return host or socket.gethostbyname(socket.gethostname())
 
 
+def _local_dir():
+    """Where a task keeps its files: the executor's spark.local.dir (Spark
+    passes its block manager's folders to Python workers, and removes them
+    when the executor stops), else the system's temporary folder."""
+    for d in os.environ.get("SPARK_LOCAL_DIRS", "").split(","):
+        if d and os.path.isdir(d):
+            return d
+    return tempfile.gettempdir()
+
+
+def _die_with(parent):
+    """A Popen preexec_fn: the worker gets SIGTERM when the task's Python
+    process dies (its executor lost, the stage cancelled) instead of
+    training on as an orphan that holds its rank."""
+    def preexec():
+        import ctypes
+        import signal
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+        if os.getppid() != parent:
+            os._exit(1)
+    return preexec
+
+
+def _check_partitions(shape):
+    """Before the stage: [(partition, rows, (C,H,W) of its first row, first
+    problem or None)] for every partition."""
+    def run(index, rows):
+        count, first, problem = 0, None, None
+        for image, label in rows:
+            if problem is None:
+                try:
+                    arr = _to_chw(image, shape)
+                    int(label)
+                    if first is None:
+                        first = tuple(arr.shape)
+                    elif tuple(arr.shape) != first:
+                        problem = "row %d has an image of shape %s, its first row %s" % (
+                            count, tuple(arr.shape), first)
+                except (ValueError, TypeError) as e:
+                    problem = "row %d: %s" % (count, e)
+            count += 1
+        return [(index, count, first, problem)]
+    return run
+
+
 def _partition_task(server, key_text, shape, tool, threads, pid_dir, worker_env):
-    """The barrier task: returns [(rank, exit status)]."""
+    """The stage's task: returns [(rank, worker exit status, attempt)]. A
+    worker that exits with an error fails the task (Spark retries it, then
+    fails the job with the worker's last lines); one killed by a signal was
+    dropped by the server, and the job goes on without it."""
     def run(index_iter):
-        from pyspark import BarrierTaskContext
-        ctx = BarrierTaskContext.get()
+        from pyspark import TaskContext
+        ctx = TaskContext.get()
         rank = ctx.partitionId()
+        attempt = ctx.attemptNumber()
         try:
             import deepspark.io as dsio
         except ImportError:  # executors on this host, package not on their path
             sys.path.insert(0, _PKG_PARENT)
             import deepspark.io as dsio
+        import collections
         import deepspark as ds
         try:  # this executor's own installation, else the driver's path
             worker_tool = ds.tool_path()
         except ds.DeepSparkError:
             worker_tool = tool
-        work = tempfile.mkdtemp(prefix="deepspark-task%d-" % rank)
-        lmdb = os.path.join(work, "train_lmdb")
-        n = dsio.write_lmdb(lmdb, ((_to_chw(img, shape), label) for img, label in index_iter))
-        ctx.barrier()  # every partition written before any worker joins
-        if n == 0:
-            return [(rank, -1)]
-        env = dict(os.environ)
-        env.update(worker_env or {})
-        env["DEEPSPARK_JOB_KEY"] = key_text
-        env.pop("DEEPSPARK_JOB_KEY_FILE", None)
-        env.setdefault("OPENBLAS_NUM_THREADS", str(threads))
-        env.setdefault("OMP_NUM_THREADS", str(threads))
-        cmd = [worker_tool, "worker", "--server=" + server, "--rank=%d" % rank,
-               "--train-source=" + lmdb, "--threads=%d" % threads]
-        # Leave from the address Spark itself binds on this node (a node with
-        # several addresses, or the emulated cluster's 127.0.1.i).
-        local_ip = os.environ.get("SPARK_LOCAL_IP", "")
-        if local_ip and local_ip not in ("0.0.0.0", "::"):
-            cmd.append("--source-address=" + local_ip)
-        with open(os.path.join(work, "worker.log"), "w") as log:
-            proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
+        work = tempfile.mkdtemp(prefix="deepspark-task%d-" % rank, dir=_local_dir())
+        try:
+            lmdb = os.path.join(work, "train_lmdb")
+            n = dsio.write_lmdb(lmdb, ((_to_chw(img, shape), label) for img, label in index_iter))
+            if n == 0:  # checked before the stage; a source that changed since can still
+                raise ValueError("DeepSpark worker %d: its partition has no rows" % rank)
+            env = dict(os.environ)
+            env.update(worker_env or {})
+            env["DEEPSPARK_JOB_KEY"] = key_text
+            env.pop("DEEPSPARK_JOB_KEY_FILE", None)
+            env.setdefault("OPENBLAS_NUM_THREADS", str(threads))
+            env.setdefault("OMP_NUM_THREADS", str(threads))
+            cmd = [worker_tool, "worker", "--server=" + server, "--rank=%d" % rank,
+                   "--train-source=" + lmdb, "--threads=%d" % threads]
+            # Leave from the address Spark itself binds on this node (a node
+            # with several addresses, or the emulated cluster's 127.0.1.i).
+            local_ip = os.environ.get("SPARK_LOCAL_IP", "")
+            if local_ip and local_ip not in ("0.0.0.0", "::"):
+                cmd.append("--source-address=" + local_ip)
+            # The worker's lines go to the executor's log (the Spark UI shows
+            # it), each marked with its rank; the last ones are kept for the
+            # error of a worker that fails.
+            sys.stderr.write("[deepspark worker %d] attempt %d, %d rows: %s\n"
+                             % (rank, attempt, n, " ".join(cmd)))
+            proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE,
+                                    stderr=subprocess.STDOUT, text=True, bufsize=1,
+                                    preexec_fn=_die_with(os.getpid()))
             if pid_dir:
                 with open(os.path.join(pid_dir, "rank%d.pid" % rank), "w") as f:
                     f.write(str(proc.pid))
+            last = collections.deque(maxlen=20)
+            for line in proc.stdout:
+                last.append(line)
+                sys.stderr.write("[deepspark worker %d] %s" % (rank, line))
             status = proc.wait()
-
-        shutil.rmtree(lmdb, ignore_errors=True)
-        return [(rank, status)]
+            sys.stderr.flush()
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        if status > 0:
+            raise RuntimeError("DeepSpark worker %d exited with status %d:\n%s"
+                               % (rank, status, "".join(last)))
+        return [(rank, status, attempt)]
     return run
+
+
+def _task_slots(sc):
+    """Tasks the cluster can run at once now (Spark's own count, as its
+    barrier scheduling uses), or None where this Spark does not say."""
+    try:
+        jsc = sc._jsc.sc()
+        profile = jsc.resourceProfileManager().defaultResourceProfile()
+        return int(jsc.maxNumConcurrentTasks(profile))
+    except Exception:  # another Spark version: no check
+        return None
+
+
+def _wait_for_slots(sc, needed, wait_s):
+    """Every worker trains at once: waits up to wait_s for the executors to
+    register, then fails with a message rather than letting tasks queue."""
+    deadline = time.time() + wait_s
+    while True:
+        slots = _task_slots(sc)
+        if slots is None or slots >= needed:
+            return slots
+        if time.time() >= deadline:
+            raise deepspark.DeepSparkError(
+                "the job needs %d task slots at once (one per worker) and the cluster offers "
+                "%d after %.0f s: use fewer workers, or more executors or cores "
+                "(spark.executor.cores, spark.cores.max, spark.task.cpus)"
+                % (needed, slots, wait_s))
+        time.sleep(1)
+
+
+def _prepare_partitions(rdd, num_workers, shape):
+    """num_workers partitions (merged without a shuffle where there are
+    more, so a retried task recomputes only its own), checked: every one
+    has rows, all of one image shape."""
+    parts = rdd.getNumPartitions()
+    if parts > num_workers:
+        rdd = rdd.coalesce(num_workers)
+    elif parts < num_workers:
+        rdd = rdd.repartition(num_workers)
+    report = sorted(rdd.mapPartitionsWithIndex(_check_partitions(shape)).collect())
+    total = sum(count for _, count, _, _ in report)
+    for index, count, first, problem in report:
+        if problem:
+            raise ValueError("training data, partition %d of %d: %s" % (index, num_workers, problem))
+        if count == 0:
+            raise ValueError(
+                "training data: partition %d of %d has no rows (%d rows in all for %d workers; "
+                "each worker needs its own rows: use fewer workers or more data)"
+                % (index, num_workers, total, num_workers))
+    shapes = {first for _, _, first, _ in report}
+    if len(shapes) > 1:
+        raise ValueError("training data: images of different shapes in different partitions: %s"
+                         % ", ".join("partition %d %s" % (i, f) for i, _, f, _ in report))
+    return rdd, report[0][2]
 
 
 def train(data, solver, num_workers, mode="async-easgd", tau=None, moving_rate=None,
           image_col="image", label_col="label", shape=None, max_iter=None, test_source=None,
           test_iter=None, test_interval=None, workdir=None, port=0,
           heartbeat_timeout_ms=None, threads=1, weights=None, verbose=True, pid_dir=None,
-          worker_env=None, solver_cwd=None):
+          worker_env=None, solver_cwd=None, slot_wait_s=60):
     """Trains `solver` (a solver prototxt path) on `data` with num_workers
     Spark tasks; returns (center .caffemodel path, deepspark.Net in TEST
     phase with the center's weights).
@@ -140,20 +270,29 @@ def train(data, solver, num_workers, mode="async-easgd", tau=None, moving_rate=N
     when they are flat (default: inferred, square single channel).
     max_iter, test_source, test_iter, test_interval override the solver
     (test_source: an LMDB on the driver). solver_cwd: the folder the
-    solver's relative paths start from (default: the current one). heartbeat_timeout_ms: how long
-    the server waits for a silent worker before dropping it.
+    solver's relative paths start from (default: the current one).
+    heartbeat_timeout_ms: how long the server waits for a silent worker
+    before dropping it (and before a retried task may take its rank).
+    slot_wait_s: how long to wait for the cluster to offer a task slot per
+    worker before failing. Progress goes to the `deepspark.spark` logger
+    (verbose=False: only warnings).
     """
     rdd = _records(data, image_col, label_col)
     sc = rdd.context
     workdir = os.path.abspath(workdir or tempfile.mkdtemp(prefix="deepspark-job-"))
     os.makedirs(workdir, exist_ok=True)
     tool = deepspark.tool_path()
+    info = log.info if verbose else log.debug
+
+    # Checked before anything starts: the data, then the cluster's slots.
+    rdd, image_shape = _prepare_partitions(rdd, num_workers, shape)
+    slots = _wait_for_slots(sc, num_workers, slot_wait_s)
+    info("%d partitions of %s images; %s task slots", num_workers, image_shape,
+         "unknown" if slots is None else slots)
 
     # The server builds the train net, so its Data layer needs a source: a
     # small LMDB of the first records.
     sample = rdd.take(4)
-    if not sample:
-        raise ValueError("no training data")
     driver_lmdb = os.path.join(workdir, "driver_train_lmdb")
     # Ours, made anew each run: one left by an earlier job in the same
     # workdir is replaced, not an error.
@@ -176,12 +315,14 @@ def train(data, solver, num_workers, mode="async-easgd", tau=None, moving_rate=N
     deepspark._deepspark.write_job_key(key_text, key_file)
 
     host = _driver_host(sc)
+    result_path = os.path.join(workdir, "result.json")
+    if os.path.exists(result_path):
+        os.remove(result_path)
     cmd = [tool, "server", "--solver=" + job_solver, "--workers=%d" % num_workers,
            # The driver's own address (the one executors reach it by), not
            # every interface of the driver machine.
            "--listen=tcp://%s:%d" % (host, port),
-           "--key-file=" + key_file, "--mode=" + mode,
-           "--result-file=" + os.path.join(workdir, "result.json")]
+           "--key-file=" + key_file, "--mode=" + mode, "--result-file=" + result_path]
     if tau is not None:
         cmd.append("--tau=%d" % tau)
     if moving_rate is not None:
@@ -201,9 +342,7 @@ def train(data, solver, num_workers, mode="async-easgd", tau=None, moving_rate=N
     def pump():
         for line in server.stdout:
             lines.append(line)
-            if verbose:
-                sys.stdout.write("[server] " + line)
-                sys.stdout.flush()
+            info("[server] %s", line.rstrip("\n"))
     reader = threading.Thread(target=pump, daemon=True)
     reader.start()
     # The server writes its address to the endpoint file (whole, by a
@@ -222,24 +361,49 @@ def train(data, solver, num_workers, mode="async-easgd", tau=None, moving_rate=N
     port_used = address.rsplit(":", 1)[1]
     server_addr = "tcp://%s:%s" % (host, port_used)
 
+    # One job group: a failure or Ctrl-C here cancels the stage, and its
+    # tasks' workers die with them (_die_with).
+    group = "deepspark-%d-%d" % (os.getpid(), int(time.time() * 1000))
+    sc.setJobGroup(group, "DeepSpark %s: %d workers training %s (server %s)"
+                   % (mode, num_workers, os.path.basename(solver), server_addr),
+                   interruptOnCancel=True)
     try:
-        if rdd.getNumPartitions() != num_workers:
-            rdd = rdd.repartition(num_workers)
         task = _partition_task(server_addr, key_text, shape, tool, threads, pid_dir, worker_env)
-        statuses = rdd.barrier().mapPartitions(task).collect()
-    except BaseException:
+        statuses = rdd.mapPartitions(task).collect()
+    except BaseException as e:
+        sc.cancelJobGroup(group)
         server.kill()
         server.wait()
+        reader.join(timeout=10)
+        if isinstance(e, Exception):
+            raise deepspark.DeepSparkError(
+                "the training stage failed: %s\nlast lines of the server:\n%s"
+                % (e, "".join(lines[-20:]))) from e
         raise
-    for rank, status in sorted(statuses):
-        if status != 0 and verbose:
-            sys.stdout.write("[driver] worker %d ended with status %d\n" % (rank, status))
-    server.wait()
+    finally:
+        sc.setLocalProperty("spark.jobGroup.id", None)
+        sc.setLocalProperty("spark.job.description", None)
+    for rank, status, attempt in sorted(statuses):
+        if status != 0:
+            log.warning("worker %d (attempt %d) was killed (status %d); the job went on "
+                        "without it", rank, attempt, status)
+        elif attempt > 0:
+            info("worker %d finished on attempt %d", rank, attempt)
+    # Every task has returned, so every worker has ended: the server ends
+    # once it has dropped the silent ones and saved the center.
+    grace_s = (heartbeat_timeout_ms or 10000) / 1000.0 + 300
+    try:
+        server.wait(timeout=grace_s)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
+        raise deepspark.DeepSparkError(
+            "the parameter server did not finish within %.0f s of its workers:\n%s"
+            % (grace_s, "".join(lines[-40:])))
     reader.join(timeout=10)
     text = "".join(lines)
     # The server writes how the job ended as JSON (its result file); the
     # printed lines are for people.
-    result_path = os.path.join(workdir, "result.json")
     result = None
     if os.path.exists(result_path):
         with open(result_path) as f:
@@ -247,8 +411,7 @@ def train(data, solver, num_workers, mode="async-easgd", tau=None, moving_rate=N
     if server.returncode != 0 or not result or not result.get("ok") or not result["caffemodel"]:
         raise deepspark.DeepSparkError("the parameter server failed (status %s):\n%s"
                                        % (server.returncode, text[-4000:]))
-    caffemodel = os.path.join(solver_cwd, result["caffemodel"])
+    caffemodel = os.path.join(solver_cwd or "", result["caffemodel"])
     with _cwd(solver_cwd):
         net = deepspark.Net(job_net, deepspark.TEST, weights=caffemodel)
     return caffemodel, net
-

@@ -1,7 +1,9 @@
 """deepspark.spark.train end to end: local[4], a standalone cluster on
-loopback (a master and 2 workers started from pyspark's own Spark), and a
-worker killed mid-job. Small MNIST subsets and short jobs keep these to a
-minute or two each on a small machine."""
+loopback (a master and 2 workers started from pyspark's own Spark), a
+worker killed mid-job, an executor JVM killed mid-job, and the checks made
+before training (too little data, rows of the wrong shape, too few task
+slots). Small MNIST subsets and short jobs keep these to a minute or two
+each on a small machine."""
 import os
 import signal
 import socket
@@ -12,6 +14,8 @@ import time
 
 import numpy as np
 import pytest
+
+import logging
 
 import deepspark
 import deepspark.spark
@@ -179,3 +183,118 @@ def test_worker_killed_mid_job(tmp_path):
     assert killed, "the worker ended before it could be killed"
     assert os.path.exists(caffemodel)
     assert acc > 0.8
+
+
+def _rows(n, side=28):
+    return [(bytearray(np.full(side * side, i % 256, np.uint8).tobytes()), i % 10)
+            for i in range(n)]
+
+
+def test_too_little_data_fails_before_training(tmp_path):
+    spark = _session("local[2]")
+    try:
+        df = spark.createDataFrame(_rows(1), "image binary, label int")
+        with pytest.raises(ValueError, match=r"partition \d of 2 has no rows \(1 rows in all"):
+            deepspark.spark.train(df, SOLVER, 2, shape=(1, 28, 28), max_iter=10,
+                                  workdir=str(tmp_path / "job"), solver_cwd=CAFFE_ROOT)
+    finally:
+        spark.stop()
+    assert not (tmp_path / "job" / "endpoint").exists(), "a server was started"
+
+
+def test_rows_of_the_wrong_shape_fail_before_training(tmp_path):
+    spark = _session("local[2]")
+    try:
+        rows = _rows(20)
+        rows[13] = (bytearray(100), 3)
+        df = spark.createDataFrame(spark.sparkContext.parallelize(rows, 2),
+                                   "image binary, label int")
+        with pytest.raises(ValueError, match=r"partition 1 of 2: row 3: cannot reshape"):
+            deepspark.spark.train(df, SOLVER, 2, shape=(1, 28, 28), max_iter=10,
+                                  workdir=str(tmp_path / "job"), solver_cwd=CAFFE_ROOT)
+        # Without a shape, each row's own is inferred: 784 and 100 values
+        # are two shapes in one partition.
+        with pytest.raises(ValueError, match=r"row 3 has an image of shape \(1, 10, 10\)"):
+            deepspark.spark.train(df, SOLVER, 2, max_iter=10,
+                                  workdir=str(tmp_path / "job"), solver_cwd=CAFFE_ROOT)
+    finally:
+        spark.stop()
+
+
+def test_too_few_task_slots_fail_fast(tmp_path):
+    spark = _session("local[1]")
+    try:
+        df = spark.createDataFrame(_rows(40), "image binary, label int")
+        started = time.time()
+        with pytest.raises(deepspark.DeepSparkError,
+                           match=r"needs 3 task slots at once .* offers 1 after 2 s"):
+            deepspark.spark.train(df, SOLVER, 3, shape=(1, 28, 28), max_iter=10,
+                                  workdir=str(tmp_path / "job"), solver_cwd=CAFFE_ROOT,
+                                  slot_wait_s=2)
+        assert time.time() - started < 60
+    finally:
+        spark.stop()
+
+
+def test_rerun_into_the_same_workdir(tmp_path):
+    spark = _session("local[2]")
+    try:
+        for _ in range(2):
+            _train(spark, 2, tmp_path, limit=500, max_iter=30)
+    finally:
+        spark.stop()
+
+
+def _ancestor(pid, marker):
+    """The nearest ancestor of pid whose command line contains marker."""
+    while pid > 1:
+        try:
+            with open("/proc/%d/stat" % pid) as f:
+                pid = int(f.read().rsplit(")", 1)[1].split()[1])
+            with open("/proc/%d/cmdline" % pid, "rb") as f:
+                if marker in f.read():
+                    return pid
+        except (OSError, ValueError, IndexError):
+            return None
+    return None
+
+
+def test_executor_killed_mid_job(standalone_cluster, tmp_path, caplog):
+    """The executor JVM running worker 1 is killed (SIGKILL) while it trains:
+    Spark retries that task on a new executor, its worker rejoins rank 1, and
+    the job finishes with the center saved."""
+    pid_dir = tmp_path / "pids"
+    pid_dir.mkdir()
+    killed = []
+
+    def killer():
+        pid_file = pid_dir / "rank1.pid"
+        deadline = time.time() + 180
+        while time.time() < deadline and not pid_file.exists():
+            time.sleep(0.2)
+        if not pid_file.exists():
+            return
+        time.sleep(4)  # let it train a while
+        jvm = _ancestor(int(pid_file.read_text()), b"CoarseGrainedExecutorBackend")
+        if jvm:
+            os.kill(jvm, signal.SIGKILL)
+            killed.append(jvm)
+
+    spark = _session(standalone_cluster, {"spark.executor.memory": "512m",
+                                          "spark.executor.cores": "1",
+                                          "spark.cores.max": "2",
+                                          "spark.task.maxFailures": "4"})
+    caplog.set_level(logging.INFO, logger="deepspark.spark")
+    t = threading.Thread(target=killer, daemon=True)
+    t.start()
+    try:
+        caffemodel, acc = _train(spark, 2, tmp_path, limit=2000, max_iter=600,
+                                 heartbeat_timeout_ms=3000, pid_dir=str(pid_dir),
+                                 slot_wait_s=90)
+    finally:
+        spark.stop()
+    t.join(timeout=5)
+    assert killed, "worker 1 ended before its executor could be killed"
+    assert "worker 1 finished on attempt 1" in caplog.text, caplog.text[-3000:]
+    assert os.path.exists(caffemodel)
+    assert acc > 0.9
