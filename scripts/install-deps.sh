@@ -20,11 +20,13 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # Python side: the package build (scikit-build-core), numpy, and for the tests
-# and the Spark trainer pytest and pyspark (Java 17 must be present).
+# and the Spark trainer pytest and pyspark (Java 17 must be present), and
+# pandas and pyarrow, which Spark ML's mapInPandas needs (deepspark.ml).
 PY=${PYTHON:-python3}
 if command -v "$PY" >/dev/null 2>&1; then
   pymissing=()
-  for spec in numpy:numpy pytest:pytest pyspark:pyspark scikit_build_core:scikit-build-core; do
+  for spec in numpy:numpy pytest:pytest pyspark:pyspark "pandas:pandas<3" pyarrow:pyarrow \
+      scikit_build_core:scikit-build-core; do
     mod=${spec%%:*}; pkg=${spec#*:}
     "$PY" -c "import $mod" 2>/dev/null || pymissing+=("$pkg")
   done

@@ -37,6 +37,11 @@ class DataTransformer {
   // Loads mean_file if set; throws Error if it cannot be read or both
   // mean_file and mean_value are given.
   DataTransformer(const caffe::TransformationParameter& param, caffe::Phase phase);
+  // As above, with the mean file's contents given instead of read from
+  // param.mean_file (the Spark Model carries them to executors, where that
+  // path does not exist).
+  DataTransformer(const caffe::TransformationParameter& param, caffe::Phase phase,
+                  const caffe::BlobProto& mean);
 
   // The shape of one transformed item: {C, H', W'} (decoding if encoded).
   std::vector<int> InferItemShape(const caffe::Datum& datum) const;

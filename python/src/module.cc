@@ -28,6 +28,7 @@ namespace deepspark {
 namespace python {
 
 void BindIo(py::module_& m);  // io_bindings.cc
+void BindMl(py::module_& m);  // ml_bindings.cc
 
 namespace {
 
@@ -189,6 +190,7 @@ PYBIND11_MODULE(_deepspark, m) {
       .def_property_readonly("test_nets", [](const PySolver& s) { return s.solver->test_nets(); });
 
   BindIo(m);
+  BindMl(m);
 }
 
 }  // namespace python

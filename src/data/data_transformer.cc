@@ -117,6 +117,16 @@ DataTransformer<Dtype>::DataTransformer(const caffe::TransformationParameter& pa
 }
 
 template <typename Dtype>
+DataTransformer<Dtype>::DataTransformer(const caffe::TransformationParameter& param,
+                                        caffe::Phase phase, const caffe::BlobProto& mean)
+    : param_(param), phase_(phase), mean_(mean), has_mean_file_(true) {
+  REQUIRE(param.mean_value_size() == 0)
+      << "transform_param: specify either mean_file or mean_value, not both";
+  REQUIRE(!(param.force_color() && param.force_gray()))
+      << "transform_param: force_color and force_gray are mutually exclusive";
+}
+
+template <typename Dtype>
 std::vector<int> DataTransformer<Dtype>::InferItemShape(const caffe::Datum& datum) const {
   int channels = datum.channels(), height = datum.height(), width = datum.width();
   if (datum.encoded()) {

@@ -1,0 +1,93 @@
+"""deepspark.ml with real Spark (local[2]): fit a DeepSparkClassifier on an
+MNIST DataFrame, transform test images, save and load the model (files
+through Hadoop's FileSystem), and the same inside a Pipeline."""
+import os
+import sys
+
+import numpy as np
+import pytest
+
+import deepspark
+
+from conftest import MNIST, REPO, ZOO
+
+sys.path.insert(0, os.path.join(REPO, "examples", "spark"))
+import train_mnist  # noqa: E402
+
+pytestmark = pytest.mark.slow
+
+SOLVER = os.path.join(ZOO, "bvlc", "examples", "mnist", "lenet_solver.prototxt")
+CAFFE_ROOT = os.path.join(ZOO, "bvlc")
+FIRST100 = os.path.join(ZOO, "trained", "mnist_test_first100_lmdb")
+
+os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+
+
+@pytest.fixture(scope="module")
+def spark():
+    from test_spark import _session
+    s = _session("local[2]")
+    yield s
+    s.stop()
+
+
+def _test_frame(spark, n=500):
+    images = train_mnist.read_idx(os.path.join(MNIST, "t10k-images-idx3-ubyte.gz"))[:n]
+    labels = train_mnist.read_idx(os.path.join(MNIST, "t10k-labels-idx1-ubyte.gz"))[:n]
+    rows = [(bytearray(images[i].tobytes()), int(labels[i])) for i in range(n)]
+    return spark.createDataFrame(rows, "image binary, label int")
+
+
+def _accuracy(scored):
+    rows = scored.select("label", "prediction", "probability").collect()
+    probs = np.array([r["probability"] for r in rows])
+    assert probs.shape == (len(rows), 10)
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-4)
+    assert all(r["prediction"] == float(np.argmax(r["probability"])) for r in rows)
+    return np.mean([r["label"] == r["prediction"] for r in rows]), [r["prediction"] for r in rows]
+
+
+def test_fit_transform_save_load_and_pipeline(spark, tmp_path):
+    from pyspark.ml import Pipeline, PipelineModel
+    from deepspark.ml import DeepSparkClassifier, DeepSparkModel
+    train = train_mnist.mnist_dataframe(spark, MNIST, 2000)
+    clf = DeepSparkClassifier(solver=SOLVER, solverCwd=CAFFE_ROOT, numWorkers=2, maxIter=200,
+                              testSource=FIRST100, imageShape=[1, 28, 28], batchSize=50,
+                              workdir=str(tmp_path / "job"))
+    model = clf.fit(train)
+    assert "Input" in model.deploy_prototxt and "SoftmaxWithLoss" not in model.deploy_prototxt
+    test = _test_frame(spark)
+    scored = model.transform(test)
+    assert scored.columns == ["image", "label", "prediction", "probability"]
+    acc, predictions = _accuracy(scored)
+    assert acc > 0.9, acc
+
+    # Saved as a folder of Caffe's files (the weights load in Caffe as they
+    # are) and loaded back: the same predictions.
+    path = "file://" + str(tmp_path / "model")
+    model.write().overwrite().save(path)
+    assert (tmp_path / "model" / "model.caffemodel").stat().st_size > 1e6
+    assert (tmp_path / "model" / "deploy.prototxt").exists()
+    net = deepspark.Net(str(tmp_path / "model" / "deploy.prototxt"), deepspark.TEST,
+                        weights=str(tmp_path / "model" / "model.caffemodel"))
+    assert net.blobs["data"].data.shape == (50, 1, 28, 28)
+    loaded = DeepSparkModel.load(path)
+    assert loaded.getBatchSize() == 50 and loaded.getImageShape() == [1, 28, 28]
+    assert _accuracy(loaded.transform(test))[1] == predictions
+
+    # In a Pipeline, saved and loaded as Spark ML's own.
+    pipeline = Pipeline(stages=[clf.copy({clf.maxIter: 50, clf.workdir: str(tmp_path / "job2")})])
+    fitted = pipeline.fit(train)
+    fitted.write().overwrite().save(str(tmp_path / "pipeline"))
+    again = PipelineModel.load(str(tmp_path / "pipeline"))
+    assert isinstance(again.stages[0], DeepSparkModel)
+    assert _accuracy(again.transform(test))[1] == _accuracy(fitted.transform(test))[1]
+    clf.write().overwrite().save(str(tmp_path / "estimator"))
+    assert DeepSparkClassifier.load(str(tmp_path / "estimator")).getOrDefault("maxIter") == 200
+
+
+def test_a_missing_solver_is_named(spark):
+    from deepspark.ml import DeepSparkClassifier
+    with pytest.raises(ValueError, match="needs solver="):
+        DeepSparkClassifier(numWorkers=2).fit(_test_frame(spark, 10))
