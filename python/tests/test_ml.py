@@ -2,31 +2,20 @@
 MNIST DataFrame, transform test images, save and load the model (files
 through Hadoop's FileSystem), and the same inside a Pipeline."""
 import os
-import sys
 
 import numpy as np
 import pytest
 
 import deepspark
 
-from conftest import MNIST, REPO, ZOO
-
-sys.path.insert(0, os.path.join(REPO, "examples", "spark"))
-import train_mnist  # noqa: E402
+from conftest import MNIST
+from test_spark import CAFFE_ROOT, FIRST100, SOLVER, _session, train_mnist
 
 pytestmark = pytest.mark.slow
-
-SOLVER = os.path.join(ZOO, "bvlc", "examples", "mnist", "lenet_solver.prototxt")
-CAFFE_ROOT = os.path.join(ZOO, "bvlc")
-FIRST100 = os.path.join(ZOO, "trained", "mnist_test_first100_lmdb")
-
-os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
 
 
 @pytest.fixture(scope="module")
 def spark():
-    from test_spark import _session
     s = _session("local[2]")
     yield s
     s.stop()
