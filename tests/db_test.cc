@@ -259,6 +259,12 @@ TEST(DBLMDBTest, DamagedTreePagesAreRefused) {
   EXPECT_NE(message.find("outside its page"), std::string::npos) << message;
   message = damage(page + 12, 0xFFFF);  // its lower bound
   EXPECT_NE(message.find("impossible bounds"), std::string::npos) << message;
+  // An empty root leaf made mdb_cursor_first read a node from outside the
+  // page (a SEGV; found by fuzz_db), and flags beyond P_LEAF are refused.
+  message = damage(page + 12, 16);  // lower: no node offsets at all
+  EXPECT_NE(message.find("has no entries"), std::string::npos) << message;
+  message = damage(page + 10, 0x102);
+  EXPECT_NE(message.find("(flags 0x102)"), std::string::npos) << message;
   // The untouched file still reads.
   std::ofstream(data, std::ios::binary | std::ios::trunc) << pristine;
   EXPECT_EQ(ErrorInChild([&] {
@@ -315,7 +321,7 @@ TEST(DBLevelDBTest, FlippedBytesAreFoundByTheirChecksums) {
     const std::string path = dir / ("db" + kind);
     MakeDatumDB(path, "leveldb", 40, 3, 32, 32);
     if (kind == ".ldb") ReadAllLevelDB(path);  // the log is replayed into a table
-    std::string file;  // the largest of its kind: the one with the data
+    std::string file;                          // the largest of its kind: the one with the data
     for (const auto& entry : std::filesystem::directory_iterator(path)) {
       const std::string name = entry.path().string();
       if (name.size() > 4 && name.substr(name.size() - 4) == kind &&

@@ -175,15 +175,25 @@ void CheckLmdbFile(const std::string& source) {
     const uint16_t lower = Load<uint16_t>(p + 12), upper = Load<uint16_t>(p + 14);
     if (Load<uint64_t>(p) != pgno)
       damaged(where + " says it is page " + std::to_string(Load<uint64_t>(p)));
-    const bool branch = (flags & (kBranch | kLeaf | kOverflow)) == kBranch;
-    const bool leaf = (flags & (kBranch | kLeaf | kOverflow)) == kLeaf;
-    if (!branch && !leaf) damaged(where + " is neither a branch nor a leaf page of the tree");
+    // On disk a tree page's flags are exactly P_BRANCH or P_LEAF (P_DIRTY and
+    // the other in-memory bits are cleared before a page is written; P_LEAF2
+    // and P_SUBP belong to sorted duplicates, which Caffe never writes).
+    const bool branch = flags == kBranch;
+    const bool leaf = flags == kLeaf;
+    if (!branch && !leaf) {
+      char hex[16];
+      std::snprintf(hex, sizeof(hex), "0x%x", flags);
+      damaged(where + " is neither a branch nor a leaf page of the tree (flags " + hex + ")");
+    }
     if (lower < kPageHeader || lower > upper || upper > psize || (lower & 1)) {
       damaged(where + " has impossible bounds (" + std::to_string(lower) + ", " +
               std::to_string(upper) + ")");
     }
     const int keys = (lower - kPageHeader) / 2;
-    if (branch && keys < 1) damaged(where + ", a branch page, has no children");
+    // LMDB never leaves a page of the tree empty (an emptied database's root
+    // is P_INVALID); on an empty leaf mdb_cursor_first read node 0 anyway, at
+    // an offset from outside the page (found by fuzz_db: a SEGV).
+    if (keys < 1) damaged(where + " has no entries");
     for (int i = 0; i < keys; ++i) {
       const uint16_t off = Load<uint16_t>(p + kPageHeader + 2 * i);
       const std::string node = where + ", node " + std::to_string(i);
