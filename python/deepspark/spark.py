@@ -260,7 +260,7 @@ def train(data, solver, num_workers, mode="async-easgd", tau=None, moving_rate=N
           image_col="image", label_col="label", shape=None, max_iter=None, test_source=None,
           test_iter=None, test_interval=None, workdir=None, port=0,
           heartbeat_timeout_ms=None, threads=1, weights=None, verbose=True, pid_dir=None,
-          worker_env=None, solver_cwd=None, slot_wait_s=60):
+          worker_env=None, solver_cwd=None, slot_wait_s=30):
     """Trains `solver` (a solver prototxt path) on `data` with num_workers
     Spark tasks; returns (center .caffemodel path, deepspark.Net in TEST
     phase with the center's weights).

@@ -14,7 +14,7 @@ from test_spark import CAFFE_ROOT, FIRST100, SOLVER, _session, train_mnist
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def spark():
     s = _session("local[2]")
     yield s
@@ -71,12 +71,26 @@ def test_fit_transform_save_load_and_pipeline(spark, tmp_path):
     fitted.write().overwrite().save(str(tmp_path / "pipeline"))
     again = PipelineModel.load(str(tmp_path / "pipeline"))
     assert isinstance(again.stages[0], DeepSparkModel)
-    assert _accuracy(again.transform(test))[1] == _accuracy(fitted.transform(test))[1]
+    pipeline_predictions = _accuracy(fitted.transform(test))[1]
+    assert _accuracy(again.transform(test))[1] == pipeline_predictions
     clf.write().overwrite().save(str(tmp_path / "estimator"))
     assert DeepSparkClassifier.load(str(tmp_path / "estimator")).getOrDefault("maxIter") == 200
 
+    # And in a new Spark session (a new JVM: nothing cached survives).
+    spark.stop()
+    fresh = _session("local[2]")
+    try:
+        again = PipelineModel.load(str(tmp_path / "pipeline"))
+        assert _accuracy(again.transform(_test_frame(fresh)))[1] == pipeline_predictions
+    finally:
+        fresh.stop()
 
-def test_a_missing_solver_is_named(spark):
+
+def test_a_missing_solver_is_named():
     from deepspark.ml import DeepSparkClassifier
-    with pytest.raises(ValueError, match="needs solver="):
-        DeepSparkClassifier(numWorkers=2).fit(_test_frame(spark, 10))
+    spark = _session("local[2]")
+    try:
+        with pytest.raises(ValueError, match="needs solver="):
+            DeepSparkClassifier(numWorkers=2).fit(_test_frame(spark, 10))
+    finally:
+        spark.stop()
