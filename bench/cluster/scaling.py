@@ -13,7 +13,8 @@ bench/results/cluster_<name>.json (one per run, resumable: runs already in
 the file are skipped), with a markdown table and plots beside it.
 
 Usage: bench/cluster/scaling.py [--datasets mnist fashion-mnist] [--modes ...]
-         [--workers 1 2 4 8] [--slow 4 8] [--cpu 0.2] [--mbit 1000] [--name NAME]
+         [--workers 1 2 4 8] [--slow 4 8] [--cpu 0.2] [--mbit 1000] [--net lenet|lenet-wide]
+         [--name NAME]
 """
 import argparse
 import json
@@ -44,9 +45,18 @@ DATASETS = {
 MODES = ["async-easgd", "deepspark", "sync-easgd", "model-averaging", "sync-sgd"]
 
 
-def write_solver(name, dbs, test_interval, max_iter, base_lr):
+NETS = {
+    # Caffe's stock LeNet, and a larger net (nets/lenet_wide_train_test.prototxt:
+    # LeNet with 32/64 maps and 512 hidden units: 1.9x its multiply-adds).
+    "lenet": os.path.join(SHARED, "caffe-zoo/bvlc/examples/mnist/lenet_train_test.prototxt"),
+    "lenet-wide": os.path.join(os.path.dirname(os.path.abspath(__file__)), "nets",
+                            "lenet_wide_train_test.prototxt"),
+}
+
+
+def write_solver(name, dbs, test_interval, max_iter, base_lr, net_name="lenet"):
     zoo = os.path.join(SHARED, "caffe-zoo/bvlc/examples/mnist")
-    net = open(os.path.join(zoo, "lenet_train_test.prototxt")).read()
+    net = open(NETS[net_name]).read()
     net = net.replace("examples/mnist/mnist_train_lmdb", dbs["train"])
     net = net.replace("examples/mnist/mnist_test_lmdb", dbs["test"])
     net_path = os.path.join(WORK, f"{name}_net.prototxt")
@@ -103,7 +113,7 @@ def run_one(args, dataset, solver, target, mode, workers, slow):
         extra.append(f"--lr-power={args.lr_power}")
     if args.lr_schedule:
         extra.append(f"--lr-schedule={args.lr_schedule}")
-    record = {"dataset": dataset, "mode": mode, "workers": workers, "slow": slow,
+    record = {"dataset": dataset, "net": args.net, "mode": mode, "workers": workers, "slow": slow,
               "target": target, "cpu_per_worker": args.cpu, "server_cpu": args.server_cpu,
               "mbit": args.mbit, "tau": args.tau or 10, "base_lr": args.base_lr,
               "lr_power": args.lr_power,
@@ -219,6 +229,8 @@ def main():
     ap.add_argument("--test-interval", type=int, default=250)
     ap.add_argument("--max-seconds", type=float, default=900)
     ap.add_argument("--target", type=float, default=0, help="override the datasets' targets")
+    ap.add_argument("--net", default="lenet", choices=sorted(NETS),
+                    help="the net (the solver stays Caffe's LeNet solver)")
     ap.add_argument("--name", default="emulated")
     args = ap.parse_args()
     reason = cluster.why_not()
@@ -250,7 +262,7 @@ def main():
                   "dataset-fashion-mnist); skipped")
             continue
         dbs = convert(dataset_dir, ds)
-        solver = write_solver(ds, dbs, args.test_interval, 10000 * 4, args.base_lr)
+        solver = write_solver(ds, dbs, args.test_interval, 10000 * 4, args.base_lr, args.net)
         t0 = time.time()
         r = run_one(args, ds, solver, target, mode, n, slow)
         print(f"{ds} {mode} N={n}{' slow' if slow else ''}: reached={r['reached']} "
