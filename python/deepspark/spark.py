@@ -316,8 +316,11 @@ def train(data, solver, num_workers, mode="async-easgd", tau=None, moving_rate=N
 
     host = _driver_host(sc)
     result_path = os.path.join(workdir, "result.json")
-    if os.path.exists(result_path):
-        os.remove(result_path)
+    # A new job: the last run's result and metrics (which the server would
+    # append to) go.
+    for old in (result_path, os.path.join(workdir, "center_metrics.jsonl")):
+        if os.path.exists(old):
+            os.remove(old)
     cmd = [tool, "server", "--solver=" + job_solver, "--workers=%d" % num_workers,
            # The driver's own address (the one executors reach it by), not
            # every interface of the driver machine.
@@ -415,3 +418,17 @@ def train(data, solver, num_workers, mode="async-easgd", tau=None, moving_rate=N
     with _cwd(solver_cwd):
         net = deepspark.Net(job_net, deepspark.TEST, weights=caffemodel)
     return caffemodel, net
+
+
+def job_metrics(spark, workdir):
+    """The metrics the parameter server of the job in `workdir` wrote (one
+    row per event: joins, each worker's progress about once a second, every
+    test of the center, the end), as a DataFrame. Read on the driver, where
+    the file is; fields an event lacks are null."""
+    import pandas as pd
+    path = os.path.join(workdir, "center_metrics.jsonl")
+    with open(path) as f:
+        records = [json.loads(line) for line in f if line.strip()]
+    if not records:
+        raise ValueError("%s holds no metrics" % path)
+    return spark.createDataFrame(pd.DataFrame.from_records(records))

@@ -241,6 +241,10 @@ def test_rerun_into_the_same_workdir(tmp_path):
     try:
         for _ in range(2):
             _train(spark, 2, tmp_path, limit=500, max_iter=30)
+        # The last run's metrics, as a DataFrame.
+        metrics = deepspark.spark.job_metrics(spark, str(tmp_path / "job"))
+        events = [r["event"] for r in metrics.select("event").collect() if r["event"]]
+        assert events.count("join") == 2 and events.count("end") == 1, events
     finally:
         spark.stop()
 
