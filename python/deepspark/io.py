@@ -34,14 +34,22 @@ def load_blobproto(path):
         return blobproto_to_array(f.read())
 
 
+class Encoded(bytes):
+    """The bytes of an encoded image (JPEG, PNG or BMP), for write_lmdb to
+    store as Caffe's encoded Datum (decoded by the Data layer)."""
+
+
 def write_lmdb(path, items, backend="lmdb", batch=1000):
-    """Writes (array, label) pairs as Datums with keys 00000000, 00000001, ...
-    to a new database; returns the number written."""
+    """Writes (array or Encoded, label) pairs as Datums with keys 00000000,
+    00000001, ... to a new database; returns the number written."""
     writer = _deepspark.DBWriter(str(path), backend, batch)
     n = 0
     try:
         for arr, label in items:
-            writer.put("%08d" % n, array_to_datum(arr, label))
+            if isinstance(arr, Encoded):
+                writer.put("%08d" % n, _deepspark.encoded_datum(bytes(arr), int(label)))
+            else:
+                writer.put("%08d" % n, array_to_datum(arr, label))
             n += 1
     finally:
         writer.close()

@@ -40,9 +40,40 @@ _PKG_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(deepspark.__file__
 log = logging.getLogger("deepspark.spark")
 
 
+_IMAGE_MAGIC = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"BM")
+
+
+def _encoded(image, shape):
+    """The bytes of an encoded image (JPEG, PNG or BMP), else None. Bytes
+    that are exactly a raw image of `shape` are raw, whatever they start
+    with."""
+    if not isinstance(image, (bytes, bytearray, memoryview)):
+        return None
+    if shape is not None and len(image) == int(np.prod(shape)):
+        return None
+    head = bytes(image[:8])
+    return bytes(image) if any(head.startswith(m) for m in _IMAGE_MAGIC) else None
+
+
+def _lmdb_item(image, shape):
+    """What a task writes for an image: encoded images as they are (the
+    Data layer decodes them, as Caffe's encoded Datums), others as arrays."""
+    enc = _encoded(image, shape)
+    return deepspark.io.Encoded(enc) if enc is not None else _to_chw(image, shape)
+
+
 def _to_chw(image, shape):
-    """An image (bytes, flat or shaped array) -> (C,H,W) array, uint8 when it
-    is bytes or integral, else float32."""
+    """An image (raw bytes, encoded JPEG/PNG/BMP bytes, a flat or shaped
+    array) -> (C,H,W) array, uint8 when it is bytes or integral, else
+    float32. Encoded images are decoded as the Data layer does (grey stays
+    one channel, colour is BGR)."""
+    enc = _encoded(image, shape)
+    if enc is not None:
+        arr = deepspark._deepspark.decode_image(enc)
+        if shape is not None and tuple(arr.shape) != tuple(shape):
+            raise ValueError("an encoded image of shape %s, not %s" % (tuple(arr.shape),
+                                                                        tuple(shape)))
+        return arr
     if isinstance(image, (bytes, bytearray, memoryview)):
         arr = np.frombuffer(bytes(image), dtype=np.uint8)
     else:
@@ -160,7 +191,8 @@ def _partition_task(server, key_text, shape, tool, threads, pid_dir, worker_env)
         work = tempfile.mkdtemp(prefix="deepspark-task%d-" % rank, dir=_local_dir())
         try:
             lmdb = os.path.join(work, "train_lmdb")
-            n = dsio.write_lmdb(lmdb, ((_to_chw(img, shape), label) for img, label in index_iter))
+            n = dsio.write_lmdb(lmdb, ((_lmdb_item(img, shape), label)
+                                       for img, label in index_iter))
             if n == 0:  # checked before the stage; a source that changed since can still
                 raise ValueError("DeepSpark worker %d: its partition has no rows" % rank)
             env = dict(os.environ)
@@ -297,7 +329,7 @@ def train(data, solver, num_workers, mode="async-easgd", tau=None, moving_rate=N
     # Ours, made anew each run: one left by an earlier job in the same
     # workdir is replaced, not an error.
     shutil.rmtree(driver_lmdb, ignore_errors=True)
-    deepspark.io.write_lmdb(driver_lmdb, [(_to_chw(i, shape), l) for i, l in sample])
+    deepspark.io.write_lmdb(driver_lmdb, [(_lmdb_item(i, shape), l) for i, l in sample])
     job_solver = os.path.join(workdir, "solver.prototxt")
     job_net = os.path.join(workdir, "net.prototxt")
     # Paths inside the solver are relative to solver_cwd (Caffe: its root).

@@ -5,6 +5,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <vector>
@@ -95,9 +96,37 @@ py::array_t<float> TransformImages(const py::bytes& param_bytes, py::array image
   return out;
 }
 
+// An encoded image (JPEG, PNG or BMP bytes) as Caffe's encoded Datum: the
+// bytes as they are, decoded by the Data layer (serialized Datum).
+py::bytes EncodedDatum(const py::bytes& image, int label) {
+  caffe::Datum datum;
+  datum.set_data(std::string(image));
+  datum.set_encoded(true);
+  datum.set_label(label);
+  return py::bytes(datum.SerializeAsString());
+}
+
+// Decodes an encoded image as the Data layer would (its size checked from
+// its header first): (C, H, W) uint8, BGR for colour as OpenCV gives it.
+py::array_t<uint8_t> DecodeImage(const py::bytes& image, bool force_color, bool force_gray) {
+  caffe::Datum datum;
+  datum.set_data(std::string(image));
+  datum.set_encoded(true);
+  {
+    py::gil_scoped_release release;
+    DecodeDatumInPlace(&datum, force_color, force_gray);
+  }
+  py::array_t<uint8_t> out({datum.channels(), datum.height(), datum.width()});
+  std::copy(datum.data().begin(), datum.data().end(), out.mutable_data());
+  return out;
+}
+
 }  // namespace
 
 void BindMl(py::module_& m) {
+  m.def("encoded_datum", &EncodedDatum, py::arg("image"), py::arg("label") = 0);
+  m.def("decode_image", &DecodeImage, py::arg("image"), py::arg("force_color") = false,
+        py::arg("force_gray") = false);
   m.def("make_deploy_net", &MakeDeploy, py::arg("net_path"), py::arg("out_path"), py::arg("shape"));
   m.def("transform_images", &TransformImages, py::arg("transform_param"), py::arg("images"),
         py::arg("mean") = py::bytes());

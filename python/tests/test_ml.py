@@ -1,7 +1,10 @@
 """deepspark.ml with real Spark (local[2]): fit a DeepSparkClassifier on an
 MNIST DataFrame, transform test images, save and load the model (files
-through Hadoop's FileSystem), and the same inside a Pipeline."""
+through Hadoop's FileSystem), and the same inside a Pipeline; a column of
+PNG-encoded images."""
 import os
+import struct
+import zlib
 
 import numpy as np
 import pytest
@@ -92,5 +95,44 @@ def test_a_missing_solver_is_named():
     try:
         with pytest.raises(ValueError, match="needs solver="):
             DeepSparkClassifier(numWorkers=2).fit(_test_frame(spark, 10))
+    finally:
+        spark.stop()
+
+
+def _png(gray):
+    """A greyscale uint8 (H, W) array as PNG bytes (written here, so the test
+    does not depend on an image library)."""
+    h, w = gray.shape
+
+    def chunk(kind, data):
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+    raw = b"".join(b"\x00" + gray[y].tobytes() for y in range(h))  # filter 0 per row
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+
+def test_png_encoded_column(tmp_path):
+    """Encoded images train as Caffe's encoded Datums (the Data layer
+    decodes them) and are decoded the same way in transform."""
+    from deepspark.ml import DeepSparkClassifier
+    spark = _session("local[2]")
+    try:
+        def frame(images, labels, n):
+            rows = [(bytearray(_png(images[i])), int(labels[i])) for i in range(n)]
+            return spark.createDataFrame(rows, "image binary, label int")
+        train = frame(train_mnist.read_idx(os.path.join(MNIST, "train-images-idx3-ubyte.gz")),
+                      train_mnist.read_idx(os.path.join(MNIST, "train-labels-idx1-ubyte.gz")),
+                      2000)
+        test = frame(train_mnist.read_idx(os.path.join(MNIST, "t10k-images-idx3-ubyte.gz")),
+                     train_mnist.read_idx(os.path.join(MNIST, "t10k-labels-idx1-ubyte.gz")), 500)
+        png = train.first()["image"]
+        assert bytes(png[:4]) == b"\x89PNG" and len(png) < 784
+        model = DeepSparkClassifier(solver=SOLVER, solverCwd=CAFFE_ROOT, numWorkers=2,
+                                    maxIter=200, testSource=FIRST100, batchSize=100,
+                                    workdir=str(tmp_path / "job")).fit(train)
+        assert model.getImageShape() == [1, 28, 28]
+        acc, _ = _accuracy(model.transform(test))
+        assert acc > 0.9, acc
     finally:
         spark.stop()
