@@ -9,7 +9,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 source "$ROOT/scripts/shared-dir.sh"
 "$ROOT/scripts/install-deps.sh"
-"$ROOT/scripts/build.sh"
+"$ROOT/scripts/build.sh" deepspark_tool  # the tool only, not the test suite
 DS="$ROOT/build/deepspark"
 RUN="$ROOT/build/lenet-run"
 mkdir -p "$RUN/examples/mnist"
