@@ -24,7 +24,7 @@ class Error : public std::runtime_error {
 enum class LogSeverity { INFO = 0, WARNING = 1, ERROR = 2, FATAL = 3 };
 
 // Messages below this severity are dropped. Default INFO; DEEPSPARK_LOG_LEVEL
-// (0..3) in the environment overrides it.
+// (0..3) in the environment overrides it, else glog's GLOG_minloglevel.
 void SetMinLogLevel(int level);
 int MinLogLevel();
 

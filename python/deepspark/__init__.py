@@ -18,7 +18,61 @@ from . import io  # noqa: F401
 
 __all__ = ["Net", "Blob", "TRAIN", "TEST", "get_solver", "SGDSolver", "NesterovSolver",
            "AdaGradSolver", "RMSPropSolver", "AdaDeltaSolver", "AdamSolver", "tool_path",
-           "DeepSparkError"]
+           "DeepSparkError", "set_mode_cpu", "set_mode_gpu", "set_device", "set_random_seed",
+           "init_log", "layer_type_list", "__version__"]
+
+__version__ = "0.1.0"
+
+
+# pycaffe's module-level functions.
+def set_mode_cpu():
+    """Runs on the CPU (the only mode of this build)."""
+
+
+def set_mode_gpu():
+    """This build runs on the CPU (GPU support is issue 9): says so once and
+    stays on the CPU, where a CPU-only Caffe would fail at the first layer."""
+    import warnings
+    warnings.warn("DeepSpark runs on the CPU in this build; set_mode_gpu() has no effect",
+                  RuntimeWarning, stacklevel=2)
+
+
+def set_device(device_id):
+    """Accepted for pycaffe's scripts; the CPU has one device."""
+    int(device_id)
+
+
+def set_random_seed(seed):
+    """Seeds the random generator of fillers, dropout and data shuffling."""
+    _deepspark.set_random_seed(int(seed))
+
+
+def init_log(level=0, use_stderr=True):
+    """Logs messages of `level` (0 INFO .. 3 FATAL) and above, as glog's
+    minloglevel; GLOG_minloglevel and DEEPSPARK_LOG_LEVEL set it at import."""
+    del use_stderr  # the log always goes to stderr
+    _deepspark.set_log_level(int(level))
+
+
+def layer_type_list():
+    """The registered layer types (the prototxt `type` strings)."""
+    return list(_deepspark.layer_type_list())
+
+
+class _Layer:
+    """One layer of a Net, as pycaffe's net.layers[i]: its type and its
+    parameter blobs."""
+
+    def __init__(self, net, index):
+        self._net, self._index = net, index
+
+    @property
+    def type(self):
+        return self._net.layer_type(self._index)
+
+    @property
+    def blobs(self):
+        return list(self._net.layer_blobs(self._index))
 
 
 def tool_path():
@@ -84,6 +138,28 @@ class Net:
     @property
     def layer_dict(self):
         return OrderedDict((n, self._net.layer_type(i)) for i, n in enumerate(self._net.layer_names))
+
+    @property
+    def layers(self):
+        """[layer] in order, each with .type and .blobs."""
+        return [_Layer(self._net, i) for i in range(len(self._net.layer_names))]
+
+    @property
+    def top_names(self):
+        """OrderedDict layer name -> [its top blob names]."""
+        return OrderedDict((n, list(self._net.top_names(i)))
+                           for i, n in enumerate(self._net.layer_names))
+
+    @property
+    def bottom_names(self):
+        """OrderedDict layer name -> [its bottom blob names]."""
+        return OrderedDict((n, list(self._net.bottom_names(i)))
+                           for i, n in enumerate(self._net.layer_names))
+
+    @property
+    def blob_loss_weights(self):
+        """OrderedDict blob name -> its loss weight (0 for non-losses)."""
+        return OrderedDict(zip(self._net.blob_names, self._net.blob_loss_weights))
 
     @property
     def _layer_names(self):

@@ -18,7 +18,9 @@
 #include "deepspark/blob.hpp"
 #include "deepspark/common.hpp"
 #include "deepspark/io.hpp"
+#include "deepspark/layer_factory.hpp"
 #include "deepspark/net.hpp"
+#include "deepspark/rng.hpp"
 #include "deepspark/solver.hpp"
 #include "deepspark/solver_factory.hpp"
 
@@ -93,6 +95,13 @@ PYBIND11_MODULE(_deepspark, m) {
       .def_property_readonly("shape", [](const BlobF& b) { return b.shape(); })
       .def_property_readonly("count", [](const BlobF& b) { return b.count(); })
       .def_property_readonly("num", [](const BlobF& b) { return b.num_axes() ? b.shape(0) : 1; })
+      // pycaffe's legacy 4-d view: axes past the blob's own count as 1.
+      .def_property_readonly("channels",
+                             [](const BlobF& b) { return b.num_axes() > 1 ? b.shape(1) : 1; })
+      .def_property_readonly("height",
+                             [](const BlobF& b) { return b.num_axes() > 2 ? b.shape(2) : 1; })
+      .def_property_readonly("width",
+                             [](const BlobF& b) { return b.num_axes() > 3 ? b.shape(3) : 1; })
       .def("reshape",
            [](BlobF& b, py::args dims) {
              std::vector<int> shape;
@@ -114,35 +123,39 @@ PYBIND11_MODULE(_deepspark, m) {
            }),
            py::arg("prototxt"), py::arg("phase"))
       .def("copy_from", py::overload_cast<const std::string&>(&NetF::CopyTrainedLayersFrom))
-      .def("forward",
-           [](NetF& net, int start, int end) {
-             py::gil_scoped_release release;
-             if (end < 0) end = static_cast<int>(net.layers().size()) - 1;
-             return net.ForwardFromTo(start, end);
-           },
-           py::arg("start") = 0, py::arg("end") = -1)
-      .def("backward",
-           [](NetF& net, int start, int end) {
-             py::gil_scoped_release release;
-             if (start < 0) start = static_cast<int>(net.layers().size()) - 1;
-             net.BackwardFromTo(start, end);
-           },
-           py::arg("start") = -1, py::arg("end") = 0)
+      .def(
+          "forward",
+          [](NetF& net, int start, int end) {
+            py::gil_scoped_release release;
+            if (end < 0) end = static_cast<int>(net.layers().size()) - 1;
+            return net.ForwardFromTo(start, end);
+          },
+          py::arg("start") = 0, py::arg("end") = -1)
+      .def(
+          "backward",
+          [](NetF& net, int start, int end) {
+            py::gil_scoped_release release;
+            if (start < 0) start = static_cast<int>(net.layers().size()) - 1;
+            net.BackwardFromTo(start, end);
+          },
+          py::arg("start") = -1, py::arg("end") = 0)
       .def("reshape", &NetF::Reshape)
       .def("share_with", &NetF::ShareTrainedLayersWith)
-      .def("save",
-           [](const NetF& net, const std::string& path, bool write_diff) {
-             caffe::NetParameter param;
-             net.ToProto(&param, write_diff);
-             WriteProtoToBinaryFile(param, path);
-           },
-           py::arg("path"), py::arg("write_diff") = false)
+      .def(
+          "save",
+          [](const NetF& net, const std::string& path, bool write_diff) {
+            caffe::NetParameter param;
+            net.ToProto(&param, write_diff);
+            WriteProtoToBinaryFile(param, path);
+          },
+          py::arg("path"), py::arg("write_diff") = false)
       .def_property_readonly("name", &NetF::name)
       .def_property_readonly("phase", [](const NetF& n) { return static_cast<int>(n.phase()); })
       .def_property_readonly("blob_names", &NetF::blob_names)
       .def_property_readonly("layer_names", &NetF::layer_names)
       .def_property_readonly("blob_list", &NetF::blobs)
-      .def("layer_type", [](const NetF& n, int i) { return n.layers().at(i)->layer_param().type(); })
+      .def("layer_type",
+           [](const NetF& n, int i) { return n.layers().at(i)->layer_param().type(); })
       .def("layer_blobs", [](const NetF& n, int i) { return n.layers().at(i)->blobs(); })
       .def("top_names",
            [](const NetF& n, int i) {
@@ -150,10 +163,18 @@ PYBIND11_MODULE(_deepspark, m) {
              for (int id : n.top_ids(i)) names.push_back(n.blob_names()[id]);
              return names;
            })
+      .def("bottom_names",
+           [](const NetF& n, int i) {
+             std::vector<std::string> names;
+             for (int id : n.bottom_ids(i)) names.push_back(n.blob_names()[id]);
+             return names;
+           })
+      .def_property_readonly("blob_loss_weights", &NetF::blob_loss_weights)
       .def_property_readonly("input_names",
                              [](const NetF& n) {
                                std::vector<std::string> names;
-                               for (int i : n.input_blob_indices()) names.push_back(n.blob_names()[i]);
+                               for (int i : n.input_blob_indices())
+                                 names.push_back(n.blob_names()[i]);
                                return names;
                              })
       .def_property_readonly("output_names", [](const NetF& n) {
@@ -169,25 +190,34 @@ PYBIND11_MODULE(_deepspark, m) {
              py::gil_scoped_release release;
              s.solver->Step(iters);
            })
-      .def("solve",
-           [](PySolver& s, const std::string& resume) {
-             py::gil_scoped_release release;
-             s.solver->Solve(resume);
-           },
-           py::arg("resume_file") = "")
+      .def(
+          "solve",
+          [](PySolver& s, const std::string& resume) {
+            py::gil_scoped_release release;
+            s.solver->Solve(resume);
+          },
+          py::arg("resume_file") = "")
       .def("restore", [](PySolver& s, const std::string& f) { s.solver->Restore(f); })
       .def("snapshot", [](PySolver& s) { return s.solver->Snapshot(); })
       .def("test_all",
            [](PySolver& s) {
              std::vector<std::pair<std::string, float>> out;
-             for (const auto& score : s.solver->TestAll()) out.emplace_back(score.name, score.value);
+             for (const auto& score : s.solver->TestAll())
+               out.emplace_back(score.name, score.value);
              return out;
            })
-      .def_property_readonly("type", [](const PySolver& s) { return std::string(s.solver->type()); })
-      .def_property("iter", [](const PySolver& s) { return s.solver->iter(); },
-                    [](PySolver& s, int it) { s.solver->set_iter(it); })
+      .def_property_readonly("type",
+                             [](const PySolver& s) { return std::string(s.solver->type()); })
+      .def_property(
+          "iter", [](const PySolver& s) { return s.solver->iter(); },
+          [](PySolver& s, int it) { s.solver->set_iter(it); })
       .def_property_readonly("net", [](const PySolver& s) { return s.solver->net(); })
       .def_property_readonly("test_nets", [](const PySolver& s) { return s.solver->test_nets(); });
+
+  m.def("set_random_seed", &SetRandomSeed, py::arg("seed"));
+  m.def("set_log_level", &SetMinLogLevel, py::arg("level"));
+  m.def("log_level", &MinLogLevel);
+  m.def("layer_type_list", &LayerRegistry<float>::LayerTypeList);
 
   BindIo(m);
   BindMl(m);

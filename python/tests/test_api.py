@@ -121,3 +121,42 @@ def test_forward_to_layer(lenet_proto):
     out = net.forward(start="relu1", blobs=["ip1"])
     assert set(out) == {"accuracy", "loss", "ip1"}
     assert float(out["accuracy"]) == pytest.approx(1.0)
+
+
+def test_pycaffe_module_functions_and_net_views(lenet_proto):
+    """What pycaffe scripts call besides Net and Solver (issue 14, first part)."""
+    import warnings
+    assert deepspark.__version__
+    deepspark.set_mode_cpu()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        deepspark.set_mode_gpu()
+    assert "CPU" in str(caught[0].message)
+    deepspark.set_device(0)
+    types = deepspark.layer_type_list()
+    assert {"Convolution", "InnerProduct", "SoftmaxWithLoss", "Data"} <= set(types)
+    level = deepspark._deepspark.log_level()
+    deepspark.init_log(2)
+    assert deepspark._deepspark.log_level() == 2
+    deepspark.init_log(level)
+
+    net = deepspark.Net(lenet_proto, deepspark.TEST, weights=WEIGHTS)
+    # As in pycaffe, the split layers Caffe inserts are layers too.
+    by_name = dict(zip(net._layer_names, net.layers))
+    assert by_name["mnist"].type == "Data" and by_name["conv1"].type == "Convolution"
+    assert "Split" in [l.type for l in net.layers]
+    conv1 = by_name["conv1"]
+    assert [b.data.shape for b in conv1.blobs] == [(20, 1, 5, 5), (20,)]
+    assert net.top_names["conv1"] == ["conv1"] and net.bottom_names["conv1"] == ["data"]
+    assert net.bottom_names["loss"] == ["ip2_ip2_0_split_1", "label_mnist_1_split_1"]
+    assert net.blob_loss_weights["loss"] == 1.0 and net.blob_loss_weights["ip2"] == 0.0
+    data = net.blobs["data"]
+    assert (data.num, data.channels, data.height, data.width) == (100, 1, 28, 28)
+    ip2 = net.blobs["ip2"]
+    assert (ip2.num, ip2.channels, ip2.height, ip2.width) == (100, 10, 1, 1)
+
+    # The same seed gives the same filled weights.
+    def filled():
+        deepspark.set_random_seed(1701)
+        return deepspark.Net(lenet_proto, deepspark.TRAIN).params["conv1"][0].data.copy()
+    np.testing.assert_array_equal(filled(), filled())
