@@ -128,6 +128,39 @@ void ReadAllLevelDB(const std::string& path) {
   for (auto cursor = db->NewCursor(); cursor->valid(); cursor->Next()) cursor->value();
 }
 
+std::string FileBytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+// Writes `value` over the file's bytes at `offset`.
+template <typename T>
+void Poke(const std::string& path, std::streamoff offset, T value) {
+  std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+  f.seekp(offset);
+  f.write(reinterpret_cast<const char*>(&value), sizeof(value));
+}
+
+// What a data.mdb's newer meta page (the larger transaction id) says:
+// the page size (meta page 0's, at 40), which page it is, its transaction
+// id (at 144) and the main tree's root (at 128).
+struct NewerMeta {
+  uint32_t psize = 0;
+  int page = 0;
+  uint64_t txnid = 0, root = 0;
+};
+NewerMeta ReadNewerMeta(const std::string& bytes) {
+  NewerMeta m;
+  std::memcpy(&m.psize, bytes.data() + 40, 4);
+  uint64_t txn[2];
+  std::memcpy(&txn[0], bytes.data() + 144, 8);
+  std::memcpy(&txn[1], bytes.data() + m.psize + 144, 8);
+  m.page = txn[1] > txn[0] ? 1 : 0;
+  m.txnid = txn[m.page];
+  std::memcpy(&m.root, bytes.data() + m.page * m.psize + 128, 8);
+  return m;
+}
+
 // 40 items of 3 KiB (each in its own overflow pages, as images are).
 void MakeImageLmdb(const std::string& path) { MakeDatumDB(path, "lmdb", 40, 3, 32, 32); }
 
@@ -140,11 +173,7 @@ TEST(DBLMDBTest, TruncatedFileIsRefused) {
   MakeImageLmdb(path);
   const std::string data = path + "/data.mdb";
   const auto size = std::filesystem::file_size(data);
-  std::string pristine;
-  {
-    std::ifstream in(data, std::ios::binary);
-    pristine.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  }
+  const std::string pristine = FileBytes(data);
   std::filesystem::resize_file(data, size / 2);
   for (const std::function<void()>& read : std::vector<std::function<void()>>{
            [&] { ReadAll(path); }, [&] { ComputeImageMean(path, "lmdb", ""); }}) {
@@ -170,15 +199,10 @@ TEST(DBLMDBTest, DamagedMetaPagesAreRefused) {
   const std::string path = dir / "db";
   MakeImageLmdb(path);
   const std::string data = path + "/data.mdb";
-  auto poke = [&](std::streamoff offset, uint32_t value) {
-    std::fstream f(data, std::ios::in | std::ios::out | std::ios::binary);
-    f.seekp(offset);
-    f.write(reinterpret_cast<const char*>(&value), sizeof(value));
-  };
-  poke(40, 0);  // meta page 0's page size
+  Poke<uint32_t>(data, 40, 0);  // meta page 0's page size
   std::string message = ErrorInChild([&] { ReadAll(path); });
   EXPECT_NE(message.find("page size of 0"), std::string::npos) << message;
-  poke(16, 0x12345678);  // its magic
+  Poke<uint32_t>(data, 16, 0x12345678);  // its magic
   message = ErrorInChild([&] { ReadAll(path); });
   EXPECT_NE(message.find("not an LMDB meta page"), std::string::npos) << message;
   EXPECT_NE(message.find(data), std::string::npos) << message;
@@ -189,24 +213,10 @@ TEST(DBLMDBTest, DamagedMetaPagesAreRefused) {
   MakeImageLmdb(dir / "fresh");
   std::filesystem::copy_file(dir / "fresh/data.mdb", data,
                              std::filesystem::copy_options::overwrite_existing);
-  uint32_t psize = 0;
-  uint64_t txn0 = 0, txn1 = 0;
-  {
-    std::ifstream in(data, std::ios::binary);
-    in.seekg(40);
-    in.read(reinterpret_cast<char*>(&psize), 4);
-    in.seekg(144);
-    in.read(reinterpret_cast<char*>(&txn0), 8);
-    in.seekg(psize + 144);
-    in.read(reinterpret_cast<char*>(&txn1), 8);
-  }
-  const int newer = txn1 > txn0 ? 1 : 0;
-  const uint64_t moved = (newer ? txn1 : txn0) + 1;  // the wrong parity for its page
-  {
-    std::fstream f(data, std::ios::in | std::ios::out | std::ios::binary);
-    f.seekp(newer * psize + 144);
-    f.write(reinterpret_cast<const char*>(&moved), 8);
-  }
+  const NewerMeta meta = ReadNewerMeta(FileBytes(data));
+  const int newer = meta.page;
+  const uint64_t moved = meta.txnid + 1;  // the wrong parity for its page
+  Poke<uint64_t>(data, newer * meta.psize + 144, moved);
   message = ErrorInChild([&] { ReadAll(path); });
   EXPECT_NE(message.find("meta page " + std::to_string(newer) + " holds transaction " +
                          std::to_string(moved) + ", which belongs in meta page " +
@@ -216,12 +226,7 @@ TEST(DBLMDBTest, DamagedMetaPagesAreRefused) {
   // Flags on the main database (here MDB_DUPSORT): not a Caffe dataset.
   std::filesystem::copy_file(dir / "fresh/data.mdb", data,
                              std::filesystem::copy_options::overwrite_existing);
-  {
-    const uint16_t dupsort = 0x04;
-    std::fstream f(data, std::ios::in | std::ios::out | std::ios::binary);
-    f.seekp(newer * psize + 92);
-    f.write(reinterpret_cast<const char*>(&dupsort), 2);
-  }
+  Poke<uint16_t>(data, newer * meta.psize + 92, 0x04);
   message = ErrorInChild([&] { ReadAll(path); });
   EXPECT_NE(message.find("its main database has flags 4"), std::string::npos) << message;
 }
@@ -234,24 +239,15 @@ TEST(DBLMDBTest, DamagedTreePagesAreRefused) {
   const std::string path = dir / "db";
   MakeImageLmdb(path);
   const std::string data = path + "/data.mdb";
-  const std::string pristine = [&] {
-    std::ifstream in(data, std::ios::binary);
-    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  }();
-  // The main tree's root, from the newer meta page (larger txn id).
-  uint32_t psize = 0;
-  std::memcpy(&psize, pristine.data() + 40, 4);
-  uint64_t txn0 = 0, txn1 = 0, root = 0;
-  std::memcpy(&txn0, pristine.data() + 144, 8);
-  std::memcpy(&txn1, pristine.data() + psize + 144, 8);
-  std::memcpy(&root, pristine.data() + (txn1 > txn0 ? psize : 0) + 128, 8);
+  const std::string pristine = FileBytes(data);
+  const NewerMeta meta = ReadNewerMeta(pristine);  // the main tree's root is there
   auto damage = [&](uint64_t offset, uint16_t value) {
     std::string bytes = pristine;
     std::memcpy(&bytes[offset], &value, sizeof(value));
     std::ofstream(data, std::ios::binary | std::ios::trunc) << bytes;
     return ErrorInChild([&] { ReadAll(path); });
   };
-  const uint64_t page = root * psize;
+  const uint64_t page = meta.root * meta.psize;
   std::string message = damage(page + 10, 0);  // the root's flags
   EXPECT_NE(message.find("neither a branch nor a leaf"), std::string::npos) << message;
   EXPECT_NE(message.find(data), std::string::npos) << message;
@@ -288,11 +284,7 @@ TEST(DBLMDBTest, ValueOutsideTheFileIsRefused) {
       MakeDatumDB(path, "lmdb", 10, 1, 2, 2);  // values inside the leaf page
     }
     const std::string data = path + "/data.mdb";
-    std::string bytes;
-    {
-      std::ifstream in(data, std::ios::binary);
-      bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-    }
+    std::string bytes = FileBytes(data);
     // A leaf node: data size low and high 16 bits, flags, key size, key.
     const size_t key_at = bytes.find(Key(3));
     ASSERT_NE(key_at, std::string::npos);

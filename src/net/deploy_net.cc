@@ -2,6 +2,7 @@
 
 #include <set>
 #include <string>
+#include <vector>
 
 #include "deepspark/common.hpp"
 #include "deepspark/net.hpp"
@@ -16,18 +17,18 @@ caffe::NetParameter MakeDeployNet(const caffe::NetParameter& train_test,
   caffe::NetParameter filtered;
   Net<float>::FilterNet(test_phase, &filtered);
 
-  std::string data_layers;
-  int data_layer = -1;
+  std::vector<int> data_layers;  // layers without bottoms
+  std::string names;
   for (int i = 0; i < filtered.layer_size(); ++i) {
     const caffe::LayerParameter& layer = filtered.layer(i);
     if (layer.bottom_size() > 0 || layer.top_size() == 0) continue;
-    data_layers += (data_layers.empty() ? "'" : ", '") + layer.name() + "' (" + layer.type() + ")";
-    if (data_layer >= 0) data_layer = -2;
-    if (data_layer == -1) data_layer = i;
+    data_layers.push_back(i);
+    names += (names.empty() ? "'" : ", '") + layer.name() + "' (" + layer.type() + ")";
   }
-  REQUIRE(data_layer >= 0) << "net '" << train_test.name() << "': a deploy net needs one data "
-                           << "layer (a layer without bottoms) in the TEST phase; found "
-                           << (data_layers.empty() ? std::string("none") : data_layers);
+  REQUIRE(data_layers.size() == 1) << "net '" << train_test.name() << "': a deploy net needs one "
+                                   << "data layer (a layer without bottoms) in the TEST phase; "
+                                   << "found " << (names.empty() ? std::string("none") : names);
+  const int data_layer = data_layers[0];
   const caffe::LayerParameter& data = filtered.layer(data_layer);
   if (transform) *transform = data.transform_param();
 
