@@ -19,14 +19,16 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
-# Python side: the package build (scikit-build-core), numpy, and for the tests
-# and the Spark trainer pytest and pyspark (Java 17 must be present), and
-# pandas and pyarrow, which Spark ML's mapInPandas needs (deepspark.ml).
+# Python side: the package build (scikit-build-core), numpy, protobuf (for
+# deepspark.proto.caffe_pb2 and NetSpec; 4.21 and later read the code that
+# Debian's protoc 3.21 generates), and for the tests and the Spark trainer
+# pytest and pyspark (Java 17 must be present), and pandas and pyarrow, which
+# Spark ML's mapInPandas needs (deepspark.ml).
 PY=${PYTHON:-python3}
 if command -v "$PY" >/dev/null 2>&1; then
   pymissing=()
   for spec in numpy:numpy pytest:pytest pyspark:pyspark "pandas:pandas<3" pyarrow:pyarrow \
-      scikit_build_core:scikit-build-core; do
+      scikit_build_core:scikit-build-core "google.protobuf:protobuf>=4.21"; do
     mod=${spec%%:*}; pkg=${spec#*:}
     "$PY" -c "import $mod" 2>/dev/null || pymissing+=("$pkg")
   done
