@@ -12,6 +12,8 @@ Training on an Apache Spark cluster: deepspark.spark.train (see docs/spark.md).
 from collections import OrderedDict
 import os
 
+import numpy as np
+
 from . import _deepspark
 from ._deepspark import TRAIN, TEST, Blob, DeepSparkError  # noqa: F401
 from . import io  # noqa: F401
@@ -19,7 +21,8 @@ from . import io  # noqa: F401
 __all__ = ["Net", "Blob", "TRAIN", "TEST", "get_solver", "SGDSolver", "NesterovSolver",
            "AdaGradSolver", "RMSPropSolver", "AdaDeltaSolver", "AdamSolver", "tool_path",
            "DeepSparkError", "set_mode_cpu", "set_mode_gpu", "set_device", "set_random_seed",
-           "init_log", "layer_type_list", "__version__"]
+           "init_log", "layer_type_list", "__version__", "Classifier", "Detector", "NetSpec",
+           "layers", "params", "to_proto", "io", "proto"]
 
 __version__ = "0.1.0"
 
@@ -137,7 +140,8 @@ class Net:
 
     @property
     def layer_dict(self):
-        return OrderedDict((n, self._net.layer_type(i)) for i, n in enumerate(self._net.layer_names))
+        return OrderedDict((n, self._net.layer_type(i))
+                           for i, n in enumerate(self._net.layer_names))
 
     @property
     def layers(self):
@@ -201,6 +205,75 @@ class Net:
         self._net.backward(self._layer_index(start, -1), self._layer_index(end, 0))
         names = set(self.inputs) | set(diffs or [])
         return {n: all_blobs[n].diff for n in names if n in all_blobs}
+
+    def _batch(self, blobs):
+        """Yields {name: batch} slices of the arrays in `blobs` (all of one
+        length) by the net's batch size; the last batch is padded with zeros."""
+        num = len(next(iter(blobs.values())))
+        batch_size = next(iter(self.blobs.values())).data.shape[0]
+        for i in range(0, num - num % batch_size, batch_size):
+            yield {name: arr[i:i + batch_size] for name, arr in blobs.items()}
+        rest = num % batch_size
+        if rest:
+            padded = {}
+            for name, arr in blobs.items():
+                arr = np.asarray(arr)
+                pad = np.zeros((batch_size - rest,) + arr.shape[1:], dtype=arr.dtype)
+                padded[name] = np.concatenate([arr[num - rest:], pad])
+            yield padded
+
+    @staticmethod
+    def _gather(parts, count):
+        """{name: [batch arrays]} -> {name: one array of the first `count`}."""
+        return {name: np.concatenate(arrs)[:count] if arrs else np.empty((0,))
+                for name, arrs in parts.items()}
+
+    def forward_all(self, blobs=None, **kwargs):
+        """Runs forward over inputs of any length (keyword arguments: input
+        name -> array of items), a batch at a time, as pycaffe's. Returns
+        {output (and `blobs`) name: array with one row per item}."""
+        names = set(self.outputs) | set(blobs or [])
+        if not kwargs:
+            out = self.forward(blobs=blobs)
+            return {name: out[name].copy() for name in names}
+        count = len(next(iter(kwargs.values())))
+        parts = {name: [] for name in names}
+        for batch in self._batch(kwargs):
+            out = self.forward(blobs=blobs, **batch)
+            for name in names:
+                parts[name].append(out[name].copy())
+        return self._gather(parts, count)
+
+    def forward_backward_all(self, blobs=None, diffs=None, **kwargs):
+        """forward_all and backward together, as pycaffe's: keyword arguments
+        for inputs feed forward, those for outputs give top diffs to backward.
+        Returns ({blob name: data}, {blob name: diff}), one row per item."""
+        inputs, outputs = self.inputs, self.outputs
+        fwd = {k: v for k, v in kwargs.items() if k in inputs}
+        bwd = {k: v for k, v in kwargs.items() if k in outputs}
+        out_names = set(outputs) | set(blobs or [])
+        diff_names = set(inputs) | set(diffs or [])
+        data_parts = {name: [] for name in out_names}
+        diff_parts = {name: [] for name in diff_names}
+        fwd_batches = list(self._batch(fwd)) if fwd else []
+        bwd_batches = list(self._batch(bwd)) if bwd else []
+        for i in range(max(len(fwd_batches), len(bwd_batches), 1)):
+            fb = fwd_batches[i] if i < len(fwd_batches) else {}
+            bb = bwd_batches[i] if i < len(bwd_batches) else {}
+            out = self.forward(blobs=blobs, **fb)
+            grads = self.backward(diffs=diffs, **bb)
+            for name in out_names:
+                data_parts[name].append(out[name].copy())
+            for name in diff_names:
+                diff_parts[name].append(grads[name].copy())
+        count = len(next(iter(kwargs.values()))) if kwargs else None
+        return self._gather(data_parts, count), self._gather(diff_parts, count)
+
+    def clear_param_diffs(self):
+        """Sets the diffs of every parameter to zero."""
+        for blobs in self.params.values():
+            for blob in blobs:
+                blob.diff[...] = 0
 
     def reshape(self):
         self._net.reshape()
@@ -287,3 +360,10 @@ class AdamSolver(Solver):
 def get_solver(path):
     """The solver named by the file's type (default SGD)."""
     return Solver(path)
+
+
+# pycaffe's other names (they build on Net, so they come last).
+from . import proto  # noqa: E402,F401
+from .classifier import Classifier  # noqa: E402,F401
+from .detector import Detector  # noqa: E402,F401
+from .net_spec import layers, params, NetSpec, to_proto  # noqa: E402,F401
