@@ -19,9 +19,6 @@ WEIGHTS = os.path.join(ZOO, "lenet-trained", "lenet_iter_10000.caffemodel")
 FIRST100 = os.path.join(ZOO, "trained", "mnist_test_first100_lmdb")
 CAFFENET = os.path.join(ZOO, "bvlc", "models", "bvlc_reference_caffenet", "deploy.prototxt")
 
-protobuf = pytest.importorskip("google.protobuf")
-from google.protobuf import text_format  # noqa: E402
-
 
 @pytest.fixture(scope="module")
 def digits():
@@ -298,6 +295,8 @@ def test_detector_windows(tmp_path, digits, rgb_deploy):
 # ---- caffe.proto.caffe_pb2 ----
 
 def test_caffe_pb2_reads_zoo_prototxt_and_engine_bytes():
+    # protobuf is a dependency (scripts/install-deps.sh): its absence fails here
+    from google.protobuf import text_format
     from deepspark.proto import caffe_pb2
     assert caffe.proto.caffe_pb2 is caffe_pb2
     with open(CAFFENET) as f:
@@ -383,6 +382,7 @@ def assert_prototxt(proto, name):
     the parsed messages are compared)."""
     with open(os.path.join(DATA, name)) as f:
         expected = f.read()
+    from google.protobuf import text_format
     from google.protobuf.internal import api_implementation
     if api_implementation.Type() != "python":
         assert str(proto) == expected
