@@ -30,6 +30,7 @@ class DataLayerTest : public ::testing::Test {
   DataLayerTest() {
     MakeDatumDB(dir_ / "lmdb", "lmdb", kItems, 2, 3, 4);
     MakeDatumDB(dir_ / "leveldb", "leveldb", kItems, 2, 3, 4);
+    MakeDatumDB(dir_ / "records", "records", kItems, 2, 3, 4);
   }
   caffe::LayerParameter Param(const std::string& backend, int batch_size) {
     caffe::LayerParameter param;
@@ -38,7 +39,7 @@ class DataLayerTest : public ::testing::Test {
     param.set_phase(caffe::TRAIN);
     caffe::DataParameter* d = param.mutable_data_param();
     d->set_source(dir_ / backend);
-    d->set_backend(backend == "lmdb" ? caffe::DataParameter::LMDB : caffe::DataParameter::LEVELDB);
+    d->set_backend(db::BackendOf(d->source()));
     d->set_batch_size(batch_size);
     return param;
   }
@@ -61,8 +62,8 @@ class DataLayerTest : public ::testing::Test {
 };
 TYPED_TEST_SUITE(DataLayerTest, TestDtypes);
 
-TYPED_TEST(DataLayerTest, ReadsBothBackendsAndWraps) {
-  for (const std::string backend : {"lmdb", "leveldb"}) {
+TYPED_TEST(DataLayerTest, ReadsEveryBackendAndWraps) {
+  for (const std::string backend : {"lmdb", "leveldb", "records"}) {
     auto layer = LayerRegistry<TypeParam>::CreateLayer(this->Param(backend, 4));
     layer->SetUp(this->bottom_, this->top_);
     EXPECT_EQ(this->data_.shape(), (std::vector<int>{4, 2, 3, 4}));
@@ -184,18 +185,28 @@ TYPED_TEST(DataLayerTest, BadPartitionIsAnError) {
 }
 
 TYPED_TEST(DataLayerTest, ShuffledEpochsDiffer) {
-  caffe::LayerParameter param = this->Param("lmdb", 10);
-  param.mutable_data_param()->mutable_partition()->set_shuffle(true);
-  param.mutable_data_param()->mutable_partition()->set_shuffle_seed(11);
-  DataLayer<TypeParam> layer(param);
-  layer.SetUp(this->bottom_, this->top_);
-  auto labels = this->Labels(&layer, 4);
-  std::set<std::vector<TypeParam>> orders(labels.begin(), labels.end());
-  EXPECT_GT(orders.size(), 1u);
-  for (auto& l : labels) {
-    std::vector<TypeParam> sorted = l;
-    std::sort(sorted.begin(), sorted.end());
-    EXPECT_EQ(sorted, (std::vector<TypeParam>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}));
+  // A record file (a Spark task's spill) is read by position as a database
+  // is by key: the same shuffled epochs.
+  std::vector<std::vector<TypeParam>> first_backend;
+  for (const std::string backend : {"lmdb", "records"}) {
+    caffe::LayerParameter param = this->Param(backend, 10);
+    param.mutable_data_param()->mutable_partition()->set_shuffle(true);
+    param.mutable_data_param()->mutable_partition()->set_shuffle_seed(11);
+    DataLayer<TypeParam> layer(param);
+    layer.SetUp(this->bottom_, this->top_);
+    auto labels = this->Labels(&layer, 4);
+    std::set<std::vector<TypeParam>> orders(labels.begin(), labels.end());
+    EXPECT_GT(orders.size(), 1u);
+    for (auto& l : labels) {
+      std::vector<TypeParam> sorted = l;
+      std::sort(sorted.begin(), sorted.end());
+      EXPECT_EQ(sorted, (std::vector<TypeParam>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}));
+    }
+    if (first_backend.empty()) {
+      first_backend = labels;
+    } else {
+      EXPECT_EQ(labels, first_backend) << backend;
+    }
   }
 }
 

@@ -77,6 +77,7 @@ inline void MakeDatumDB(const std::string& path, const std::string& backend, int
     txn->Put(Key(i), MakeDatum(i, channels, height, width).SerializeAsString());
   }
   txn->Commit();
+  db->Close();
 }
 
 }  // namespace deepspark

@@ -68,12 +68,24 @@ TEST_P(DBTest, NewOnExistingDatabaseFails) {
   EXPECT_THROW(db->Open(path, db::NEW), Error);
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, DBTest, ::testing::Values("lmdb", "leveldb"));
+INSTANTIATE_TEST_SUITE_P(Backends, DBTest, ::testing::Values("lmdb", "leveldb", "records"));
 
 TEST(DBSelectTest, UnknownBackend) {
   EXPECT_THROW(db::GetDB("rocksdb"), Error);
   EXPECT_NE(db::GetDB("LMDB"), nullptr);
   EXPECT_NE(db::GetDB(caffe::DataParameter::LEVELDB), nullptr);
+  EXPECT_NE(db::GetDB(caffe::DataParameter::RECORDS), nullptr);
+}
+
+TEST(DBSelectTest, BackendOfAnExistingDatabase) {
+  TempDir dir;
+  MakeDatumDB(dir / "l", "lmdb", 2, 1, 2, 2);
+  MakeDatumDB(dir / "v", "leveldb", 2, 1, 2, 2);
+  MakeDatumDB(dir / "r", "records", 2, 1, 2, 2);
+  EXPECT_EQ(db::BackendOf(dir / "l"), caffe::DataParameter::LMDB);
+  EXPECT_EQ(db::BackendOf(dir / "v"), caffe::DataParameter::LEVELDB);
+  EXPECT_EQ(db::BackendOf(dir / "r"), caffe::DataParameter::RECORDS);
+  EXPECT_EQ(db::BackendOf(dir / "missing"), caffe::DataParameter::LMDB);
 }
 
 TEST(DBLMDBTest, GrowsMapWhenFull) {
@@ -131,6 +143,10 @@ void ReadAllLevelDB(const std::string& path) {
 std::string FileBytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+void WriteBytes(const std::string& path, const std::string& bytes) {
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
 }
 
 // Writes `value` over the file's bytes at `offset`.
@@ -381,6 +397,78 @@ TEST(DBFixtureTest, First100Lmdb) {
     ASSERT_EQ(datum.data().size(), 784u);
   }
   EXPECT_EQ(n, 100);
+}
+
+// Expects opening and reading the record file at `path` to fail with an
+// error that holds `words`.
+void ExpectRecordFileError(const std::string& path, const std::string& words) {
+  try {
+    auto db = db::GetDB("records");
+    db->Open(path, db::READ);
+    auto cursor = db->NewCursor();
+    for (cursor->SeekToFirst(); cursor->valid(); cursor->Next()) cursor->value();
+    FAIL() << "expected an error with '" << words << "'";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(words), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
+  }
+}
+
+TEST(DBRecordsTest, DamageIsFoundAndNamed) {
+  TempDir dir;
+  const std::string path = dir / "r";
+  MakeDatumDB(path, "records", 3, 1, 2, 2);
+  const std::string good = FileBytes(path);
+
+  std::string bytes = good;
+  bytes[bytes.size() - 1] ^= 0x10;  // the last value's last byte
+  WriteBytes(path, bytes);
+  ExpectRecordFileError(path, "record 2 (key " + Key(2) + ") fails its checksum");
+
+  WriteBytes(path, good.substr(0, good.size() - 3));
+  ExpectRecordFileError(path, "record 2 at offset");
+
+  bytes = good;
+  bytes[0] = 'X';
+  WriteBytes(path, bytes);
+  ExpectRecordFileError(path, "not a record file");
+
+  bytes = good;
+  bytes[8 + 4] = '\x7f';  // record 0's value length: 127 + ... bytes
+  bytes[8 + 7] = '\x7f';
+  WriteBytes(path, bytes);
+  ExpectRecordFileError(path, "past the end of the file");
+}
+
+TEST(DBRecordsTest, KeysGoInIncreasingOrderAcrossCommits) {
+  TempDir dir;
+  auto db = db::GetDB("records");
+  db->Open(dir / "r", db::NEW);
+  auto txn = db->NewTransaction();
+  txn->Put(Key(5), "a");
+  txn->Commit();
+  txn->Put(Key(3), "b");
+  try {
+    txn->Commit();
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("increasing order"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(db::GetDB("records")->Open(dir / "r2", db::WRITE), Error);
+}
+
+TEST(DBRecordsTest, NoFileUnderItsNameUntilClosed) {
+  TempDir dir;
+  const std::string path = dir / "r";
+  auto db = db::GetDB("records");
+  db->Open(path, db::NEW);
+  auto txn = db->NewTransaction();
+  txn->Put(Key(0), "value");
+  txn->Commit();
+  EXPECT_FALSE(std::filesystem::exists(path));
+  db->Close();
+  EXPECT_TRUE(std::filesystem::exists(path));
+  EXPECT_FALSE(std::filesystem::exists(path + ".partial"));
 }
 
 }  // namespace deepspark

@@ -52,15 +52,24 @@ class DB {
   virtual const std::string& source() const = 0;
 };
 
-// "lmdb" or "leveldb" (case-insensitive); anything else throws.
+// "lmdb", "leveldb" or "records" (case-insensitive); anything else throws.
 std::unique_ptr<DB> GetDB(const std::string& backend);
 std::unique_ptr<DB> GetDB(caffe::DataParameter::DB backend);
 
 std::unique_ptr<DB> NewLMDB();
 std::unique_ptr<DB> NewLevelDB();
+// DeepSpark's record file (src/data/db_records.cc): a plain file written
+// once, in key order, under a temporary name renamed at Close; only READ
+// and NEW. What a Spark task spills its partition to.
+std::unique_ptr<DB> NewRecordFile();
+bool IsRecordFile(const std::string& path);
+
+// The backend of an existing database at `path`: a record file, a LevelDB
+// (a folder with CURRENT), else LMDB (also for a path that does not exist,
+// whose open then fails naming it).
+caffe::DataParameter::DB BackendOf(const std::string& path);
 
 }  // namespace db
-
 
 // A permutation of 0..n-1 drawn by Fisher-Yates from a generator seeded with
 // `seed` (our own draws, so the order does not depend on the standard

@@ -56,9 +56,9 @@ py::tuple DatumToArray(const std::string& bytes) {
   std::vector<py::ssize_t> shape{datum.channels(), datum.height(), datum.width()};
   const size_t count = static_cast<size_t>(datum.channels()) * datum.height() * datum.width();
   if (!datum.data().empty()) {
-    REQUIRE(datum.data().size() == count) << "datum_to_array: " << datum.data().size()
-                                          << " bytes for shape " << shape[0] << "x" << shape[1]
-                                          << "x" << shape[2];
+    REQUIRE(datum.data().size() == count)
+        << "datum_to_array: " << datum.data().size() << " bytes for shape " << shape[0] << "x"
+        << shape[1] << "x" << shape[2];
     py::array_t<uint8_t> a(shape);
     std::copy(datum.data().begin(), datum.data().end(), reinterpret_cast<char*>(a.mutable_data()));
     return py::make_tuple(a, datum.label());
@@ -161,24 +161,23 @@ std::vector<std::pair<py::bytes, py::bytes>> ReadDB(const std::string& path,
 }
 
 // The solver the Spark driver runs: nets inlined, the train source pointed at
-// a local LMDB (the server builds the train net, so it must open), optional
+// a local database (the server builds the train net, so it must open), optional
 // overrides; written as text to out_path (and its net to net_out_path).
 void MakeJobSolver(const std::string& solver_path, const std::string& out_path,
-                   const std::string& train_source, const std::string& test_source,
-                   int max_iter, int test_iter, int test_interval,
-                   const std::string& snapshot_prefix, int train_batch, int test_batch,
-                   const std::string& net_out_path) {
+                   const std::string& train_source, const std::string& test_source, int max_iter,
+                   int test_iter, int test_interval, const std::string& snapshot_prefix,
+                   int train_batch, int test_batch, const std::string& net_out_path) {
   caffe::SolverParameter param = distributed::ReadJobSolver(solver_path);
-  caffe::NetParameter* nets[] = {param.has_net_param() ? param.mutable_net_param() : nullptr,
-                                 param.has_train_net_param() ? param.mutable_train_net_param()
-                                                             : nullptr};
+  caffe::NetParameter* nets[] = {
+      param.has_net_param() ? param.mutable_net_param() : nullptr,
+      param.has_train_net_param() ? param.mutable_train_net_param() : nullptr};
   for (auto* net : nets) {
     if (!net) continue;
-    distributed::SetDataSource(net, caffe::TRAIN, train_source, train_batch, /*lmdb=*/true);
-    distributed::SetDataSource(net, caffe::TEST, test_source, test_batch, /*lmdb=*/true);
+    distributed::SetDataSource(net, caffe::TRAIN, train_source, train_batch);
+    distributed::SetDataSource(net, caffe::TEST, test_source, test_batch);
   }
   for (auto& net : *param.mutable_test_net_param()) {
-    distributed::SetDataSource(&net, caffe::TEST, test_source, test_batch, /*lmdb=*/true);
+    distributed::SetDataSource(&net, caffe::TEST, test_source, test_batch);
   }
   if (max_iter > 0) param.set_max_iter(max_iter);
   if (test_iter > 0) {
@@ -209,14 +208,15 @@ void BindIo(py::module_& m) {
       .def("commit", &DBWriter::Commit)
       .def("close", &DBWriter::Close);
   m.def("read_db", &ReadDB, py::arg("path"), py::arg("backend") = "lmdb", py::arg("limit") = -1);
-  m.def("generate_job_key", []() { return distributed::JobKeyText(distributed::GenerateJobKey()); });
+  m.def("generate_job_key",
+        []() { return distributed::JobKeyText(distributed::GenerateJobKey()); });
   m.def("write_job_key", [](const std::string& text, const std::string& path) {
     distributed::WriteJobKey(distributed::ParseJobKey(text, "key text"), path);
   });
   m.def("make_job_solver", &MakeJobSolver, py::arg("solver_path"), py::arg("out_path"),
         py::arg("train_source") = "", py::arg("test_source") = "", py::arg("max_iter") = 0,
-        py::arg("test_iter") = 0, py::arg("test_interval") = -1,
-        py::arg("snapshot_prefix") = "", py::arg("train_batch") = 0, py::arg("test_batch") = 0, py::arg("net_out_path") = "");
+        py::arg("test_iter") = 0, py::arg("test_interval") = -1, py::arg("snapshot_prefix") = "",
+        py::arg("train_batch") = 0, py::arg("test_batch") = 0, py::arg("net_out_path") = "");
 }
 
 }  // namespace python

@@ -1,6 +1,8 @@
 // Backend selection and the process-wide data partition.
 #include "deepspark/db.hpp"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <cctype>
 #include <mutex>
@@ -17,7 +19,8 @@ std::unique_ptr<DB> GetDB(const std::string& backend) {
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   if (name == "lmdb") return NewLMDB();
   if (name == "leveldb") return NewLevelDB();
-  THROW_ERROR() << "unknown database backend '" << backend << "' (known: lmdb, leveldb)";
+  if (name == "records") return NewRecordFile();
+  THROW_ERROR() << "unknown database backend '" << backend << "' (known: lmdb, leveldb, records)";
   return nullptr;
 }
 
@@ -27,9 +30,18 @@ std::unique_ptr<DB> GetDB(caffe::DataParameter::DB backend) {
       return NewLMDB();
     case caffe::DataParameter::LEVELDB:
       return NewLevelDB();
+    case caffe::DataParameter::RECORDS:
+      return NewRecordFile();
   }
   THROW_ERROR() << "unknown database backend " << static_cast<int>(backend);
   return nullptr;
+}
+
+caffe::DataParameter::DB BackendOf(const std::string& path) {
+  if (IsRecordFile(path)) return caffe::DataParameter::RECORDS;
+  struct stat st;
+  if (stat((path + "/CURRENT").c_str(), &st) == 0) return caffe::DataParameter::LEVELDB;
+  return caffe::DataParameter::LMDB;
 }
 
 }  // namespace db

@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "deepspark/common.hpp"
+#include "deepspark/db.hpp"
 #include "deepspark/io.hpp"
 
 namespace deepspark {
@@ -54,12 +55,12 @@ void SetDataPartition(caffe::NetParameter* net, caffe::Phase phase,
 }
 
 void SetDataSource(caffe::NetParameter* net, caffe::Phase phase, const std::string& source,
-                   int batch_size, bool lmdb) {
+                   int batch_size) {
   for (caffe::LayerParameter* layer_ptr : DataLayersOf(net, phase)) {
     caffe::LayerParameter& layer = *layer_ptr;
     if (!source.empty()) {
       layer.mutable_data_param()->set_source(source);
-      if (lmdb) layer.mutable_data_param()->set_backend(caffe::DataParameter::LMDB);
+      layer.mutable_data_param()->set_backend(db::BackendOf(source));
     }
     if (batch_size > 0) layer.mutable_data_param()->set_batch_size(batch_size);
   }

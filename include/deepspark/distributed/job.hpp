@@ -16,9 +16,10 @@ namespace distributed {
 caffe::SolverParameter ReadJobSolver(const std::string& solver_path);
 
 // Points the Data layers of `net` that run in `phase` at `source` (unless
-// empty; as an LMDB when lmdb is set) and sets their batch size (if > 0).
+// empty; its backend as found there: db::BackendOf) and sets their batch
+// size (if > 0).
 void SetDataSource(caffe::NetParameter* net, caffe::Phase phase, const std::string& source,
-                   int batch_size = 0, bool lmdb = false);
+                   int batch_size = 0);
 // Gives the Data layers of `net` that run in `phase` this partition.
 void SetDataPartition(caffe::NetParameter* net, caffe::Phase phase,
                       const caffe::DataPartitionParameter& partition);
