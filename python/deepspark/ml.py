@@ -12,7 +12,8 @@
 fit trains the solver's net on the DataFrame with deepspark.spark.train and
 keeps the center's weights with the net's deploy form (the TEST phase's
 layers, the data layer replaced by an input, the label's consumers left
-out). transform runs that net in every partition (mapInPandas): the model is
+out). transform runs that net in every partition (an Arrow-backed pandas
+UDF of the input column, other columns untouched): the model is
 broadcast once, each Python worker builds its net once, images go through
 the data layer's transform_param (scale, mean, crop) as in training, in
 batches of batchSize; prediction is the arg max of the output blob and
@@ -29,7 +30,8 @@ import numpy as np
 from pyspark import keyword_only
 from pyspark.ml import Estimator, Model
 from pyspark.ml.param import Param, Params, TypeConverters
-from pyspark.ml.param.shared import HasInputCol, HasLabelCol, HasPredictionCol, HasProbabilityCol
+from pyspark.ml.param.shared import (HasInputCol, HasLabelCol, HasPredictionCol,
+                                     HasProbabilityCol, HasValidationIndicatorCol)
 from pyspark.ml.util import (DefaultParamsReadable, DefaultParamsReader, DefaultParamsWritable,
                              DefaultParamsWriter, MLReadable, MLReader, MLWritable, MLWriter)
 
@@ -59,11 +61,13 @@ class _ModelParams(HasInputCol, HasPredictionCol, HasProbabilityCol):
         return self.getOrDefault(self.batchSize)
 
 
-class DeepSparkClassifier(Estimator, _ModelParams, HasLabelCol, DefaultParamsReadable,
-                          DefaultParamsWritable):
+class DeepSparkClassifier(Estimator, _ModelParams, HasLabelCol, HasValidationIndicatorCol,
+                          DefaultParamsReadable, DefaultParamsWritable):
     """Trains a Caffe solver's net on a DataFrame of images and labels with
     DeepSpark's workers (see deepspark.spark.train) and returns a
-    DeepSparkModel."""
+    DeepSparkModel. With validationIndicatorCol (a boolean column, as Spark's
+    GBT estimators take), the rows marked true are not trained on: the
+    center is tested on them (the solver's test_iter batches)."""
     solver = Param(Params._dummy(), "solver", "the Caffe solver prototxt (a driver path)",
                    TypeConverters.toString)
     solverCwd = Param(Params._dummy(), "solverCwd",
@@ -89,17 +93,20 @@ class DeepSparkClassifier(Estimator, _ModelParams, HasLabelCol, DefaultParamsRea
     heartbeatTimeoutMs = Param(Params._dummy(), "heartbeatTimeoutMs",
                                "how long a silent worker keeps its rank (0: the default)",
                                TypeConverters.toInt)
+    feed = Param(Params._dummy(), "feed", "how a task hands its partition to its worker: "
+                 "records (a local record file, streamed) or lmdb (a local LMDB)",
+                 TypeConverters.toString)
 
     @keyword_only
     def __init__(self, *, solver=None, solverCwd="", numWorkers=2, mode="async-easgd", tau=0,
                  movingRate=0.0, maxIter=0, testSource="", workdir="", threads=1,
                  heartbeatTimeoutMs=0, inputCol="image", labelCol="label",
                  predictionCol="prediction", probabilityCol="probability", imageShape=None,
-                 batchSize=64):
+                 batchSize=64, feed="records", validationIndicatorCol=None):
         super().__init__()
         self._setDefault(solverCwd="", numWorkers=2, mode="async-easgd", tau=0, movingRate=0.0,
                          maxIter=0, testSource="", workdir="", threads=1, heartbeatTimeoutMs=0,
-                         labelCol="label")
+                         labelCol="label", feed="records")
         kwargs = {k: v for k, v in self._input_kwargs.items() if v is not None}
         self._set(**kwargs)
 
@@ -114,14 +121,21 @@ class DeepSparkClassifier(Estimator, _ModelParams, HasLabelCol, DefaultParamsRea
         workdir = get(self.workdir) or tempfile.mkdtemp(prefix="deepspark-fit-")
         solver_cwd = get(self.solverCwd) or None
         shape = tuple(get(self.imageShape)) or None
+        dataset = _vectors_as_arrays(dataset, [get(self.inputCol)])
+        train_df, test_df = dataset, None
+        if self.isDefined(self.validationIndicatorCol) and get(self.validationIndicatorCol):
+            from pyspark.sql import functions as F
+            marked = F.col(get(self.validationIndicatorCol))
+            train_df, test_df = dataset.filter(~marked), dataset.filter(marked)
         caffemodel, _ = ds_spark.train(
-            dataset, get(self.solver), get(self.numWorkers), mode=get(self.mode),
+            train_df, get(self.solver), get(self.numWorkers), mode=get(self.mode),
             tau=get(self.tau) or None, moving_rate=get(self.movingRate) or None,
             image_col=get(self.inputCol), label_col=get(self.labelCol), shape=shape,
             max_iter=get(self.maxIter) or None, test_source=get(self.testSource) or None,
             workdir=workdir, threads=get(self.threads),
-            heartbeat_timeout_ms=get(self.heartbeatTimeoutMs) or None, solver_cwd=solver_cwd)
-        first = dataset.select(get(self.inputCol)).first()[0]
+            heartbeat_timeout_ms=get(self.heartbeatTimeoutMs) or None, solver_cwd=solver_cwd,
+            feed=get(self.feed), test_data=test_df)
+        first = train_df.select(get(self.inputCol)).first()[0]
         image_shape = list(ds_spark._to_chw(first, shape).shape)
         deploy_path = os.path.join(workdir, "deploy.prototxt")
         transform, mean_file = deepspark._deepspark.make_deploy_net(
@@ -139,6 +153,17 @@ class DeepSparkClassifier(Estimator, _ModelParams, HasLabelCol, DefaultParamsRea
                    probabilityCol=get(self.probabilityCol), imageShape=image_shape,
                    batchSize=get(self.batchSize))
         return model
+
+
+def _vectors_as_arrays(dataset, columns):
+    """Spark ML vector columns as array<double> (Arrow, and so mapInPandas,
+    does not carry vectors; a dense array of pixels is what they hold)."""
+    from pyspark.ml.functions import vector_to_array
+    from pyspark.ml.linalg import VectorUDT
+    for field in dataset.schema.fields:
+        if field.name in columns and isinstance(field.dataType, VectorUDT):
+            dataset = dataset.withColumn(field.name, vector_to_array(field.name))
+    return dataset
 
 
 # Executors keep one net per transform call (keyed by a random key made
@@ -166,18 +191,27 @@ def _softmax(scores):
     return e / e.sum(axis=1, keepdims=True)
 
 
-def _score(bc, key, input_col, shape, batch, prediction_col, probability_col):
-    """mapInPandas' function: each pandas batch with its two new columns."""
-    def run(frames):
+def _score(bc, key, shape, batch):
+    """The pandas UDF's function: each Arrow batch of the input column ->
+    a frame of (prediction, probability)."""
+    from typing import Iterator
+
+    import pandas as pd
+
+    # The type hints make it an iterator-of-Series UDF (one net per Python
+    # worker, used for every batch).
+    def run(series_batches: Iterator[pd.Series]) -> Iterator[pd.DataFrame]:
         net = _executor_net(bc, key)
         _, _, transform, mean = bc.value
         data_name = net.inputs[0]
         out_name = net.outputs[0]
         last = len(net._net.layer_names) - 1
         is_softmax = net._net.layer_type(last) == "Softmax"
-        for pdf in frames:
+        for images in series_batches:
             predictions, probabilities = [], []
-            images = pdf[input_col].tolist()
+            # A struct column (Spark's image source) comes as a frame.
+            images = (images.to_dict("records") if isinstance(images, pd.DataFrame)
+                      else images.tolist())
             for start in range(0, len(images), batch):
                 chunk = np.stack([ds_spark._to_chw(x, shape) for x in images[start:start + batch]])
                 inputs = deepspark._deepspark.transform_images(transform, chunk, mean)
@@ -190,10 +224,7 @@ def _score(bc, key, input_col, shape, batch, prediction_col, probability_col):
                 probs = scores if is_softmax else _softmax(scores)
                 predictions.extend(np.argmax(probs, axis=1).astype(float).tolist())
                 probabilities.extend(p.astype(np.float32) for p in probs)
-            pdf = pdf.copy()
-            pdf[prediction_col] = predictions
-            pdf[probability_col] = probabilities
-            yield pdf
+            yield pd.DataFrame({"prediction": predictions, "probability": probabilities})
     return run
 
 
@@ -217,17 +248,28 @@ class DeepSparkModel(Model, _ModelParams, MLReadable, MLWritable):
         return self._weights
 
     def _transform(self, dataset):
+        """Adds the two columns through an Arrow-backed pandas UDF on the
+        input column alone, so every other column (vectors included) passes
+        through as it is."""
+        from pyspark.ml.functions import vector_to_array
+        from pyspark.ml.linalg import VectorUDT
+        from pyspark.sql import functions as F
         from pyspark.sql.types import ArrayType, DoubleType, FloatType, StructField, StructType
         sc = dataset.sparkSession.sparkContext
         bc = sc.broadcast((self._deploy, self._weights, self._transform_param, self._mean))
         get = self.getOrDefault
         shape = tuple(get(self.imageShape)) or None
-        schema = StructType(dataset.schema.fields + [
-            StructField(get(self.predictionCol), DoubleType()),
-            StructField(get(self.probabilityCol), ArrayType(FloatType()))])
-        return dataset.mapInPandas(
-            _score(bc, uuid.uuid4().hex, get(self.inputCol), shape, get(self.batchSize), get(self.predictionCol),
-                   get(self.probabilityCol)), schema)
+        schema = StructType([StructField("prediction", DoubleType()),
+                             StructField("probability", ArrayType(FloatType()))])
+        score = F.pandas_udf(_score(bc, uuid.uuid4().hex, shape, get(self.batchSize)), schema)
+        column = F.col(get(self.inputCol))
+        if isinstance(dataset.schema[get(self.inputCol)].dataType, VectorUDT):
+            column = vector_to_array(column)
+        scored = "__deepspark_scored_" + uuid.uuid4().hex[:8]
+        return (dataset.withColumn(scored, score(column))
+                .withColumn(get(self.predictionCol), F.col(scored + ".prediction"))
+                .withColumn(get(self.probabilityCol), F.col(scored + ".probability"))
+                .drop(scored))
 
     def copy(self, extra=None):
         that = DeepSparkModel(self._deploy, self._weights, self._transform_param, self._mean)

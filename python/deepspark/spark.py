@@ -2,9 +2,10 @@
 
 train() runs the parameter server on the driver (the `deepspark server`
 tool, as a subprocess whose progress lines go to the `deepspark.spark`
-logger) and one stage of num_workers tasks: each task writes its partition
-to an LMDB of Datums under the executor's spark.local.dir and runs the C++
-worker (`deepspark worker --rank=<partition>`) against the driver. The job
+logger) and one stage of num_workers tasks: each task streams its partition
+into a local record file of Datums (or, with feed="lmdb", an LMDB) under
+the executor's spark.local.dir and runs the C++ worker (`deepspark worker
+--rank=<partition>`) on it against the driver. The job
 key travels in the task closure and reaches the worker through
 DEEPSPARK_JOB_KEY, so executors need no shared filesystem.
 
@@ -62,11 +63,44 @@ def _lmdb_item(image, shape):
     return deepspark.io.Encoded(enc) if enc is not None else _to_chw(image, shape)
 
 
+# Spark's image data source (spark.read.format("image")) gives a struct of
+# origin, height, width, nChannels, mode (an OpenCV type) and data: the
+# pixels row by row, channels interleaved in OpenCV's BGR(A) order, which is
+# Caffe's order too. Only 8-bit modes carry images a Datum can hold.
+_CV_8U_MODES = {0: 1, 16: 3, 24: 4}  # CV_8UC1, CV_8UC3, CV_8UC4 -> channels
+
+
+def _image_struct(image):
+    """A Spark image struct (a Row, or the dict mapInPandas gives) -> its
+    (C,H,W) uint8 array; anything else -> None."""
+    fields = image.asDict() if hasattr(image, "asDict") else image
+    if not isinstance(fields, dict) or "nChannels" not in fields or "data" not in fields:
+        return None
+    mode, channels = fields.get("mode"), fields["nChannels"]
+    if _CV_8U_MODES.get(mode) != channels:
+        raise ValueError("image %r: OpenCV mode %s with %s channels is not an 8-bit image "
+                         "(CV_8UC1/3/4)" % (fields.get("origin", ""), mode, channels))
+    height, width = fields["height"], fields["width"]
+    data = np.frombuffer(bytes(fields["data"]), dtype=np.uint8)
+    if data.size != height * width * channels:
+        raise ValueError("image %r: %d bytes for %dx%dx%d" % (fields.get("origin", ""), data.size,
+                                                              height, width, channels))
+    return np.ascontiguousarray(data.reshape(height, width, channels).transpose(2, 0, 1))
+
+
 def _to_chw(image, shape):
     """An image (raw bytes, encoded JPEG/PNG/BMP bytes, a flat or shaped
-    array) -> (C,H,W) array, uint8 when it is bytes or integral, else
-    float32. Encoded images are decoded as the Data layer does (grey stays
-    one channel, colour is BGR)."""
+    array, a Spark ML vector, a Spark image struct) -> (C,H,W) array, uint8
+    when it is bytes or whole numbers in 0..255, else float32. Encoded images
+    are decoded as the Data layer does (grey stays one channel, colour is
+    BGR)."""
+    if hasattr(image, "toArray"):  # pyspark.ml.linalg Dense/SparseVector
+        image = image.toArray()
+    struct = _image_struct(image) if isinstance(image, dict) or hasattr(image, "asDict") else None
+    if struct is not None:
+        if shape is not None and tuple(struct.shape) != tuple(shape):
+            raise ValueError("an image of shape %s, not %s" % (tuple(struct.shape), tuple(shape)))
+        return struct
     enc = _encoded(image, shape)
     if enc is not None:
         arr = deepspark._deepspark.decode_image(enc)
@@ -79,8 +113,11 @@ def _to_chw(image, shape):
     else:
         arr = np.asarray(image)
         if arr.dtype != np.uint8:
-            if np.issubdtype(arr.dtype, np.integer) and arr.size and arr.min() >= 0 \
-                    and arr.max() <= 255:
+            # Whole numbers in 0..255 (an int array, or the doubles of an ML
+            # vector of pixels) are bytes: a Datum's `data`, 4x smaller than
+            # float_data.
+            if arr.size and arr.min() >= 0 and arr.max() <= 255 and \
+                    (np.issubdtype(arr.dtype, np.integer) or np.array_equal(arr, np.rint(arr))):
                 arr = arr.astype(np.uint8)
             else:
                 arr = arr.astype(np.float32)
@@ -112,6 +149,14 @@ def _cwd(path):
         yield
     finally:
         os.chdir(old)
+
+
+def _remove(path):
+    """Removes a file or folder that may not be there."""
+    if os.path.isdir(path):
+        shutil.rmtree(path)
+    elif os.path.exists(path):
+        os.remove(path)
 
 
 def _driver_host(sc):
@@ -167,7 +212,15 @@ def _check_partitions(shape):
     return run
 
 
-def _partition_task(server, key_text, shape, tool, threads, pid_dir, worker_env):
+def _spill(path, rows, shape, feed):
+    """Writes a partition's (image, label) rows, as they stream from Spark,
+    to a local file the worker reads: a record file (feed="records") or an
+    LMDB (feed="lmdb"). Encoded images stay encoded. Returns the count."""
+    return deepspark.io.write_lmdb(path, ((_lmdb_item(img, shape), label) for img, label in rows),
+                                   backend="records" if feed == "records" else "lmdb")
+
+
+def _partition_task(server, key_text, shape, tool, threads, pid_dir, worker_env, feed):
     """The stage's task: returns [(rank, worker exit status, attempt)]. A
     worker that exits with an error fails the task (Spark retries it, then
     fails the job with the worker's last lines); one killed by a signal was
@@ -190,9 +243,13 @@ def _partition_task(server, key_text, shape, tool, threads, pid_dir, worker_env)
             worker_tool = tool
         work = tempfile.mkdtemp(prefix="deepspark-task%d-" % rank, dir=_local_dir())
         try:
-            lmdb = os.path.join(work, "train_lmdb")
-            n = dsio.write_lmdb(lmdb, ((_lmdb_item(img, shape), label)
-                                       for img, label in index_iter))
+            # The partition streams from Spark (rows are deserialized batch
+            # by batch, never all held) into one local file, which the
+            # worker reads epoch after epoch, reshuffled each epoch.
+            source = os.path.join(work, "train.records" if feed == "records" else "train_lmdb")
+            started = time.time()
+            n = _spill(source, index_iter, shape, feed)
+            spill_s = time.time() - started
             if n == 0:  # checked before the stage; a source that changed since can still
                 raise ValueError("DeepSpark worker %d: its partition has no rows" % rank)
             env = dict(os.environ)
@@ -202,7 +259,7 @@ def _partition_task(server, key_text, shape, tool, threads, pid_dir, worker_env)
             env.setdefault("OPENBLAS_NUM_THREADS", str(threads))
             env.setdefault("OMP_NUM_THREADS", str(threads))
             cmd = [worker_tool, "worker", "--server=" + server, "--rank=%d" % rank,
-                   "--train-source=" + lmdb, "--threads=%d" % threads]
+                   "--train-source=" + source, "--threads=%d" % threads]
             # Leave from the address Spark itself binds on this node (a node
             # with several addresses, or the emulated cluster's 127.0.1.i).
             local_ip = os.environ.get("SPARK_LOCAL_IP", "")
@@ -211,8 +268,9 @@ def _partition_task(server, key_text, shape, tool, threads, pid_dir, worker_env)
             # The worker's lines go to the executor's log (the Spark UI shows
             # it), each marked with its rank; the last ones are kept for the
             # error of a worker that fails.
-            sys.stderr.write("[deepspark worker %d] attempt %d, %d rows: %s\n"
-                             % (rank, attempt, n, " ".join(cmd)))
+            sys.stderr.write("[deepspark worker %d] attempt %d, %d rows (%s of %d bytes in %.1f s): "
+                             "%s\n" % (rank, attempt, n, feed, _size_of(source), spill_s,
+                                       " ".join(cmd)))
             proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE,
                                     stderr=subprocess.STDOUT, text=True, bufsize=1,
                                     preexec_fn=_die_with(os.getpid()))
@@ -232,6 +290,13 @@ def _partition_task(server, key_text, shape, tool, threads, pid_dir, worker_env)
                                % (rank, status, "".join(last)))
         return [(rank, status, attempt)]
     return run
+
+
+def _size_of(path):
+    """Bytes of a file, or of the files in a folder (an LMDB)."""
+    if os.path.isdir(path):
+        return sum(os.path.getsize(os.path.join(path, f)) for f in os.listdir(path))
+    return os.path.getsize(path)
 
 
 def _task_slots(sc):
@@ -292,7 +357,7 @@ def train(data, solver, num_workers, mode="async-easgd", tau=None, moving_rate=N
           image_col="image", label_col="label", shape=None, max_iter=None, test_source=None,
           test_iter=None, test_interval=None, workdir=None, port=0,
           heartbeat_timeout_ms=None, threads=1, weights=None, verbose=True, pid_dir=None,
-          worker_env=None, solver_cwd=None, slot_wait_s=30):
+          worker_env=None, solver_cwd=None, slot_wait_s=30, feed="records", test_data=None):
     """Trains `solver` (a solver prototxt path) on `data` with num_workers
     Spark tasks; returns (center .caffemodel path, deepspark.Net in TEST
     phase with the center's weights).
@@ -300,8 +365,13 @@ def train(data, solver, num_workers, mode="async-easgd", tau=None, moving_rate=N
     data: a DataFrame with image_col (bytes of uint8, or an array) and
     label_col, or an RDD of (ndarray, label). shape: (C,H,W) of the images
     when they are flat (default: inferred, square single channel).
+    feed: how a task hands its partition to its worker: "records" (default:
+    streamed into a local record file, no database) or "lmdb" (a local LMDB
+    of Datums, Caffe's route). test_data: a DataFrame or RDD like `data`
+    that the center is tested on (written to the job's folder on the
+    driver), instead of the solver's test source or test_source.
     max_iter, test_source, test_iter, test_interval override the solver
-    (test_source: an LMDB on the driver). solver_cwd: the folder the
+    (test_source: an LMDB, LevelDB or record file on the driver). solver_cwd: the folder the
     solver's relative paths start from (default: the current one).
     heartbeat_timeout_ms: how long the server waits for a silent worker
     before dropping it (and before a retried task may take its rank).
@@ -309,6 +379,10 @@ def train(data, solver, num_workers, mode="async-easgd", tau=None, moving_rate=N
     worker before failing. Progress goes to the `deepspark.spark` logger
     (verbose=False: only warnings).
     """
+    if feed not in ("records", "lmdb"):
+        raise ValueError("feed must be 'records' or 'lmdb', not %r" % (feed,))
+    if test_data is not None and test_source:
+        raise ValueError("give test_data or test_source, not both")
     rdd = _records(data, image_col, label_col)
     sc = rdd.context
     workdir = os.path.abspath(workdir or tempfile.mkdtemp(prefix="deepspark-job-"))
@@ -323,18 +397,26 @@ def train(data, solver, num_workers, mode="async-easgd", tau=None, moving_rate=N
          "unknown" if slots is None else slots)
 
     # The server builds the train net, so its Data layer needs a source: a
-    # small LMDB of the first records.
+    # small file of the first records, written as the tasks write theirs.
     sample = rdd.take(4)
-    driver_lmdb = os.path.join(workdir, "driver_train_lmdb")
+    driver_lmdb = os.path.join(workdir, "driver_train" + (".records" if feed == "records"
+                                                          else "_lmdb"))
     # Ours, made anew each run: one left by an earlier job in the same
     # workdir is replaced, not an error.
-    shutil.rmtree(driver_lmdb, ignore_errors=True)
-    deepspark.io.write_lmdb(driver_lmdb, [(_lmdb_item(i, shape), l) for i, l in sample])
+    _remove(driver_lmdb)
+    _spill(driver_lmdb, sample, shape, feed)
+    if test_data is not None:
+        # Streamed to the driver a partition at a time (toLocalIterator).
+        test_source = os.path.join(workdir, "test.records")
+        _remove(test_source)
+        test_rows = _records(test_data, image_col, label_col).toLocalIterator()
+        info("test data: %d rows in %s", _spill(test_source, test_rows, shape, "records"),
+             test_source)
     job_solver = os.path.join(workdir, "solver.prototxt")
     job_net = os.path.join(workdir, "net.prototxt")
     # Paths inside the solver are relative to solver_cwd (Caffe: its root).
     solver = os.path.abspath(str(solver))
-    test_source = os.path.abspath(test_source) if test_source else ""
+    test_source = os.path.abspath(str(test_source)) if test_source else ""
     with _cwd(solver_cwd):
         deepspark._deepspark.make_job_solver(
             solver, job_solver, train_source=driver_lmdb, test_source=test_source,
@@ -403,7 +485,8 @@ def train(data, solver, num_workers, mode="async-easgd", tau=None, moving_rate=N
                    % (mode, num_workers, os.path.basename(solver), server_addr),
                    interruptOnCancel=True)
     try:
-        task = _partition_task(server_addr, key_text, shape, tool, threads, pid_dir, worker_env)
+        task = _partition_task(server_addr, key_text, shape, tool, threads, pid_dir, worker_env,
+                               feed)
         statuses = rdd.mapPartitions(task).collect()
     except BaseException as e:
         sc.cancelJobGroup(group)

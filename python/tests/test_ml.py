@@ -3,8 +3,6 @@ MNIST DataFrame, transform test images, save and load the model (files
 through Hadoop's FileSystem), and the same inside a Pipeline; a column of
 PNG-encoded images."""
 import os
-import struct
-import zlib
 
 import numpy as np
 import pytest
@@ -13,6 +11,7 @@ import deepspark
 
 from conftest import MNIST
 from test_spark import CAFFE_ROOT, FIRST100, SOLVER, _session, train_mnist
+from parquet_mnist import png  # noqa: E402 (examples/spark, on the path test_spark set)
 
 pytestmark = pytest.mark.slow
 
@@ -99,19 +98,6 @@ def test_a_missing_solver_is_named():
         spark.stop()
 
 
-def _png(gray):
-    """A greyscale uint8 (H, W) array as PNG bytes (written here, so the test
-    does not depend on an image library)."""
-    h, w = gray.shape
-
-    def chunk(kind, data):
-        return (struct.pack(">I", len(data)) + kind + data
-                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
-    raw = b"".join(b"\x00" + gray[y].tobytes() for y in range(h))  # filter 0 per row
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
-
-
 def test_png_encoded_column(tmp_path):
     """Encoded images train as Caffe's encoded Datums (the Data layer
     decodes them) and are decoded the same way in transform."""
@@ -119,20 +105,86 @@ def test_png_encoded_column(tmp_path):
     spark = _session("local[2]")
     try:
         def frame(images, labels, n):
-            rows = [(bytearray(_png(images[i])), int(labels[i])) for i in range(n)]
+            rows = [(bytearray(png(images[i])), int(labels[i])) for i in range(n)]
             return spark.createDataFrame(rows, "image binary, label int")
         train = frame(train_mnist.read_idx(os.path.join(MNIST, "train-images-idx3-ubyte.gz")),
                       train_mnist.read_idx(os.path.join(MNIST, "train-labels-idx1-ubyte.gz")),
                       2000)
         test = frame(train_mnist.read_idx(os.path.join(MNIST, "t10k-images-idx3-ubyte.gz")),
                      train_mnist.read_idx(os.path.join(MNIST, "t10k-labels-idx1-ubyte.gz")), 500)
-        png = train.first()["image"]
-        assert bytes(png[:4]) == b"\x89PNG" and len(png) < 784
+        first = train.first()["image"]
+        assert bytes(first[:4]) == b"\x89PNG" and len(first) < 784
         model = DeepSparkClassifier(solver=SOLVER, solverCwd=CAFFE_ROOT, numWorkers=2,
                                     maxIter=200, testSource=FIRST100, batchSize=100,
                                     workdir=str(tmp_path / "job")).fit(train)
         assert model.getImageShape() == [1, 28, 28]
         acc, _ = _accuracy(model.transform(test))
         assert acc > 0.9, acc
+    finally:
+        spark.stop()
+
+
+def test_vector_column_and_validation_rows(tmp_path):
+    """A Spark ML vector column of pixels (VectorUDT) trains and is scored,
+    passing through transform as a vector; the rows marked by
+    validationIndicatorCol are the center's test set (no test LMDB)."""
+    from pyspark.ml.linalg import Vectors, VectorUDT
+    from deepspark import spark as ds_spark
+    from deepspark.ml import DeepSparkClassifier
+    spark = _session("local[2]")
+    try:
+        images = train_mnist.read_idx(os.path.join(MNIST, "train-images-idx3-ubyte.gz"))[:2300]
+        labels = train_mnist.read_idx(os.path.join(MNIST, "train-labels-idx1-ubyte.gz"))[:2300]
+        rows = [(Vectors.dense(images[i].reshape(-1).astype(float)), int(labels[i]), i >= 2000)
+                for i in range(len(labels))]
+        df = spark.createDataFrame(rows, ["features", "label", "isVal"])
+        assert isinstance(df.schema["features"].dataType, VectorUDT)
+        workdir = str(tmp_path / "job")
+        model = DeepSparkClassifier(solver=SOLVER, solverCwd=CAFFE_ROOT, numWorkers=2,
+                                    maxIter=200, inputCol="features", imageShape=[1, 28, 28],
+                                    validationIndicatorCol="isVal", batchSize=100,
+                                    workdir=workdir).fit(df)
+        # The center was tested on the 300 marked rows, written on the driver
+        # as a record file (the solver's test_iter of 100 wraps around them).
+        assert len(deepspark.io.read_lmdb(os.path.join(workdir, "test.records"),
+                                          backend="records")) == 300
+        assert not [f for f in os.listdir(workdir) if "lmdb" in f]
+        tests = [r for r in ds_spark.job_metrics(spark, workdir).collect()
+                 if r["accuracy"] is not None]
+        assert tests and tests[-1]["accuracy"] > 0.85, tests[-1]
+        scored = model.transform(df.filter("isVal"))
+        assert isinstance(scored.schema["features"].dataType, VectorUDT)
+        acc, _ = _accuracy(scored)
+        assert acc > 0.85, acc
+    finally:
+        spark.stop()
+
+
+def test_spark_image_data_source(tmp_path):
+    """PNG files read with spark.read.format("image") (a struct column,
+    BGR rows as OpenCV lays them out), labels from the folder names."""
+    from pyspark.sql import functions as F
+    from deepspark.ml import DeepSparkClassifier
+    images = train_mnist.read_idx(os.path.join(MNIST, "train-images-idx3-ubyte.gz"))[:1200]
+    labels = train_mnist.read_idx(os.path.join(MNIST, "train-labels-idx1-ubyte.gz"))[:1200]
+    for i in range(len(labels)):
+        folder = tmp_path / "images" / str(labels[i])
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / ("%05d.png" % i)).write_bytes(png(images[i]))
+    spark = _session("local[2]")
+    try:
+        df = (spark.read.format("image").load(str(tmp_path / "images" / "*"))
+              .withColumn("label", F.regexp_extract("image.origin", r"/(\d)/[^/]*$", 1)
+                          .cast("int")))
+        first = df.first()
+        assert first["image"]["nChannels"] == 1 and first["image"]["height"] == 28
+        train, test = df.filter(F.col("image.origin").endswith("0.png") == F.lit(False)), \
+            df.filter(F.col("image.origin").endswith("0.png"))
+        model = DeepSparkClassifier(solver=SOLVER, solverCwd=CAFFE_ROOT, numWorkers=2,
+                                    maxIter=150, testSource=FIRST100, batchSize=60,
+                                    workdir=str(tmp_path / "job")).fit(train)
+        assert model.getImageShape() == [1, 28, 28]
+        acc, _ = _accuracy(model.transform(test))
+        assert acc > 0.8, acc
     finally:
         spark.stop()

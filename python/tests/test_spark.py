@@ -66,9 +66,15 @@ def test_local4(tmp_path):
     finally:
         spark.stop()
     assert acc > 0.9
+    # The default feed streams each partition into a record file: no LMDB
+    # anywhere (the tasks' own files are gone with them).
+    assert not [f for f in os.listdir(tmp_path / "job") if "lmdb" in f]
+    assert os.path.exists(tmp_path / "job" / "driver_train.records")
 
 
-def test_rdd_of_arrays(tmp_path):
+def test_rdd_of_arrays_through_lmdb(tmp_path):
+    """An RDD of (array, label) pairs, fed the Caffe way: each task writes
+    an LMDB of Datums (feed="lmdb")."""
     spark = _session("local[2]")
     try:
         images = train_mnist.read_idx(os.path.join(MNIST, "train-images-idx3-ubyte.gz"))[:1000]
@@ -77,10 +83,13 @@ def test_rdd_of_arrays(tmp_path):
             [(images[i], int(labels[i])) for i in range(len(labels))], 3)
         caffemodel, net = deepspark.spark.train(
             rdd, SOLVER, 2, max_iter=100, test_source=FIRST100, test_iter=1, test_interval=0,
-            workdir=str(tmp_path / "job"), solver_cwd=CAFFE_ROOT, verbose=False)
+            workdir=str(tmp_path / "job"), solver_cwd=CAFFE_ROOT, verbose=False, feed="lmdb")
+        with pytest.raises(ValueError, match="feed must be"):
+            deepspark.spark.train(rdd, SOLVER, 2, feed="hdfs")
     finally:
         spark.stop()
     assert float(net.forward()["accuracy"]) > 0.8
+    assert os.path.isdir(tmp_path / "job" / "driver_train_lmdb")
 
 
 def _free_port():
