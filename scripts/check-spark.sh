@@ -12,11 +12,7 @@ set -uo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 OUT="$ROOT/build/spark-check"
 mkdir -p "$OUT"
-export PYTHONPATH="$ROOT/build/python${PYTHONPATH:+:$PYTHONPATH}"
-export PYSPARK_PYTHON="${PYTHON:-python3}" PYSPARK_DRIVER_PYTHON="${PYTHON:-python3}"
-export SPARK_LOCAL_IP=127.0.0.1
-SPARK_HOME="${SPARK_HOME:-$("${PYTHON:-python3}" -c 'import os, pyspark; print(os.path.dirname(pyspark.__file__))')}"
-export SPARK_HOME
+source "$ROOT/scripts/spark-common.sh"
 CONF=(--conf spark.ui.enabled=false --conf spark.driver.host=127.0.0.1
       --conf spark.driver.bindAddress=127.0.0.1 --conf spark.driver.memory=2g
       --conf "spark.executorEnv.PYTHONPATH=$PYTHONPATH"
@@ -39,8 +35,6 @@ print(next(s["value"] for s in r["scores"] if s["name"] == "accuracy") if r.get(
   fi
 }
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-
 if [ "${ONLY:-local}" = local ] || [ -z "${ONLY:-}" ]; then
   rm -f "$OUT/local_job/result.json"  # a stale one must not pass the check
   start=$(date +%s)
@@ -51,22 +45,7 @@ if [ "${ONLY:-local}" = local ] || [ -z "${ONLY:-}" ]; then
 fi
 
 if [ "${ONLY:-standalone}" = standalone ] || [ -z "${ONLY:-}" ]; then
-  PORT=$(free_port)
-  URL="spark://127.0.0.1:$PORT"
-  export SPARK_WORKER_DIR="$OUT/work"
-  PIDS=()
-  setsid "$SPARK_HOME/bin/spark-class" org.apache.spark.deploy.master.Master --host 127.0.0.1 \
-    --port "$PORT" --webui-port "$(free_port)" > "$OUT/master.log" 2>&1 &
-  PIDS+=($!)
-  for _ in $(seq 120); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break
-    sleep 0.5
-  done
-  for i in 0 1; do
-    setsid "$SPARK_HOME/bin/spark-class" org.apache.spark.deploy.worker.Worker --host 127.0.0.1 \
-      --cores 2 --memory 3g --webui-port "$(free_port)" "$URL" > "$OUT/worker$i.log" 2>&1 &
-    PIDS+=($!)
-  done
+  start_cluster "$OUT" 2 2 3g
   rm -f "$OUT/standalone_job/result.json"
   start=$(date +%s)
   (cd "$OUT" && "$SPARK_HOME/bin/spark-submit" --master "$URL" "${CONF[@]}" \
@@ -76,7 +55,6 @@ if [ "${ONLY:-standalone}" = standalone ] || [ -z "${ONLY:-}" ]; then
   check "standalone (master + 2 workers on 127.0.0.1)" "$OUT/standalone_job" "$OUT/standalone.log" \
     $(( $(date +%s) - start ))
   grep -h "Registering worker\|Registered app\|Launching executor" "$OUT/master.log" | sed 's/^/   master: /' | head -6
-  for p in "${PIDS[@]}"; do kill -- -"$p" 2>/dev/null; done
-  wait 2>/dev/null
+  stop_cluster
 fi
 exit $FAIL
