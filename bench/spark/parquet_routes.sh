@@ -3,11 +3,15 @@
 # bytes in Parquet, Caffe's stock solver, 4 workers) on a standalone cluster on
 # 127.0.0.1 (a master and 2 Spark workers of 2 cores), once per feed, taking
 # turns: "records" (each task streams its partition into a local record
-# file) and "lmdb" (Caffe's route: each task writes an LMDB). For each: wall
-# time, accuracy from the scored DataFrame, and the executors' peak memory
-# and local disk (bench/spark/peak_usage.py). Results:
-# bench/results/spark_parquet.json and a table here.
-#   FEEDS="records lmdb"  which feeds, in order   MAX_ITER=N  shorter runs
+# file) and "lmdb" (Caffe's route: each task writes an LMDB); a feed with
+# "+kill" (records+kill) is the same job with one executor JVM killed
+# (SIGKILL) KILL_AFTER seconds (120) into it: its two tasks are retried on
+# the executor Spark starts in its place. For each: wall time, accuracy from
+# the scored DataFrame, and the executors' peak memory (PSS) and local disk
+# (bench/spark/peak_usage.py). Results: bench/results/spark_parquet.json and
+# a table here.
+#   FEEDS="records lmdb records+kill"  which runs, in order
+#   MAX_ITER=N  shorter runs
 # Needs a build with -DDEEPSPARK_BUILD_PYTHON=ON; run it on an idle machine.
 set -uo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -23,12 +27,24 @@ source "$ROOT/scripts/spark-common.sh"
     --mnist "$SHARED/datasets/mnist"
 start_cluster "$OUT" 2 2 3g
 FAIL=0
-for feed in ${FEEDS:-records lmdb}; do
-  rm -rf "$OUT/local" "$OUT/job-$feed" "$OUT/scored-$feed" "$OUT/summary-$feed.json"
+for run in ${FEEDS:-records lmdb records+kill}; do
+  feed=${run%%+*}
+  rm -rf "$OUT/local" "$OUT/job-$run" "$OUT/scored-$run" "$OUT/summary-$run.json"
   mkdir -p "$OUT/local"
-  python3 "$ROOT/bench/spark/peak_usage.py" --out "$OUT/usage-$feed.json" \
+  python3 "$ROOT/bench/spark/peak_usage.py" --out "$OUT/usage-$run.json" \
     $(printf -- '--root-pid %s ' "${WORKER_PIDS[@]}") --disk "$OUT/local" &
   sampler=$!
+  killer=""
+  if [ "$run" != "$feed" ]; then
+    # The first executor JVM of this cluster, KILL_AFTER s in (training by then).
+    (sleep "${KILL_AFTER:-120}"
+     for p in $(pgrep -f CoarseGrainedExecutorBackend); do
+       if readlink "/proc/$p/cwd" | grep -q "^$SPARK_WORKER_DIR/"; then
+         kill -9 "$p" && echo "killed executor JVM $p at $(date +%T)" >> "$OUT/$run.kill"; break
+       fi
+     done) &
+    killer=$!
+  fi
   start=$(date +%s.%N)
   "$SPARK_HOME/bin/spark-submit" --master "$URL" \
     --conf spark.ui.enabled=false --conf spark.driver.host=127.0.0.1 \
@@ -37,17 +53,18 @@ for feed in ${FEEDS:-records lmdb}; do
     --conf spark.executorEnv.OPENBLAS_NUM_THREADS=1 \
     --conf spark.executor.cores=2 --conf spark.cores.max=4 --conf spark.executor.memory=2g \
     "$ROOT/examples/spark/parquet_mnist.py" --parquet "$OUT/mnist_parquet" \
-    --out "file://$OUT/scored-$feed" --feed "$feed" --workdir "$OUT/job-$feed" \
-    --summary "$OUT/summary-$feed.json" ${MAX_ITER:+--max-iter "$MAX_ITER"} \
-    > "$OUT/$feed.log" 2>&1 || FAIL=1
+    --out "file://$OUT/scored-$run" --feed "$feed" --workdir "$OUT/job-$run" \
+    --summary "$OUT/summary-$run.json" ${MAX_ITER:+--max-iter "$MAX_ITER"} \
+    > "$OUT/$run.log" 2>&1 || FAIL=1
   end=$(date +%s.%N)
   kill "$sampler"; wait "$sampler"
-  echo "$feed: $(python3 -c "print(round($end - $start, 1))") s wall; $(tail -1 "$OUT/$feed.log")"
-  echo "{\"wall_s\": $(python3 -c "print(round($end - $start, 1))")}" > "$OUT/wall-$feed.json"
+  [ -n "$killer" ] && { kill "$killer" 2>/dev/null; wait "$killer" 2>/dev/null; cat "$OUT/$run.kill" 2>/dev/null; }
+  echo "$run: $(python3 -c "print(round($end - $start, 1))") s wall; $(tail -1 "$OUT/$run.log")"
+  echo "{\"wall_s\": $(python3 -c "print(round($end - $start, 1))")}" > "$OUT/wall-$run.json"
 done
 stop_cluster
 
-python3 - "$OUT" "$ROOT/bench/results/spark_parquet.json" ${FEEDS:-records lmdb} <<'PY'
+python3 - "$OUT" "$ROOT/bench/results/spark_parquet.json" ${FEEDS:-records lmdb records+kill} <<'PY'
 import json, os, platform, sys
 out, dest, feeds = sys.argv[1], sys.argv[2], sys.argv[3:]
 def load(name):
@@ -62,11 +79,11 @@ result = {"machine": {"cpus": os.cpu_count(), "cpu": cpu, "kernel": platform.rel
 os.makedirs(os.path.dirname(dest), exist_ok=True)
 json.dump(result, open(dest + ".tmp", "w"), indent=1)
 os.replace(dest + ".tmp", dest)
-print("%-8s %8s %8s %10s %10s %14s %14s" % ("feed", "wall s", "fit s", "accuracy", "center",
-                                           "peak RSS MiB", "peak disk MiB"))
+print("%-13s %8s %8s %10s %10s %14s %14s" % ("run", "wall s", "fit s", "accuracy", "center",
+                                            "peak PSS MiB", "peak disk MiB"))
 for f, r in runs.items():
-    print("%-8s %8s %8s %10s %10s %14s %14s" % (f, r.get("wall_s"), round(r.get("fit_s", 0), 1),
+    print("%-13s %8s %8s %10s %10s %14s %14s" % (f, r.get("wall_s"), round(r.get("fit_s", 0), 1),
           round(r.get("accuracy", 0), 4), round(r.get("center_accuracy", 0), 4),
-          r.get("peak_rss_mib"), r.get("peak_disk_mib")))
+          r.get("peak_pss_mib"), r.get("peak_disk_mib")))
 PY
 exit $FAIL

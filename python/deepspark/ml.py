@@ -36,6 +36,7 @@ from pyspark.ml.util import (DefaultParamsReadable, DefaultParamsReader, Default
                              DefaultParamsWriter, MLReadable, MLReader, MLWritable, MLWriter)
 
 import deepspark
+from deepspark import hadoop_fs
 from deepspark import spark as ds_spark
 
 __all__ = ["DeepSparkClassifier", "DeepSparkModel"]
@@ -93,6 +94,13 @@ class DeepSparkClassifier(Estimator, _ModelParams, HasLabelCol, HasValidationInd
     heartbeatTimeoutMs = Param(Params._dummy(), "heartbeatTimeoutMs",
                                "how long a silent worker keeps its rank (0: the default)",
                                TypeConverters.toInt)
+    outputPath = Param(Params._dummy(), "outputPath",
+                       "a folder on the cluster's filesystem (any Hadoop path) for the center's "
+                       "snapshots, the metrics and the final model, copied as the job runs",
+                       TypeConverters.toString)
+    resumeFrom = Param(Params._dummy(), "resumeFrom",
+                       "a center snapshot (PREFIX_iter_N.serverstate, any Hadoop path, its "
+                       ".caffemodel beside it) to resume training from", TypeConverters.toString)
     feed = Param(Params._dummy(), "feed", "how a task hands its partition to its worker: "
                  "records (a local record file, streamed) or lmdb (a local LMDB)",
                  TypeConverters.toString)
@@ -102,11 +110,12 @@ class DeepSparkClassifier(Estimator, _ModelParams, HasLabelCol, HasValidationInd
                  movingRate=0.0, maxIter=0, testSource="", workdir="", threads=1,
                  heartbeatTimeoutMs=0, inputCol="image", labelCol="label",
                  predictionCol="prediction", probabilityCol="probability", imageShape=None,
-                 batchSize=64, feed="records", validationIndicatorCol=None):
+                 batchSize=64, feed="records", validationIndicatorCol=None, outputPath="",
+                 resumeFrom=""):
         super().__init__()
         self._setDefault(solverCwd="", numWorkers=2, mode="async-easgd", tau=0, movingRate=0.0,
                          maxIter=0, testSource="", workdir="", threads=1, heartbeatTimeoutMs=0,
-                         labelCol="label", feed="records")
+                         labelCol="label", feed="records", outputPath="", resumeFrom="")
         kwargs = {k: v for k, v in self._input_kwargs.items() if v is not None}
         self._set(**kwargs)
 
@@ -134,7 +143,8 @@ class DeepSparkClassifier(Estimator, _ModelParams, HasLabelCol, HasValidationInd
             max_iter=get(self.maxIter) or None, test_source=get(self.testSource) or None,
             workdir=workdir, threads=get(self.threads),
             heartbeat_timeout_ms=get(self.heartbeatTimeoutMs) or None, solver_cwd=solver_cwd,
-            feed=get(self.feed), test_data=test_df)
+            feed=get(self.feed), test_data=test_df, output_path=get(self.outputPath) or None,
+            resume_from=get(self.resumeFrom) or None)
         first = train_df.select(get(self.inputCol)).first()[0]
         image_shape = list(ds_spark._to_chw(first, shape).shape)
         deploy_path = os.path.join(workdir, "deploy.prototxt")
@@ -284,34 +294,10 @@ class DeepSparkModel(Model, _ModelParams, MLReadable, MLWritable):
 
 
 # The model's files, written and read through the JVM's Hadoop FileSystem
-# from the driver, so a path may be local, HDFS, S3 or any Hadoop scheme.
+# from the driver (deepspark.hadoop_fs), so a path may be local, HDFS, S3 or
+# any Hadoop scheme.
 _FILES = (("deploy.prototxt", "_deploy"), ("model.caffemodel", "_weights"),
           ("transform.pb", "_transform_param"), ("mean.binaryproto", "_mean"))
-
-
-def _hadoop_path(sc, path):
-    p = sc._jvm.org.apache.hadoop.fs.Path(path)
-    return p.getFileSystem(sc._jsc.hadoopConfiguration()), p
-
-
-def _write_bytes(sc, path, data):
-    fs, p = _hadoop_path(sc, path)
-    out = fs.create(p, True)
-    try:
-        out.write(bytearray(data))
-    finally:
-        out.close()
-
-
-def _read_bytes(sc, path):
-    fs, p = _hadoop_path(sc, path)
-    if not fs.exists(p):
-        return None
-    stream = fs.open(p)
-    try:
-        return bytes(sc._jvm.org.apache.commons.io.IOUtils.toByteArray(stream))
-    finally:
-        stream.close()
 
 
 class _ModelWriter(MLWriter):
@@ -326,7 +312,7 @@ class _ModelWriter(MLWriter):
             if isinstance(data, str):
                 data = data.encode()
             if data or name != "mean.binaryproto":
-                _write_bytes(self.sc, path.rstrip("/") + "/" + name, data)
+                hadoop_fs.write_bytes(self.sc, path.rstrip("/") + "/" + name, data)
 
 
 class _ModelReader(MLReader):
@@ -338,7 +324,7 @@ class _ModelReader(MLReader):
         metadata = DefaultParamsReader.loadMetadata(path, self.sc)
         parts = {}
         for name, attr in _FILES:
-            data = _read_bytes(self.sc, path.rstrip("/") + "/" + name)
+            data = hadoop_fs.read_bytes(self.sc, path.rstrip("/") + "/" + name)
             if data is None and name != "mean.binaryproto":
                 raise deepspark.DeepSparkError("%s/%s is missing: not a saved DeepSparkModel"
                                                % (path, name))

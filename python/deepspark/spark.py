@@ -36,6 +36,7 @@ import time
 import numpy as np
 
 import deepspark
+from deepspark import spark_output
 
 _PKG_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(deepspark.__file__)))
 log = logging.getLogger("deepspark.spark")
@@ -220,7 +221,7 @@ def _spill(path, rows, shape, feed):
                                    backend="records" if feed == "records" else "lmdb")
 
 
-def _partition_task(server, key_text, shape, tool, threads, pid_dir, worker_env, feed):
+def _partition_task(server, key_text, shape, tool, threads, pid_dir, worker_env, feed, counts):
     """The stage's task: returns [(rank, worker exit status, attempt)]. A
     worker that exits with an error fails the task (Spark retries it, then
     fails the job with the worker's last lines); one killed by a signal was
@@ -250,8 +251,15 @@ def _partition_task(server, key_text, shape, tool, threads, pid_dir, worker_env,
             started = time.time()
             n = _spill(source, index_iter, shape, feed)
             spill_s = time.time() - started
-            if n == 0:  # checked before the stage; a source that changed since can still
-                raise ValueError("DeepSpark worker %d: its partition has no rows" % rank)
+            # The pass before the stage counted every partition: a stream
+            # that ends short (an input lost mid-read can look like a plain
+            # end to Python) or a source that changed since must not train.
+            if n != counts[rank]:
+                raise ValueError(
+                    "DeepSpark worker %d: its partition streamed %d rows where the check before "
+                    "training counted %d: the input ended early, or the data is not "
+                    "deterministic (cache() or checkpoint() it, or write it out first)"
+                    % (rank, n, counts[rank]))
             env = dict(os.environ)
             env.update(worker_env or {})
             env["DEEPSPARK_JOB_KEY"] = key_text
@@ -350,14 +358,15 @@ def _prepare_partitions(rdd, num_workers, shape):
     if len(shapes) > 1:
         raise ValueError("training data: images of different shapes in different partitions: %s"
                          % ", ".join("partition %d %s" % (i, f) for i, _, f, _ in report))
-    return rdd, report[0][2]
+    return rdd, report[0][2], [count for _, count, _, _ in report]
 
 
 def train(data, solver, num_workers, mode="async-easgd", tau=None, moving_rate=None,
           image_col="image", label_col="label", shape=None, max_iter=None, test_source=None,
           test_iter=None, test_interval=None, workdir=None, port=0,
           heartbeat_timeout_ms=None, threads=1, weights=None, verbose=True, pid_dir=None,
-          worker_env=None, solver_cwd=None, slot_wait_s=30, feed="records", test_data=None):
+          worker_env=None, solver_cwd=None, slot_wait_s=30, feed="records", test_data=None,
+          output_path=None, resume_from=None):
     """Trains `solver` (a solver prototxt path) on `data` with num_workers
     Spark tasks; returns (center .caffemodel path, deepspark.Net in TEST
     phase with the center's weights).
@@ -370,6 +379,13 @@ def train(data, solver, num_workers, mode="async-easgd", tau=None, moving_rate=N
     of Datums, Caffe's route). test_data: a DataFrame or RDD like `data`
     that the center is tested on (written to the job's folder on the
     driver), instead of the solver's test source or test_source.
+    output_path: a folder on the cluster's filesystem (any Hadoop path) that
+    gets the center's snapshots as they are taken, the metrics as they grow,
+    and at the end the final .caffemodel, result.json and the job's
+    prototxt (deepspark.spark_output). resume_from: a center snapshot
+    (PREFIX_iter_N.serverstate, any Hadoop path, its .caffemodel beside it)
+    the job starts from: the center and its iteration are restored and the
+    workers go on from there to max_iter.
     max_iter, test_source, test_iter, test_interval override the solver
     (test_source: an LMDB, LevelDB or record file on the driver). solver_cwd: the folder the
     solver's relative paths start from (default: the current one).
@@ -391,7 +407,7 @@ def train(data, solver, num_workers, mode="async-easgd", tau=None, moving_rate=N
     info = log.info if verbose else log.debug
 
     # Checked before anything starts: the data, then the cluster's slots.
-    rdd, image_shape = _prepare_partitions(rdd, num_workers, shape)
+    rdd, image_shape, counts = _prepare_partitions(rdd, num_workers, shape)
     slots = _wait_for_slots(sc, num_workers, slot_wait_s)
     info("%d partitions of %s images; %s task slots", num_workers, image_shape,
          "unknown" if slots is None else slots)
@@ -448,6 +464,9 @@ def train(data, solver, num_workers, mode="async-easgd", tau=None, moving_rate=N
         cmd.append("--heartbeat-timeout-ms=%d" % heartbeat_timeout_ms)
     if weights:
         cmd.append("--weights=" + str(weights))
+    if resume_from:
+        cmd.append("--snapshot=" + spark_output.fetch_snapshot(
+            sc, str(resume_from), os.path.join(workdir, "resume")))
     endpoint_file = os.path.join(workdir, "endpoint")
     if os.path.exists(endpoint_file):
         os.remove(endpoint_file)
@@ -478,6 +497,8 @@ def train(data, solver, num_workers, mode="async-easgd", tau=None, moving_rate=N
     port_used = address.rsplit(":", 1)[1]
     server_addr = "tcp://%s:%s" % (host, port_used)
 
+    uploader = spark_output.JobUploader(sc, workdir, output_path).start() \
+        if output_path else None
     # One job group: a failure or Ctrl-C here cancels the stage, and its
     # tasks' workers die with them (_die_with).
     group = "deepspark-%d-%d" % (os.getpid(), int(time.time() * 1000))
@@ -486,13 +507,15 @@ def train(data, solver, num_workers, mode="async-easgd", tau=None, moving_rate=N
                    interruptOnCancel=True)
     try:
         task = _partition_task(server_addr, key_text, shape, tool, threads, pid_dir, worker_env,
-                               feed)
+                               feed, counts)
         statuses = rdd.mapPartitions(task).collect()
     except BaseException as e:
         sc.cancelJobGroup(group)
         server.kill()
         server.wait()
         reader.join(timeout=10)
+        if uploader:
+            uploader.close_quietly()
         if isinstance(e, Exception):
             raise deepspark.DeepSparkError(
                 "the training stage failed: %s\nlast lines of the server:\n%s"
@@ -515,6 +538,8 @@ def train(data, solver, num_workers, mode="async-easgd", tau=None, moving_rate=N
     except subprocess.TimeoutExpired:
         server.kill()
         server.wait()
+        if uploader:
+            uploader.close_quietly()
         raise deepspark.DeepSparkError(
             "the parameter server did not finish within %.0f s of its workers:\n%s"
             % (grace_s, "".join(lines[-40:])))
@@ -527,9 +552,13 @@ def train(data, solver, num_workers, mode="async-easgd", tau=None, moving_rate=N
         with open(result_path) as f:
             result = json.load(f)
     if server.returncode != 0 or not result or not result.get("ok") or not result["caffemodel"]:
+        if uploader:
+            uploader.close_quietly()
         raise deepspark.DeepSparkError("the parameter server failed (status %s):\n%s"
                                        % (server.returncode, text[-4000:]))
     caffemodel = os.path.join(solver_cwd or "", result["caffemodel"])
+    if uploader:
+        uploader.finish(["result.json", "solver.prototxt", "net.prototxt"])
     with _cwd(solver_cwd):
         net = deepspark.Net(job_net, deepspark.TEST, weights=caffemodel)
     return caffemodel, net

@@ -311,3 +311,192 @@ def test_executor_killed_mid_job(standalone_cluster, tmp_path, caplog):
     assert "worker 1 finished on attempt 1" in caplog.text, caplog.text[-3000:]
     assert os.path.exists(caffemodel)
     assert acc > 0.9
+
+
+def test_output_path_and_resume(tmp_path):
+    """output_path (a Hadoop path, file:// here) gets the snapshots, the
+    metrics, the result and the job's prototxt, each whole; a new job
+    resumes from the snapshot there and goes on from its iteration."""
+    import json
+    spark = _session("local[2]")
+    try:
+        out = tmp_path / "cluster_fs" / "job"
+        _train(spark, 2, tmp_path, limit=500, max_iter=60, output_path="file://" + str(out))
+        files = set(os.listdir(out))
+        assert {"center_iter_60.caffemodel", "center_iter_60.serverstate",
+                "center_metrics.jsonl", "result.json", "solver.prototxt",
+                "net.prototxt"} <= files, files
+        assert not [f for f in files if f.endswith(".tmp")], files
+        assert json.loads((out / "result.json").read_text())["center_iter"] == 60
+
+        df = train_mnist.mnist_dataframe(spark, MNIST, 500)
+        workdir = tmp_path / "resumed"
+        _, net = deepspark.spark.train(
+            df, SOLVER, 2, shape=(1, 28, 28), max_iter=100, test_source=FIRST100, test_iter=1,
+            test_interval=0, workdir=str(workdir), solver_cwd=CAFFE_ROOT,
+            resume_from="file://" + str(out / "center_iter_60.serverstate"))
+        assert json.loads((workdir / "result.json").read_text())["center_iter"] == 100
+        joins = [json.loads(line) for line in (workdir / "center_metrics.jsonl").open()
+                 if '"join"' in line]
+        assert joins and all(j["iter"] == 60 for j in joins), joins
+        assert float(net.forward()["accuracy"]) > 0.8
+        with pytest.raises(ValueError, match="must name a .serverstate"):
+            deepspark.spark.train(df, SOLVER, 2, resume_from=str(out / "result.json"),
+                                  workdir=str(tmp_path / "bad"), solver_cwd=CAFFE_ROOT)
+    finally:
+        spark.stop()
+
+
+_TINY_NET = """name: "tiny"
+layer { name: "data" type: "Data" top: "data" top: "label"
+  data_param { source: "unused" batch_size: 32 backend: LMDB }
+  transform_param { scale: 0.00390625 } }
+layer { name: "pool" type: "Pooling" bottom: "data" top: "pool"
+  pooling_param { pool: MAX kernel_size: 8 stride: 8 } }
+layer { name: "ip" type: "InnerProduct" bottom: "pool" top: "ip"
+  inner_product_param { num_output: 10 weight_filler { type: "xavier" } } }
+layer { name: "loss" type: "SoftmaxWithLoss" bottom: "ip" bottom: "label" top: "loss" }
+"""
+
+
+def _executor_side_pss(work_dir):
+    """{pid: MiB of memory (PSS)} of the processes below the executor JVMs
+    running in work_dir (the Spark workers' SPARK_WORKER_DIR): their
+    Python workers and the DeepSpark workers those start."""
+    sys.path.insert(0, os.path.join(REPO, "bench", "spark"))
+    import peak_usage
+    tree = peak_usage.children()
+    out = {}
+    for pid in [p for ps in tree.values() for p in ps]:
+        try:
+            with open("/proc/%d/cmdline" % pid, "rb") as f:
+                cmd = f.read()
+            here = os.readlink("/proc/%d/cwd" % pid).startswith(work_dir)
+        except OSError:
+            continue
+        if here and b"CoarseGrainedExecutorBackend" in cmd:
+            for child in peak_usage.descendants(tree, pid):
+                out[child] = peak_usage.pss_mib(child)
+    return out
+
+
+def test_partition_larger_than_executor_memory(standalone_cluster, tmp_path):
+    """A Parquet dataset of 740 MB (45,000 random 128x128 images) on two
+    executors of spark.executor.memory=512m: each partition streams into its
+    worker's record file, and no process beside the executor JVMs (Python
+    workers, DeepSpark workers) comes near a partition's size: their memory
+    is the libraries they load plus a bounded stream, not the data."""
+    import glob
+    import re
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    rng = np.random.default_rng(3)
+    rows_per_file, files = 22500, 2
+    (tmp_path / "big").mkdir()
+    for f in range(files):
+        pixels = rng.integers(0, 256, size=(rows_per_file, 128 * 128), dtype=np.uint8)
+        table = pa.table({"image": pa.array([p.tobytes() for p in pixels], pa.binary()),
+                          "label": pa.array(rng.integers(0, 10, rows_per_file), pa.int32())})
+        # Laid out as Spark's own writer would (parquet-mr: pages of about
+        # 1 MB), not as one 370 MB row group of 16 MB pages.
+        pq.write_table(table, str(tmp_path / "big" / ("part-%d.parquet" % f)),
+                       row_group_size=4096, write_batch_size=64, use_dictionary=False)
+        del pixels, table
+    data_bytes = rows_per_file * files * 128 * 128
+    (tmp_path / "net.prototxt").write_text(_TINY_NET)
+    (tmp_path / "solver.prototxt").write_text(
+        'net: "net.prototxt"\nbase_lr: 0.01\nlr_policy: "fixed"\nmax_iter: 20\n'
+        'display: 10\nsnapshot_prefix: "tiny"\nsolver_mode: CPU\n')
+
+    spark = _session(standalone_cluster, {"spark.executor.memory": "512m",
+                                          "spark.executor.cores": "1", "spark.cores.max": "2"})
+    peaks, stop = {}, threading.Event()
+
+    def sample():
+        while not stop.wait(0.25):
+            for pid, mib in _executor_side_pss(str(tmp_path / "work")).items():
+                peaks[pid] = max(peaks.get(pid, 0.0), mib)
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    try:
+        sc = spark.sparkContext
+        deadline = time.time() + 90
+        while time.time() < deadline and sc._jsc.sc().getExecutorMemoryStatus().size() < 3:
+            time.sleep(1)
+        df = spark.read.parquet(str(tmp_path / "big"))
+        caffemodel, _ = deepspark.spark.train(
+            df, str(tmp_path / "solver.prototxt"), 2, shape=(1, 128, 128),
+            workdir=str(tmp_path / "job"), solver_cwd=str(tmp_path), verbose=False)
+        assert os.path.exists(caffemodel)
+    finally:
+        stop.set()
+        sampler.join()
+        spark.stop()
+    # Each worker's spill, as its task reported it in the executor's log.
+    spilled = []
+    for stderr in glob.glob(str(tmp_path / "work" / "app-*" / "*" / "stderr")):
+        with open(stderr, errors="replace") as f:
+            spilled += [int(b) for b in re.findall(r"\(records of (\d+) bytes", f.read())]
+    assert len(spilled) == 2 and sum(spilled) > data_bytes > 512 * 2 ** 20, spilled
+    assert peaks
+    partition_mib = max(spilled) / 2 ** 20
+    assert max(peaks.values()) < 0.5 * partition_mib, (sorted(peaks.values()), partition_mib)
+
+
+def _running(pid):
+    """Whether pid is a live process (a zombie has ended)."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def _processes_with(marker):
+    pids = []
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                with open("/proc/%s/cmdline" % name, "rb") as f:
+                    if marker in f.read() and _running(int(name)):
+                        pids.append(int(name))
+            except OSError:
+                pass
+    return pids
+
+
+def test_cancel_stops_every_worker(tmp_path):
+    """The job cancelled mid-training (sc.cancelAllJobs, as the Spark UI's
+    kill link does): train raises, and the server and every worker are gone
+    within seconds."""
+    pid_dir = tmp_path / "pids"
+    pid_dir.mkdir()
+    spark = _session("local[2]")
+    errors = []
+
+    def run():
+        try:
+            _train(spark, 2, tmp_path, limit=1000, max_iter=100000, pid_dir=str(pid_dir))
+        except Exception as e:  # noqa: BLE001 (what the test looks at)
+            errors.append(e)
+    trainer = threading.Thread(target=run, daemon=True)
+    trainer.start()
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline and len(os.listdir(pid_dir)) < 2:
+            time.sleep(0.2)
+        assert len(os.listdir(pid_dir)) == 2, "the workers did not start"
+        time.sleep(3)  # training
+        workers = [int((pid_dir / f).read_text()) for f in os.listdir(pid_dir)]
+        assert all(_running(p) for p in workers)
+        spark.sparkContext.cancelAllJobs()
+        trainer.join(timeout=60)
+        assert not trainer.is_alive(), "train did not return after the cancel"
+        assert errors and "the training stage failed" in str(errors[0]), errors
+        deadline = time.time() + 15
+        while time.time() < deadline and any(_running(p) for p in workers):
+            time.sleep(0.2)
+        assert not [p for p in workers if _running(p)], "workers still running after the cancel"
+        assert not _processes_with(str(tmp_path / "job").encode() + b"/solver.prototxt")
+    finally:
+        spark.stop()
