@@ -44,6 +44,8 @@ int main(int argc, char** argv) {
   with_engine(add("worker", "run one worker against a server", AddWorkerCommand));
   add("shard-server", "hold part of a server's center (server --shard-servers M)",
       AddShardServerCommand);
+  add("inspect", "each layer's top shapes, parameters, forward FLOPs and memory",
+      AddInspectCommand);
 
   std::vector<std::string> args = NormalizeCaffeFlags(argc, argv);
   std::vector<char*> arg_ptrs;
