@@ -22,13 +22,15 @@ fi
 # Python side: the package build (scikit-build-core), numpy, protobuf (for
 # deepspark.proto.caffe_pb2 and NetSpec; 4.21 and later read the code that
 # Debian's protoc 3.21 generates), and for the tests and the Spark trainer
-# pytest and pyspark (Java 17 must be present), and pandas and pyarrow, which
-# Spark ML's mapInPandas needs (deepspark.ml).
+# pytest and pyspark (Java 17 must be present), pandas and pyarrow, which
+# Spark ML's mapInPandas needs (deepspark.ml), and matplotlib, which draws
+# `deepspark report`'s plots.
 PY=${PYTHON:-python3}
 if command -v "$PY" >/dev/null 2>&1; then
   pymissing=()
   for spec in numpy:numpy pytest:pytest pyspark:pyspark "pandas:pandas<3" pyarrow:pyarrow \
-      scikit_build_core:scikit-build-core "google.protobuf:protobuf>=4.21"; do
+      scikit_build_core:scikit-build-core "google.protobuf:protobuf>=4.21" \
+      matplotlib:matplotlib; do
     mod=${spec%%:*}; pkg=${spec#*:}
     "$PY" -c "import $mod" 2>/dev/null || pymissing+=("$pkg")
   done

@@ -18,6 +18,7 @@ Command AddComputeImageMeanCommand(CLI::App* app);
 Command AddServerCommand(CLI::App* app);
 Command AddWorkerCommand(CLI::App* app);
 Command AddShardServerCommand(CLI::App* app);
+Command AddReportCommand(CLI::App* app);
 Command AddInspectCommand(CLI::App* app);
 
 }  // namespace tools

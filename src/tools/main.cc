@@ -44,6 +44,7 @@ int main(int argc, char** argv) {
   with_engine(add("worker", "run one worker against a server", AddWorkerCommand));
   add("shard-server", "hold part of a server's center (server --shard-servers M)",
       AddShardServerCommand);
+  add("report", "PNG plots and an HTML page of a run's metrics or log", AddReportCommand);
   add("inspect", "each layer's top shapes, parameters, forward FLOPs and memory",
       AddInspectCommand);
 
