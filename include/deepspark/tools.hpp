@@ -1,10 +1,12 @@
 // Dataset tools as library functions (the `deepspark` command wires them):
-// converting MNIST IDX files to a Datum database and computing a mean file.
+// converting MNIST IDX files or a folder of images to a Datum database and
+// computing a mean file.
 // Errors (missing or malformed inputs, an existing output database) throw
 // deepspark::Error naming the file.
 // Thread safety: re-entrant; different calls must not write the same path.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "deepspark/proto/caffe.pb.h"
@@ -23,5 +25,24 @@ int ConvertMnist(const std::string& images_path, const std::string& labels_path,
 // width, data}. Written atomically to output_file unless that is empty.
 caffe::BlobProto ComputeImageMean(const std::string& db_path, const std::string& backend,
                                   const std::string& output_file);
+
+// Caffe's convert_imageset (its flags as fields): images listed in
+// list_file, one "relative/path label" a line (the label after the last
+// space), read from root_folder + path with OpenCV, written as Datums with
+// keys "%08d_<path>" (the line's index in the possibly shuffled list) to a
+// new database: raw (CHW bytes, BGR or grey, resized when both sizes are
+// set) or encoded (the file's own bytes when it already has the encoding
+// at its size and colour, else re-encoded). The database is built under
+// db_path + ".partial" and renamed when complete. An unreadable image or a
+// malformed line throws, naming the file and line. Returns the count.
+struct ConvertImagesetOptions {
+  std::string root_folder, list_file, db_path;
+  std::string backend = "lmdb";
+  bool gray = false, shuffle = false, check_size = false, encoded = false;
+  std::string encode_type;
+  int resize_width = 0, resize_height = 0;
+  uint64_t shuffle_seed = 0;
+};
+int ConvertImageset(const ConvertImagesetOptions& options);
 
 }  // namespace deepspark

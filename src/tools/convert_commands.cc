@@ -1,5 +1,5 @@
-// `deepspark convert-mnist` and `deepspark compute-image-mean`: Caffe's
-// convert_mnist_data and compute_image_mean.
+// `deepspark convert-mnist`, `convert-imageset` and `compute-image-mean`:
+// Caffe's convert_mnist_data, convert_imageset and compute_image_mean.
 #include <cstdio>
 #include <memory>
 
@@ -46,6 +46,30 @@ Command AddComputeImageMeanCommand(CLI::App* app) {
       for (int i = 0; i < dim; ++i) sum += mean.data(c * dim + i);
       std::printf("mean_value channel [%d]: %g\n", c, dim ? sum / dim : 0.0);
     }
+    return 0;
+  };
+}
+
+Command AddConvertImagesetCommand(CLI::App* app) {
+  auto opt = std::make_shared<ConvertImagesetOptions>();
+  app->add_option("root_folder", opt->root_folder,
+                  "folder the list's paths start from (ends with /, as Caffe's)")
+      ->required();
+  app->add_option("list_file", opt->list_file, "lines of 'relative/path label'")->required();
+  app->add_option("db", opt->db_path, "output database (must not exist)")->required();
+  app->add_flag("--gray", opt->gray, "read the images as one grey channel");
+  app->add_flag("--shuffle", opt->shuffle, "shuffle the list's order (seeded: --shuffle_seed)");
+  app->add_option("--shuffle_seed", opt->shuffle_seed, "seed of --shuffle (default 0)");
+  app->add_option("--backend", opt->backend, "lmdb (default), leveldb or records");
+  app->add_option("--resize_width", opt->resize_width, "resize to this width (with height)");
+  app->add_option("--resize_height", opt->resize_height, "resize to this height (with width)");
+  app->add_flag("--check_size", opt->check_size, "require every image's data to be one size");
+  app->add_flag("--encoded", opt->encoded, "store the encoded image (Caffe's encoded Datum)");
+  app->add_option("--encode_type", opt->encode_type,
+                  "encoding of stored images (png, jpg, ...; default: the file's own)");
+  return [opt]() {
+    const int n = ConvertImageset(*opt);
+    std::printf("wrote %d items to %s\n", n, opt->db_path.c_str());
     return 0;
   };
 }

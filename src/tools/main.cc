@@ -39,6 +39,14 @@ int main(int argc, char** argv) {
   add("convert-mnist", "MNIST IDX files to an LMDB/LevelDB of Datum", AddConvertMnistCommand);
   add("compute-image-mean", "mean image of a Datum database as .binaryproto",
       AddComputeImageMeanCommand);
+  add("convert-imageset", "a folder of images and a list file to a Datum database",
+      AddConvertImagesetCommand);
+  add("upgrade-net-proto-text", "an old-format net prototxt to the current format",
+      AddUpgradeNetTextCommand);
+  add("upgrade-net-proto-binary", "an old-format binary net (.caffemodel) to the current format",
+      AddUpgradeNetBinaryCommand);
+  add("upgrade-solver-proto-text", "an old-format solver prototxt to the current format",
+      AddUpgradeSolverTextCommand);
   with_engine(
       add("server", "run a parameter server for N workers (any launcher)", AddServerCommand));
   with_engine(add("worker", "run one worker against a server", AddWorkerCommand));
