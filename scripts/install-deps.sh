@@ -24,13 +24,14 @@ fi
 # Debian's protoc 3.21 generates), and for the tests and the Spark trainer
 # pytest and pyspark (Java 17 must be present), pandas and pyarrow, which
 # Spark ML's mapInPandas needs (deepspark.ml), and matplotlib, which draws
-# `deepspark report`'s plots.
+# `deepspark report`'s plots, and Pillow, which the converter tests' reference
+# uses.
 PY=${PYTHON:-python3}
 if command -v "$PY" >/dev/null 2>&1; then
   pymissing=()
   for spec in numpy:numpy pytest:pytest pyspark:pyspark "pandas:pandas<3" pyarrow:pyarrow \
       scikit_build_core:scikit-build-core "google.protobuf:protobuf>=4.21" \
-      matplotlib:matplotlib; do
+      matplotlib:matplotlib PIL:pillow; do
     mod=${spec%%:*}; pkg=${spec#*:}
     "$PY" -c "import $mod" 2>/dev/null || pymissing+=("$pkg")
   done
