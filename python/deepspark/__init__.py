@@ -93,19 +93,38 @@ def tool_path():
     raise DeepSparkError("cannot find the deepspark tool (set DEEPSPARK_TOOL)")
 
 
-class Net:
-    """A net, as pycaffe's: Net(prototxt, phase, weights=None) or
-    Net(prototxt, weights, phase)."""
+def _check_file(path):
+    """pycaffe's CheckFile: a file that cannot be opened is an IOError."""
+    try:
+        with open(path, "rb"):
+            pass
+    except OSError:
+        raise IOError("Could not open file " + str(path)) from None
 
-    def __init__(self, prototxt, phase=None, weights=None, *args, **kwargs):
+
+class Net:
+    """A net, as pycaffe's: Net(prototxt, phase, level=0, stages=None,
+    weights=None) or Net(prototxt, weights, phase). level and stages select
+    layers by their include/exclude rules, as Caffe's NetState."""
+
+    def __init__(self, prototxt, phase=None, weights=None, level=0, stages=None, **kwargs):
+        cnet = kwargs.pop("_net", None)
         if isinstance(phase, (str, os.PathLike)) and not isinstance(phase, int):
             # pycaffe's Net(prototxt, weights, phase)
             phase, weights = (weights if weights is not None else kwargs.pop("phase", None)), phase
         if phase is None:
             phase = kwargs.pop("phase", None)
+        if kwargs:
+            raise TypeError("Net() got an unexpected keyword argument '%s'" % next(iter(kwargs)))
         if phase is None:
             raise TypeError("Net needs a phase (deepspark.TRAIN or deepspark.TEST)")
-        self._net = kwargs.pop("_net", None) or _deepspark._Net(str(prototxt), int(phase))
+        if cnet is None:
+            _check_file(prototxt)
+            if weights is not None:
+                _check_file(weights)
+            cnet = _deepspark._Net(str(prototxt), int(phase), int(level),
+                                   [str(s) for s in (stages or [])])
+        self._net = cnet
         if weights is not None:
             self._net.copy_from(str(weights))
 
@@ -140,8 +159,8 @@ class Net:
 
     @property
     def layer_dict(self):
-        return OrderedDict((n, self._net.layer_type(i))
-                           for i, n in enumerate(self._net.layer_names))
+        """OrderedDict layer name -> layer (with .type and .blobs)."""
+        return OrderedDict(zip(self._net.layer_names, self.layers))
 
     @property
     def layers(self):
@@ -185,10 +204,16 @@ class Net:
     def forward(self, blobs=None, start=None, end=None, **kwargs):
         """Runs forward (from layer `start` to `end`, by name); keyword
         arguments set input blobs first. Returns {output name: numpy view}
-        (copy them to keep values across calls)."""
+        (copy them to keep values across calls). As pycaffe's, keyword
+        arguments must name every input, each a whole batch."""
         all_blobs = self.blobs
-        for name, value in kwargs.items():
-            all_blobs[name].data[...] = value
+        if kwargs:
+            if set(kwargs) != set(self.inputs):
+                raise Exception("Input blob arguments do not match net inputs.")
+            for name, value in kwargs.items():
+                if np.shape(value)[0] != all_blobs[name].data.shape[0]:
+                    raise Exception("Input is not batch sized")
+                all_blobs[name].data[...] = value
         self._net.forward(self._layer_index(start, 0), self._layer_index(end, -1))
         if end is None:
             names = set(self.outputs) | set(blobs or [])
@@ -198,10 +223,16 @@ class Net:
 
     def backward(self, diffs=None, start=None, end=None, **kwargs):
         """Runs backward; keyword arguments set output diffs first. Returns
-        {input name: diff view} (pycaffe's result)."""
+        {input name: diff view} (pycaffe's result). As pycaffe's, keyword
+        arguments must name every output, each a whole batch."""
         all_blobs = self.blobs
-        for name, value in kwargs.items():
-            all_blobs[name].diff[...] = value
+        if kwargs:
+            if set(kwargs) != set(self.outputs):
+                raise Exception("Top diff arguments do not match net outputs.")
+            for name, value in kwargs.items():
+                if np.shape(value)[0] != all_blobs[name].diff.shape[0]:
+                    raise Exception("Diff is not batch sized")
+                all_blobs[name].diff[...] = value
         self._net.backward(self._layer_index(start, -1), self._layer_index(end, 0))
         names = set(self.inputs) | set(diffs or [])
         return {n: all_blobs[n].diff for n in names if n in all_blobs}
@@ -325,8 +356,30 @@ class Solver:
         self._solver.restore(str(state_file))
 
     def snapshot(self):
-        """Writes the snapshot; returns the .caffemodel path."""
+        """Writes PREFIX_iter_N.caffemodel and PREFIX_iter_N.solverstate;
+        returns the .solverstate path."""
         return self._solver.snapshot()
+
+    @property
+    def param(self):
+        """The solver's SolverParameter (a caffe_pb2 copy), as pycaffe's."""
+        from .proto import caffe_pb2
+        return caffe_pb2.SolverParameter.FromString(self._solver.param_bytes)
+
+    def apply_update(self):
+        """One update of the parameters from the diffs now in them (after
+        your own forward/backward), as pycaffe's; the iteration stays."""
+        self._solver.apply_update()
+
+    def add_callback(self, on_start, on_gradients_ready):
+        """Calls on_start() at the start of every iteration of step/solve and
+        on_gradients_ready() once its gradients are in the diffs, before the
+        update (pycaffe's; NCCL uses it for multi-GPU)."""
+        self._solver.add_callback(on_start, on_gradients_ready)
+
+    def share_weights(self, net):
+        """Makes `net` use this solver's train-net weights (no copy)."""
+        net.share_with(self._net)
 
     def test(self):
         """Tests every test net; returns [(output name, mean value)]."""

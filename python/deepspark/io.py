@@ -1,8 +1,10 @@
 """Conversions between numpy and Caffe's Datum / BlobProto, LMDB access, and
 pycaffe's image helpers (Transformer, load_image, resize_image, oversample).
 
-Messages are passed as serialized bytes (no Python protobuf module needed):
-array_to_datum returns the bytes of a Datum, datum_to_array takes them.
+As pycaffe's, array_to_datum and array_to_blobproto return caffe_pb2
+messages (deepspark.proto.caffe_pb2) and datum_to_array and
+blobproto_to_array take them (or their serialized bytes); the conversions
+themselves run in C++.
 """
 import os
 
@@ -11,26 +13,46 @@ import numpy as np
 from . import _deepspark
 
 
-def array_to_datum(arr, label=0):
-    """(C,H,W) or (H,W) array -> serialized Datum bytes (uint8 arrays go to
-    `data`, others to `float_data`)."""
-    return _deepspark.array_to_datum(np.asarray(arr), int(label))
+def _caffe_pb2():
+    from .proto import caffe_pb2
+    return caffe_pb2
+
+
+def _bytes_of(message):
+    return message.SerializeToString() if hasattr(message, "SerializeToString") else bytes(message)
+
+
+def array_to_datum(arr, label=None):
+    """A (C,H,W) array -> caffe_pb2.Datum: uint8 arrays go to `data`, others
+    to `float_data`; `label` is set when given."""
+    arr = np.asarray(arr)
+    if arr.ndim != 3:
+        raise ValueError("Incorrect array shape.")
+    datum = _caffe_pb2().Datum.FromString(
+        _deepspark.array_to_datum(arr, 0 if label is None else int(label)))
+    if label is None:
+        datum.ClearField("label")
+    return datum
 
 
 def datum_to_array(datum):
-    """Serialized Datum bytes -> (array (C,H,W), label)."""
-    return _deepspark.datum_to_array(bytes(datum))
+    """A Datum (caffe_pb2.Datum or its bytes) -> its (C,H,W) array: uint8
+    from `data`, else float from `float_data` (the label is datum.label)."""
+    return _deepspark.datum_to_array(_bytes_of(datum))[0]
 
 
 def array_to_blobproto(arr, diff=None):
-    """numpy array -> serialized BlobProto bytes (with `shape`)."""
+    """A numpy array (and optionally its diff) -> caffe_pb2.BlobProto with
+    `shape`."""
     diff = None if diff is None else np.asarray(diff)
-    return _deepspark.array_to_blobproto(np.asarray(arr), diff)
+    return _caffe_pb2().BlobProto.FromString(
+        _deepspark.array_to_blobproto(np.asarray(arr), diff))
 
 
 def blobproto_to_array(blob, return_diff=False):
-    """Serialized BlobProto bytes (e.g. a mean file's contents) -> array."""
-    return _deepspark.blobproto_to_array(bytes(blob), bool(return_diff))
+    """A BlobProto (caffe_pb2.BlobProto or its bytes, e.g. a mean file's
+    contents) -> its array (or its diff)."""
+    return _deepspark.blobproto_to_array(_bytes_of(blob), bool(return_diff))
 
 
 def load_blobproto(path):
@@ -53,7 +75,7 @@ def write_lmdb(path, items, backend="lmdb", batch=1000):
             if isinstance(arr, Encoded):
                 writer.put("%08d" % n, _deepspark.encoded_datum(bytes(arr), int(label)))
             else:
-                writer.put("%08d" % n, array_to_datum(arr, label))
+                writer.put("%08d" % n, _deepspark.array_to_datum(np.asarray(arr), int(label)))
             n += 1
     finally:
         writer.close()
@@ -62,7 +84,7 @@ def write_lmdb(path, items, backend="lmdb", batch=1000):
 
 def read_lmdb(path, backend="lmdb", limit=-1):
     """[(array, label)] of the Datums in a database, in key order."""
-    return [datum_to_array(v) for _, v in _deepspark.read_db(str(path), backend, limit)]
+    return [_deepspark.datum_to_array(v) for _, v in _deepspark.read_db(str(path), backend, limit)]
 
 
 DBWriter = _deepspark.DBWriter

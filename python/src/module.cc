@@ -67,8 +67,36 @@ void AssignArray(const std::shared_ptr<BlobF>& blob, bool diff, py::array value)
 }
 
 // Holds the solver so Python objects for its nets can share the nets.
+// pycaffe's Solver.add_callback: Python functions run at the start of each
+// iteration and once its gradients are ready (before the update). Step runs
+// without the GIL, so each call takes it.
+class PyCallback : public SolverF::Callback {
+ public:
+  PyCallback(py::function on_start, py::function on_gradients_ready)
+      : on_start_(std::move(on_start)), on_gradients_ready_(std::move(on_gradients_ready)) {}
+  ~PyCallback() override {
+    py::gil_scoped_acquire gil;
+    on_start_ = py::function();
+    on_gradients_ready_ = py::function();
+  }
+  void on_start() override {
+    py::gil_scoped_acquire gil;
+    on_start_();
+  }
+  void on_gradients_ready() override {
+    py::gil_scoped_acquire gil;
+    on_gradients_ready_();
+  }
+
+ private:
+  py::function on_start_, on_gradients_ready_;
+};
+
 struct PySolver {
   std::unique_ptr<SolverF> solver;
+  // Declared after the solver, so destroyed before it (the solver keeps
+  // raw pointers to them).
+  std::vector<std::unique_ptr<PyCallback>> callbacks;
 };
 
 std::shared_ptr<PySolver> MakeSolver(const std::string& path, const std::string& type) {
@@ -116,12 +144,15 @@ PYBIND11_MODULE(_deepspark, m) {
           [](const std::shared_ptr<BlobF>& b, py::array v) { AssignArray(b, true, v); });
 
   py::class_<NetF, std::shared_ptr<NetF>>(m, "_Net")
-      .def(py::init([](const std::string& prototxt, int phase) {
+      .def(py::init([](const std::string& prototxt, int phase, int level,
+                       const std::vector<std::string>& stages) {
              REQUIRE(phase == caffe::TRAIN || phase == caffe::TEST)
                  << "phase must be deepspark.TRAIN or deepspark.TEST";
-             return std::make_shared<NetF>(prototxt, static_cast<caffe::Phase>(phase));
+             return std::make_shared<NetF>(prototxt, static_cast<caffe::Phase>(phase), level,
+                                           &stages);
            }),
-           py::arg("prototxt"), py::arg("phase"))
+           py::arg("prototxt"), py::arg("phase"), py::arg("level") = 0,
+           py::arg("stages") = std::vector<std::string>{})
       .def("copy_from", py::overload_cast<const std::string&>(&NetF::CopyTrainedLayersFrom))
       .def(
           "forward",
@@ -199,6 +230,20 @@ PYBIND11_MODULE(_deepspark, m) {
           py::arg("resume_file") = "")
       .def("restore", [](PySolver& s, const std::string& f) { s.solver->Restore(f); })
       .def("snapshot", [](PySolver& s) { return s.solver->Snapshot(); })
+      .def("apply_update",
+           [](PySolver& s) {
+             py::gil_scoped_release release;
+             s.solver->ApplyUpdate();
+           })
+      .def("add_callback",
+           [](PySolver& s, py::function on_start, py::function on_gradients_ready) {
+             s.callbacks.push_back(
+                 std::make_unique<PyCallback>(std::move(on_start), std::move(on_gradients_ready)));
+             s.solver->add_callback(s.callbacks.back().get());
+           })
+      .def_property_readonly(
+          "param_bytes",
+          [](const PySolver& s) { return py::bytes(s.solver->param().SerializeAsString()); })
       .def("test_all",
            [](PySolver& s) {
              std::vector<std::pair<std::string, float>> out;

@@ -80,8 +80,21 @@ def test_solver_steps(lenet_proto, tmp_path):
     assert solver.iter == 0
     assert len(solver.test_nets) == 1
     before = solver.net.params["ip2"][0].data.copy()
+    calls = []
+    solver.add_callback(lambda: calls.append("start"), lambda: calls.append("gradients"))
     solver.step(5)
     assert solver.iter == 5
+    assert calls == ["start", "gradients"] * 5
+    assert solver.param.base_lr == pytest.approx(0.01) and solver.param.max_iter == 20
+    # apply_update: one update from the diffs there now, the iteration kept.
+    for blob in solver.net.params["ip2"]:
+        blob.diff[...] = 1.0
+    w = solver.net.params["ip2"][0].data.copy()
+    solver.apply_update()
+    assert solver.iter == 5 and not np.allclose(solver.net.params["ip2"][0].data, w)
+    other = deepspark.Net(lenet_proto, deepspark.TEST)
+    solver.share_weights(other)
+    assert np.array_equal(other.params["ip2"][0].data, solver.net.params["ip2"][0].data)
     assert not np.allclose(before, solver.net.params["ip2"][0].data)
     # test nets share the train net's weights
     assert np.allclose(solver.test_nets[0].params["ip2"][0].data, solver.net.params["ip2"][0].data)
@@ -93,11 +106,18 @@ def test_solver_steps(lenet_proto, tmp_path):
 
 def test_io_roundtrips(tmp_path):
     img = (np.arange(2 * 3 * 4) % 256).astype(np.uint8).reshape(2, 3, 4)
-    arr, label = deepspark.io.datum_to_array(deepspark.io.array_to_datum(img, 7))
-    assert label == 7 and arr.dtype == np.uint8 and np.array_equal(arr, img)
+    # pycaffe's: messages of caffe_pb2 out, messages (or their bytes) in.
+    datum = deepspark.io.array_to_datum(img, 7)
+    assert datum.label == 7 and (datum.channels, datum.height, datum.width) == (2, 3, 4)
+    arr = deepspark.io.datum_to_array(datum)
+    assert arr.dtype == np.uint8 and np.array_equal(arr, img)
+    assert np.array_equal(deepspark.io.datum_to_array(datum.SerializeToString()), img)
     f = np.random.rand(1, 2, 2).astype(np.float32)
-    arr, _ = deepspark.io.datum_to_array(deepspark.io.array_to_datum(f))
-    assert np.allclose(arr, f)
+    datum = deepspark.io.array_to_datum(f)
+    assert not datum.HasField("label") and len(datum.float_data) == 4
+    assert np.allclose(deepspark.io.datum_to_array(datum), f)
+    with pytest.raises(ValueError, match="Incorrect array shape."):
+        deepspark.io.array_to_datum(np.zeros((2, 2)))
     b = np.random.rand(2, 3, 5).astype(np.float32)
     assert np.allclose(deepspark.io.blobproto_to_array(deepspark.io.array_to_blobproto(b)), b)
     db = str(tmp_path / "db")
@@ -109,9 +129,53 @@ def test_io_roundtrips(tmp_path):
     assert first[0][0].shape == (1, 28, 28) and first[0][1] == 7
 
 
-def test_errors_raise(tmp_path):
-    with pytest.raises(deepspark.DeepSparkError):
+def test_errors_raise(tmp_path, lenet_proto):
+    # pycaffe's: a file that cannot be opened is an IOError naming it.
+    with pytest.raises(IOError, match="Could not open file .*missing.prototxt"):
         deepspark.Net(str(tmp_path / "missing.prototxt"), deepspark.TEST)
+    with pytest.raises(IOError, match="Could not open file .*missing.caffemodel"):
+        deepspark.Net(lenet_proto, deepspark.TEST, weights=str(tmp_path / "missing.caffemodel"))
+    (tmp_path / "bad.prototxt").write_text("layer { nme: 1 }")
+    with pytest.raises(deepspark.DeepSparkError):
+        deepspark.Net(str(tmp_path / "bad.prototxt"), deepspark.TEST)
+    with pytest.raises(TypeError, match="unexpected keyword argument 'phse'"):
+        deepspark.Net(lenet_proto, phse=deepspark.TEST)
+
+
+def test_forward_and_backward_check_their_arguments(tmp_path):
+    """pycaffe's checks: every input named, each a whole batch."""
+    (tmp_path / "net.prototxt").write_text(
+        'input: "data" input_shape { dim: 4 dim: 3 }\n'
+        'layer { name: "ip" type: "InnerProduct" bottom: "data" top: "ip" '
+        'inner_product_param { num_output: 2 } }')
+    net = deepspark.Net(str(tmp_path / "net.prototxt"), deepspark.TEST)
+    with pytest.raises(Exception, match="Input is not batch sized"):
+        net.forward(data=np.zeros((1, 3)))
+    with pytest.raises(Exception, match="Input blob arguments do not match net inputs."):
+        net.forward(image=np.zeros((4, 3)))
+    assert net.forward(data=np.ones((4, 3)))["ip"].shape == (4, 2)
+    with pytest.raises(Exception, match="Top diff arguments do not match net outputs."):
+        net.backward(data=np.zeros((4, 3)))
+    with pytest.raises(Exception, match="Diff is not batch sized"):
+        net.backward(ip=np.zeros((3, 2)))
+    assert net.backward(ip=np.ones((4, 2)))["data"].shape == (4, 3)
+    layer = net.layer_dict["ip"]
+    assert layer.type == "InnerProduct" and layer.blobs[0].data.shape == (2, 3)
+
+
+def test_stages_and_level_select_layers(tmp_path):
+    (tmp_path / "net.prototxt").write_text(
+        'input: "data" input_shape { dim: 1 dim: 3 }\n'
+        'layer { name: "a" type: "ReLU" bottom: "data" top: "a" include { stage: "deploy" } }\n'
+        'layer { name: "b" type: "TanH" bottom: "data" top: "b" include { min_level: 2 } }\n'
+        'layer { name: "c" type: "Sigmoid" bottom: "data" top: "c" exclude { stage: "deploy" } }')
+    path = str(tmp_path / "net.prototxt")
+
+    def chosen(**kw):  # (Split layers Caffe inserts are left out)
+        return [n for n in deepspark.Net(path, deepspark.TEST, **kw)._layer_names if len(n) == 1]
+    assert chosen() == ["c"]
+    assert chosen(stages=["deploy"]) == ["a"]
+    assert chosen(level=2) == ["b", "c"]
 
 
 def test_forward_to_layer(lenet_proto):

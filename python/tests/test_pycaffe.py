@@ -306,11 +306,12 @@ def test_caffe_pb2_reads_zoo_prototxt_and_engine_bytes():
     assert net.layer[1].convolution_param.num_output == 96
     assert net.layer[4].pooling_param.pool == caffe_pb2.PoolingParameter.MAX
     # bytes written by the C++ engine parse as Caffe's messages
-    datum = caffe_pb2.Datum.FromString(
-        caffe.io.array_to_datum(np.arange(12, dtype=np.uint8).reshape(3, 2, 2), label=7))
+    datum = caffe_pb2.Datum.FromString(caffe.io.array_to_datum(
+        np.arange(12, dtype=np.uint8).reshape(3, 2, 2), label=7).SerializeToString())
     assert (datum.channels, datum.height, datum.width, datum.label) == (3, 2, 2, 7)
     assert datum.data == bytes(range(12))
-    blob = caffe_pb2.BlobProto.FromString(caffe.io.array_to_blobproto(np.ones((2, 3))))
+    blob = caffe.io.array_to_blobproto(np.ones((2, 3)))
+    assert isinstance(blob, caffe_pb2.BlobProto)
     assert list(blob.shape.dim) == [2, 3] and list(blob.data) == [1.0] * 6
 
 
