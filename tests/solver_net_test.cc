@@ -397,9 +397,9 @@ TYPED_TEST(SolverNetTest, LogLinesInCaffeFormat) {
   const std::string log = ::testing::internal::GetCapturedStderr();
   if (std::getenv("SHOW_LOG")) std::fputs(log.c_str(), stdout);
   for (const char* line :
-       {"Solving tiny", "Iteration 0 (", " iter/s, ",
-        "s/2 iters), loss = ", "    Train net output #0: loss = ", " (* 1 = ", " loss)",
-        "Iteration 0, lr = 0.05", "Iteration 2, loss = ", "Iteration 2, Testing net (#0)",
+       {"Solving tiny", "Iteration 0 (", " iter/s, ", "s/2 iters), loss = ",
+        "    Train net output #0: loss = ", " (* 1 = ", " loss)", "Iteration 0, lr = 0.05",
+        "Iteration 2, loss = ", "Iteration 2, Testing net (#0)", "Trained 0 of 2 iterations (0.0%)",
         "    Test net output #0: loss = ", "Optimization Done."}) {
     EXPECT_NE(log.find(line), std::string::npos) << "missing '" << line << "' in\n" << log;
   }

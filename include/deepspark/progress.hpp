@@ -14,8 +14,9 @@ namespace deepspark {
 class ProgressMeter {
  public:
   // `what` names the unit in the line ("files", "iterations"); total 0
-  // means unknown (no percentage, no ETA).
-  ProgressMeter(std::string what, uint64_t total, double interval_s = 5.0);
+  // means unknown (no percentage, no ETA); `verb` starts the line.
+  ProgressMeter(std::string what, uint64_t total, double interval_s = 5.0,
+                std::string verb = "Processed");
 
   // Reports `done` units so far; logs when a line is due.
   void Update(uint64_t done);
@@ -27,7 +28,7 @@ class ProgressMeter {
 
  private:
   using Clock = std::chrono::steady_clock;
-  std::string what_;
+  std::string what_, verb_;
   uint64_t total_;
   double interval_s_;
   Clock::time_point start_, last_;

@@ -20,15 +20,16 @@ std::string FormatDuration(double seconds) {
   return buffer;
 }
 
-ProgressMeter::ProgressMeter(std::string what, uint64_t total, double interval_s)
+ProgressMeter::ProgressMeter(std::string what, uint64_t total, double interval_s, std::string verb)
     : what_(std::move(what)),
+      verb_(std::move(verb)),
       total_(total),
       interval_s_(interval_s),
       start_(Clock::now()),
       last_(start_) {}
 
 std::string ProgressMeter::Line(uint64_t done, double seconds) const {
-  std::string line = "Processed " + std::to_string(done);
+  std::string line = verb_ + " " + std::to_string(done);
   if (total_ > 0) line += " of " + std::to_string(total_);
   line += " " + what_;
   char buffer[96];

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "deepspark/io.hpp"
+#include "deepspark/progress.hpp"
 #include "deepspark/rng.hpp"
 
 namespace deepspark {
@@ -224,6 +225,9 @@ void Solver<Dtype>::Step(int iters) {
   smoothed_loss_ = 0;
   iteration_start_ = std::chrono::steady_clock::now();
   iterations_last_ = iter_;
+  const auto step_start = iteration_start_;
+  const ProgressMeter progress("iterations", static_cast<uint64_t>(std::max(iters, 0)), 0,
+                               "Trained");
 
   while (iter_ < stop_iter) {
     net_->ClearParamDiffs();
@@ -252,6 +256,9 @@ void Solver<Dtype>::Step(int iters) {
       const double per_s = (iter_ - iterations_last_) / (lapse ? lapse : 1);
       LOG(INFO) << "Iteration " << iter_ << " (" << per_s << " iter/s, " << lapse << "s/"
                 << param_.display() << " iters), loss = " << smoothed_loss_;
+      // Caffe's line above stays as log parsers expect it; the progress of
+      // this Step (or Solve) to its last iteration, with an ETA, follows.
+      LOG(INFO) << progress.Line(iter_ - start_iter, SecondsSince(step_start));
       iteration_start_ = std::chrono::steady_clock::now();
       iterations_last_ = iter_;
       DisplayTrainOutputs();

@@ -12,6 +12,7 @@
 #include "commands.hpp"
 #include "deepspark/net.hpp"
 #include "deepspark/parallel.hpp"
+#include "deepspark/progress.hpp"
 #include "deepspark/solver.hpp"
 
 namespace deepspark {
@@ -45,9 +46,13 @@ int RunTest(const TestOptions& opt) {
                         net.blob_names()[net.output_blob_indices()[j]]);
   }
   float loss = 0;
+  // Caffe's per-batch lines, and every 5 s a progress line with an ETA.
+  ProgressMeter progress("batches", static_cast<uint64_t>(opt.iterations), 5.0, "Scored");
   const std::vector<TestScore> scores = ScoreNet<float>(
-      net, 0, opt.iterations, &loss, nullptr, [&output_names](int pass, int index, float value) {
+      net, 0, opt.iterations, &loss, nullptr,
+      [&output_names, &progress](int pass, int index, float value) {
         LOG(INFO) << "Batch " << pass << ", " << output_names[index] << " = " << value;
+        if (index == 0) progress.Update(static_cast<uint64_t>(pass) + 1);
       });
   LOG(INFO) << "Loss: " << loss;
   for (const TestScore& score : scores) {
