@@ -21,7 +21,6 @@ partition has rows of one shape (too little data or a wrong row fails
 before training), and the stage starts only once the cluster has a slot for
 every task at once (else a clear error after slot_wait_s).
 """
-import contextlib
 import json
 import logging
 import os
@@ -139,17 +138,6 @@ def _records(data, image_col, label_col):
     if hasattr(data, "rdd") and hasattr(data, "columns"):  # DataFrame
         return data.select(image_col, label_col).rdd.map(lambda r: (r[0], int(r[1])))
     return data
-
-
-@contextlib.contextmanager
-def _cwd(path):
-    old = os.getcwd()
-    if path:
-        os.chdir(path)
-    try:
-        yield
-    finally:
-        os.chdir(old)
 
 
 def _remove(path):
@@ -430,15 +418,16 @@ def train(data, solver, num_workers, mode="async-easgd", tau=None, moving_rate=N
              test_source)
     job_solver = os.path.join(workdir, "solver.prototxt")
     job_net = os.path.join(workdir, "net.prototxt")
-    # Paths inside the solver are relative to solver_cwd (Caffe: its root).
+    # Paths inside the solver are relative to solver_cwd (Caffe: its root);
+    # the job's files name them absolute (no os.chdir in the driver).
     solver = os.path.abspath(str(solver))
     test_source = os.path.abspath(str(test_source)) if test_source else ""
-    with _cwd(solver_cwd):
-        deepspark._deepspark.make_job_solver(
-            solver, job_solver, train_source=driver_lmdb, test_source=test_source,
-            max_iter=max_iter or 0, test_iter=test_iter or 0,
-            test_interval=-1 if test_interval is None else test_interval,
-            snapshot_prefix=os.path.join(workdir, "center"), net_out_path=job_net)
+    deepspark._deepspark.make_job_solver(
+        solver, job_solver, train_source=driver_lmdb, test_source=test_source,
+        max_iter=max_iter or 0, test_iter=test_iter or 0,
+        test_interval=-1 if test_interval is None else test_interval,
+        snapshot_prefix=os.path.join(workdir, "center"), net_out_path=job_net,
+        root=os.path.abspath(solver_cwd or os.getcwd()))
 
     key_text = deepspark._deepspark.generate_job_key()
     key_file = os.path.join(workdir, "job.key")
@@ -559,8 +548,7 @@ def train(data, solver, num_workers, mode="async-easgd", tau=None, moving_rate=N
     caffemodel = os.path.join(solver_cwd or "", result["caffemodel"])
     if uploader:
         uploader.finish(["result.json", "solver.prototxt", "net.prototxt"])
-    with _cwd(solver_cwd):
-        net = deepspark.Net(job_net, deepspark.TEST, weights=caffemodel)
+    net = deepspark.Net(job_net, deepspark.TEST, weights=caffemodel)
     return caffemodel, net
 
 

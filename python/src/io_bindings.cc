@@ -166,8 +166,9 @@ std::vector<std::pair<py::bytes, py::bytes>> ReadDB(const std::string& path,
 void MakeJobSolver(const std::string& solver_path, const std::string& out_path,
                    const std::string& train_source, const std::string& test_source, int max_iter,
                    int test_iter, int test_interval, const std::string& snapshot_prefix,
-                   int train_batch, int test_batch, const std::string& net_out_path) {
-  caffe::SolverParameter param = distributed::ReadJobSolver(solver_path);
+                   int train_batch, int test_batch, const std::string& net_out_path,
+                   const std::string& root) {
+  caffe::SolverParameter param = distributed::ReadJobSolver(solver_path, root);
   caffe::NetParameter* nets[] = {
       param.has_net_param() ? param.mutable_net_param() : nullptr,
       param.has_train_net_param() ? param.mutable_train_net_param() : nullptr};
@@ -216,7 +217,8 @@ void BindIo(py::module_& m) {
   m.def("make_job_solver", &MakeJobSolver, py::arg("solver_path"), py::arg("out_path"),
         py::arg("train_source") = "", py::arg("test_source") = "", py::arg("max_iter") = 0,
         py::arg("test_iter") = 0, py::arg("test_interval") = -1, py::arg("snapshot_prefix") = "",
-        py::arg("train_batch") = 0, py::arg("test_batch") = 0, py::arg("net_out_path") = "");
+        py::arg("train_batch") = 0, py::arg("test_batch") = 0, py::arg("net_out_path") = "",
+        py::arg("root") = "");
 }
 
 }  // namespace python

@@ -12,8 +12,12 @@ namespace deepspark {
 namespace distributed {
 
 // Reads a solver file and inlines its train net (net_param), so a worker
-// needs no file but what the server sends.
-caffe::SolverParameter ReadJobSolver(const std::string& solver_path);
+// needs no file but what the server sends. With `root` (a folder), the
+// solver's relative paths (its nets, snapshot_prefix, and the nets' data
+// sources and mean files) start from root instead of the current folder,
+// as if the job ran there (Caffe's examples name paths from Caffe's root),
+// and come back absolute.
+caffe::SolverParameter ReadJobSolver(const std::string& solver_path, const std::string& root = "");
 
 // Points the Data layers of `net` that run in `phase` at `source` (unless
 // empty; its backend as found there: db::BackendOf) and sets their batch
