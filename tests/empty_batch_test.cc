@@ -32,6 +32,7 @@ const std::map<std::string, std::string>& ParamsFor() {
       {"Deconvolution", "convolution_param { num_output: 2 kernel_size: 3 pad: 1 }"},
       {"Im2col", "convolution_param { kernel_size: 2 }"},
       {"Pooling", "pooling_param { kernel_size: 2 stride: 2 }"},
+      {"SPP", "spp_param { pyramid_height: 2 }"},
       {"InnerProduct", "inner_product_param { num_output: 2 }"},
       {"Embed", "embed_param { num_output: 2 input_dim: 10 }"},
       {"Reshape", "reshape_param { shape { dim: 0 dim: -1 } }"},

@@ -9,18 +9,10 @@
 #include "deepspark/db.hpp"
 #include "deepspark/layer_factory.hpp"
 #include "deepspark/rng.hpp"
+#include "hdf5_handle.hpp"
 
 namespace deepspark {
 namespace {
-
-// Closes an HDF5 handle when it goes out of scope.
-struct H5Handle {
-  hid_t id;
-  herr_t (*close)(hid_t);
-  ~H5Handle() {
-    if (id >= 0) close(id);
-  }
-};
 
 template <typename Dtype>
 void ReadDataset(hid_t file, const std::string& filename, const std::string& name,
