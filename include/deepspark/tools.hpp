@@ -1,6 +1,6 @@
 // Dataset tools as library functions (the `deepspark` command wires them):
-// converting MNIST IDX files or a folder of images to a Datum database and
-// computing a mean file.
+// converting MNIST IDX files or a folder of images to a Datum database,
+// computing a mean file, extracting a net's features.
 // Errors (missing or malformed inputs, an existing output database) throw
 // deepspark::Error naming the file.
 // Thread safety: re-entrant; different calls must not write the same path.
@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "deepspark/proto/caffe.pb.h"
 
@@ -44,5 +45,16 @@ struct ConvertImagesetOptions {
   uint64_t shuffle_seed = 0;
 };
 int ConvertImageset(const ConvertImagesetOptions& options);
+
+// Caffe's extract_features: runs the TEST-phase net `model` with `weights`
+// num_batches times and writes, for each blob_names[i], one Datum per item
+// (float_data, the blob's channels/height/width; keys the item's index as
+// 10 digits) to the new database db_paths[i] ("lmdb", "leveldb" or
+// "records"), each built under <path>.partial and renamed when complete.
+// Returns the items written per blob.
+int ExtractFeatures(const std::string& weights, const std::string& model,
+                    const std::vector<std::string>& blob_names,
+                    const std::vector<std::string>& db_paths, int num_batches,
+                    const std::string& backend);
 
 }  // namespace deepspark

@@ -19,6 +19,7 @@ Command AddConvertImagesetCommand(CLI::App* app);
 Command AddUpgradeNetTextCommand(CLI::App* app);
 Command AddUpgradeNetBinaryCommand(CLI::App* app);
 Command AddUpgradeSolverTextCommand(CLI::App* app);
+Command AddExtractFeaturesCommand(CLI::App* app);
 Command AddServerCommand(CLI::App* app);
 Command AddWorkerCommand(CLI::App* app);
 Command AddShardServerCommand(CLI::App* app);

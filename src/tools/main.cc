@@ -41,6 +41,8 @@ int main(int argc, char** argv) {
       AddComputeImageMeanCommand);
   add("convert-imageset", "a folder of images and a list file to a Datum database",
       AddConvertImagesetCommand);
+  with_engine(add("extract-features", "a net's blobs for each item, to Datum databases",
+                  AddExtractFeaturesCommand));
   add("upgrade-net-proto-text", "an old-format net prototxt to the current format",
       AddUpgradeNetTextCommand);
   add("upgrade-net-proto-binary", "an old-format binary net (.caffemodel) to the current format",
