@@ -1,8 +1,9 @@
 // Fuzz target: reading a damaged database, as `test`, `compute-image-mean`
 // and the Data layer do: every key and Datum through a cursor. The first byte
-// picks the backend; the rest replaces the data file of a small valid
-// database (LMDB: data.mdb; LevelDB: its table file), so the mutations
-// start from a real file (seeds: scripts/fuzz.sh makes them).
+// picks the backend (mod 3: LMDB, LevelDB, record file); the rest replaces
+// the data file of a small valid database (LMDB: data.mdb; LevelDB: its
+// table file; a record file whole), so the mutations start from a real file
+// (seeds: scripts/fuzz.sh makes them).
 #include <filesystem>
 #include <memory>
 
@@ -57,10 +58,13 @@ fs::path LargestFile(const fs::path& dir) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
-  const bool leveldb = data[0] & 1;
+  const char* const backends[] = {"lmdb", "leveldb", "records"};
+  const std::string backend = backends[data[0] % 3];
   const fs::path dir = fs::path(fuzz::ScratchDir()) / "db";
   fs::remove_all(dir);
-  if (leveldb) {
+  if (backend == "records") {
+    fuzz::WriteFile(dir.string(), data + 1, size - 1);
+  } else if (backend == "leveldb") {
     fs::copy(LevelDbTemplate(), dir);
     fuzz::WriteFile(LargestFile(dir).string(), data + 1, size - 1);
   } else {
@@ -68,7 +72,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     fuzz::WriteFile((dir / "data.mdb").string(), data + 1, size - 1);
   }
   try {
-    auto db = db::GetDB(leveldb ? "leveldb" : "lmdb");
+    auto db = db::GetDB(backend);
     db->Open(dir.string(), db::READ);
     int n = 0;
     for (auto cursor = db->NewCursor(); cursor->valid() && n < 10000; cursor->Next(), ++n) {

@@ -83,11 +83,12 @@ int main(int argc, char** argv) {
     d.set_data(std::string(png.begin(), png.end()));
     Write(root / "datum/png", 0x06, d.SerializeAsString());
   }
-  // Databases: an LMDB's data.mdb (prefix 0) and a LevelDB's table (prefix 1).
+  // Databases: an LMDB's data.mdb (prefix 0), a LevelDB's table (prefix 1)
+  // and a record file (prefix 2).
   const fs::path scratch = root / "scratch";
   fs::remove_all(scratch);
   fs::create_directories(scratch);
-  for (const char* backend : {"lmdb", "leveldb"}) {
+  for (const std::string backend : {"lmdb", "leveldb", "records"}) {
     const fs::path dir = scratch / backend;
     auto db = db::GetDB(backend);
     db->Open(dir.string(), db::NEW);
@@ -97,6 +98,10 @@ int main(int argc, char** argv) {
     }
     txn->Commit();
     db->Close();
+    if (backend == "records") {
+      Write(root / "db" / backend, 2, ReadAll(dir));
+      continue;
+    }
     fs::path data_file;
     uintmax_t largest = 0;
     for (const auto& e : fs::directory_iterator(dir)) {
@@ -108,8 +113,7 @@ int main(int argc, char** argv) {
       largest = e.file_size();
       data_file = e.path();
     }
-    Write(root / "db" / backend, backend[0] == 'l' && backend[1] == 'e' ? 1 : 0,
-          ReadAll(data_file));
+    Write(root / "db" / backend, backend == "leveldb" ? 1 : 0, ReadAll(data_file));
   }
   fs::remove_all(scratch);
   // IDX pairs: two length bytes for the image file, then both files.
