@@ -300,6 +300,17 @@ class Net:
         count = len(next(iter(kwargs.values()))) if kwargs else None
         return self._gather(data_parts, count), self._gather(diff_parts, count)
 
+    def set_input_arrays(self, data, labels):
+        """Feeds the net's first layer, a MemoryData layer, from these arrays
+        (float32, C-contiguous, (N, C, H, W) and N labels; N a multiple of
+        its batch size), as pycaffe's. They are not copied: the net keeps a
+        reference, and later writes to them show in later batches."""
+        labels = np.asarray(labels)
+        if labels.ndim == 1:
+            labels = np.ascontiguousarray(labels[:, np.newaxis, np.newaxis, np.newaxis])
+        self._net._set_input_arrays(data, labels)
+        self._input_arrays = (data, labels)
+
     def clear_param_diffs(self):
         """Sets the diffs of every parameter to zero."""
         for blobs in self.params.values():

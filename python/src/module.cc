@@ -19,6 +19,7 @@
 #include "deepspark/common.hpp"
 #include "deepspark/io.hpp"
 #include "deepspark/layer_factory.hpp"
+#include "deepspark/layers/memory_data_layer.hpp"
 #include "deepspark/net.hpp"
 #include "deepspark/rng.hpp"
 #include "deepspark/solver.hpp"
@@ -92,6 +93,31 @@ class PyCallback : public SolverF::Callback {
   py::function on_start_, on_gradients_ready_;
 };
 
+// pycaffe's Net._set_input_arrays: the first layer, a MemoryData layer,
+// serves these arrays (not copied: the Python side keeps them alive), with
+// pycaffe's checks and messages.
+void CheckInputArray(const py::array& a, const char* name, int channels, int height, int width) {
+  REQUIRE(a.flags() & py::array::c_style) << name << " must be C contiguous";
+  REQUIRE(a.ndim() == 4) << name << " must be 4-d";
+  REQUIRE(a.dtype().is(py::dtype::of<float>())) << name << " must be float32";
+  REQUIRE(a.shape(1) == channels) << name << " has wrong number of channels";
+  REQUIRE(a.shape(2) == height) << name << " has wrong height";
+  REQUIRE(a.shape(3) == width) << name << " has wrong width";
+}
+
+void SetInputArrays(NetF& net, py::array data, py::array labels) {
+  auto* layer =
+      net.layers().empty() ? nullptr : dynamic_cast<MemoryDataLayer<float>*>(net.layers()[0].get());
+  REQUIRE(layer) << "set_input_arrays may only be called if the first layer is a MemoryDataLayer";
+  CheckInputArray(data, "data array", layer->channels(), layer->height(), layer->width());
+  CheckInputArray(labels, "label array", 1, 1, 1);
+  REQUIRE(data.shape(0) == labels.shape(0)) << "data and labels must have the same first dimension";
+  REQUIRE(data.shape(0) % layer->batch_size() == 0)
+      << "first dimensions of input arrays must be a multiple of batch size";
+  layer->Reset(static_cast<float*>(data.mutable_data()), static_cast<float*>(labels.mutable_data()),
+               static_cast<int>(data.shape(0)));
+}
+
 struct PySolver {
   std::unique_ptr<SolverF> solver;
   // Declared after the solver, so destroyed before it (the solver keeps
@@ -154,6 +180,7 @@ PYBIND11_MODULE(_deepspark, m) {
            py::arg("prototxt"), py::arg("phase"), py::arg("level") = 0,
            py::arg("stages") = std::vector<std::string>{})
       .def("copy_from", py::overload_cast<const std::string&>(&NetF::CopyTrainedLayersFrom))
+      .def("_set_input_arrays", &SetInputArrays)
       .def(
           "forward",
           [](NetF& net, int start, int end) {

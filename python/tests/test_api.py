@@ -224,3 +224,38 @@ def test_pycaffe_module_functions_and_net_views(lenet_proto):
         deepspark.set_random_seed(1701)
         return deepspark.Net(lenet_proto, deepspark.TRAIN).params["conv1"][0].data.copy()
     np.testing.assert_array_equal(filled(), filled())
+
+
+def test_set_input_arrays_feeds_a_memory_data_layer(tmp_path):
+    (tmp_path / "net.prototxt").write_text(
+        'layer { name: "data" type: "MemoryData" top: "data" top: "label" '
+        'memory_data_param { batch_size: 2 channels: 1 height: 2 width: 3 } }\n'
+        'layer { name: "ip" type: "InnerProduct" bottom: "data" top: "ip" '
+        'inner_product_param { num_output: 2 } }')
+    net = deepspark.Net(str(tmp_path / "net.prototxt"), deepspark.TEST)
+    data = np.arange(4 * 6, dtype=np.float32).reshape(4, 1, 2, 3)
+    labels = np.array([5, 6, 7, 8], dtype=np.float32)
+    net.set_input_arrays(data, labels)
+    for batch in range(2):
+        net.forward()
+        assert np.array_equal(net.blobs["data"].data, data[2 * batch:2 * batch + 2])
+        assert net.blobs["label"].data.tolist() == labels[2 * batch:2 * batch + 2].tolist()
+    with pytest.raises(deepspark.DeepSparkError, match="multiple of batch size"):
+        net.set_input_arrays(data[:3], labels[:3])
+    with pytest.raises(deepspark.DeepSparkError, match="must be float32"):
+        net.set_input_arrays(data.astype(np.float64), labels)
+    with pytest.raises(deepspark.DeepSparkError, match="wrong number of channels"):
+        net.set_input_arrays(np.zeros((4, 2, 2, 3), np.float32), labels)
+    with pytest.raises(deepspark.DeepSparkError, match="same first dimension"):
+        net.set_input_arrays(data, labels[:2])
+    other = deepspark.Net(_input_net(tmp_path), deepspark.TEST)
+    with pytest.raises(deepspark.DeepSparkError, match="first layer is a MemoryDataLayer"):
+        other.set_input_arrays(data, labels)
+
+
+def _input_net(tmp_path):
+    (tmp_path / "input.prototxt").write_text(
+        'input: "data" input_shape { dim: 2 dim: 1 dim: 2 dim: 3 }\n'
+        'layer { name: "ip" type: "InnerProduct" bottom: "data" top: "ip" '
+        'inner_product_param { num_output: 2 } }')
+    return str(tmp_path / "input.prototxt")
