@@ -6,7 +6,7 @@ PKGS=(build-essential cmake ninja-build ccache pkg-config
       libprotobuf-dev protobuf-compiler libopenblas-dev libopenblas0-openmp libdnnl-dev
       liblmdb-dev libleveldb-dev libsnappy-dev libopencv-dev libhdf5-dev
       libzmq3-dev cppzmq-dev libcli11-dev libfmt-dev pybind11-dev nlohmann-json3-dev
-      libgtest-dev libbenchmark-dev zlib1g-dev
+      libgtest-dev libbenchmark-dev zlib1g-dev graphviz
       dataset-fashion-mnist)  # Fashion-MNIST for the benchmarks (/usr/share/datasets)
 missing=()
 for p in "${PKGS[@]}"; do
@@ -24,14 +24,14 @@ fi
 # Debian's protoc 3.21 generates), and for the tests and the Spark trainer
 # pytest and pyspark (Java 17 must be present), pandas and pyarrow, which
 # Spark ML's mapInPandas needs (deepspark.ml), and matplotlib, which draws
-# `deepspark report`'s plots, and Pillow, which the converter tests' reference
-# uses.
+# `deepspark report`'s plots, Pillow, which the converter tests' reference
+# uses, and pydot (with graphviz's dot, an apt package above) for caffe.draw.
 PY=${PYTHON:-python3}
 if command -v "$PY" >/dev/null 2>&1; then
   pymissing=()
   for spec in numpy:numpy pytest:pytest pyspark:pyspark "pandas:pandas<3" pyarrow:pyarrow \
       scikit_build_core:scikit-build-core "google.protobuf:protobuf>=4.21" \
-      matplotlib:matplotlib PIL:pillow; do
+      matplotlib:matplotlib PIL:pillow pydot:pydot; do
     mod=${spec%%:*}; pkg=${spec#*:}
     "$PY" -c "import $mod" 2>/dev/null || pymissing+=("$pkg")
   done

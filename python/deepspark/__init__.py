@@ -426,6 +426,15 @@ def get_solver(path):
     return Solver(path)
 
 
+def __getattr__(name):
+    """`caffe.draw` after `import deepspark as caffe`, imported on first use
+    (it needs pydot and graphviz, which nothing else does)."""
+    if name == "draw":
+        import importlib
+        return importlib.import_module(".draw", __name__)
+    raise AttributeError("module 'deepspark' has no attribute '%s'" % name)
+
+
 # pycaffe's other names (they build on Net, so they come last).
 from . import proto  # noqa: E402,F401
 from .classifier import Classifier  # noqa: E402,F401

@@ -457,3 +457,26 @@ def test_netspec_lenet_trains(tmp_path):
         solver.net.forward()
         losses.append(float(solver.net.blobs["loss"].data))
     assert np.mean(losses) < 0.5 * first
+
+
+# ---- draw ----
+
+def test_draw_net_to_file(tmp_path):
+    """caffe.draw as pycaffe's: LeNet's TEST phase drawn to a PNG and as
+    graphviz text, layers coloured and labelled by type."""
+    from google.protobuf import text_format
+    from deepspark.proto import caffe_pb2
+    net = text_format.Parse(open(os.path.join(ZOO, "bvlc", "examples", "mnist",
+                                              "lenet_train_test.prototxt")).read(),
+                            caffe_pb2.NetParameter())
+    png = str(tmp_path / "lenet.png")
+    caffe.draw.draw_net_to_file(net, png, "LR", phase=caffe_pb2.TEST)
+    data = open(png, "rb").read()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10000
+    raw = str(tmp_path / "lenet.raw")
+    caffe.draw.draw_net_to_file(net, raw, "TB", phase=caffe_pb2.TRAIN)
+    text = open(raw).read()
+    assert "conv1 (Convolution) kernel size: 5 stride: 1 pad: 0" in text
+    assert '"#FF5050"' in text and '"#90EE90"' in text  # convolution, in-place ReLU
+    assert "accuracy" not in text  # a TEST-only layer
+    assert caffe.draw.get_layer_label(net.layer[3], "LR").startswith("pool1\\n(Pooling)")
