@@ -11,6 +11,7 @@
 #include "deepspark/common.hpp"
 #include "deepspark/data_transformer.hpp"
 #include "deepspark/db.hpp"
+#include "deepspark/io.hpp"
 #include "deepspark/layer_factory.hpp"
 #include "deepspark/progress.hpp"
 #include "deepspark/tools.hpp"
@@ -55,10 +56,6 @@ class ConvertImagesetTest : public ::testing::Test {
     }
     return out;
   }
-  std::string FileBytes(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  }
   static std::string ErrorOf(const ConvertImagesetOptions& opt) {
     try {
       ConvertImageset(opt);
@@ -101,7 +98,7 @@ TEST_F(ConvertImagesetTest, EncodedKeepsTheFileOrReencodes) {
   auto items = Read("db");
   ASSERT_EQ(items.size(), 3u);
   EXPECT_TRUE(items[1].second.encoded());
-  EXPECT_EQ(items[1].second.data(), FileBytes(dir_ / "images/sub/b c.png"));
+  EXPECT_EQ(items[1].second.data(), ReadFileToString(dir_ / "images/sub/b c.png"));
   EXPECT_FALSE(items[1].second.has_channels());
 
   opt = Options("jpg");

@@ -20,6 +20,8 @@ class Message;
 
 namespace deepspark {
 
+// A whole file's bytes; a missing or unreadable file throws naming it.
+std::string ReadFileToString(const std::string& filename);
 void ReadProtoFromTextFile(const std::string& filename, google::protobuf::Message* proto);
 // Parses text held in memory; `source` names it in error messages.
 void ReadProtoFromTextString(const std::string& text, const std::string& source,

@@ -22,6 +22,7 @@
 #include "deepspark/common.hpp"
 #include "deepspark/data_transformer.hpp"
 #include "deepspark/db.hpp"
+#include "deepspark/io.hpp"
 #include "deepspark/progress.hpp"
 #include "deepspark/tools.hpp"
 
@@ -69,12 +70,6 @@ std::vector<std::pair<std::string, int>> ReadListFile(const std::string& list_fi
   return lines;
 }
 
-std::string ReadWholeFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  REQUIRE(in.good()) << "cannot read " << path;
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
-
 // Caffe's ReadImageToDatum with an encoding: the file's own bytes when it
 // is already in that encoding at its size and colour, else re-encoded.
 void ImageToDatum(const std::string& path, int label, const ConvertImagesetOptions& opt,
@@ -92,7 +87,7 @@ void ImageToDatum(const std::string& path, int label, const ConvertImagesetOptio
   datum->set_encoded(true);
   if ((image.channels() == 3) == is_color && !opt.resize_height && !opt.resize_width &&
       MatchesEncoding(path, encoding)) {
-    datum->set_data(ReadWholeFile(path));
+    datum->set_data(ReadFileToString(path));
     return;
   }
   if (resize) {

@@ -112,6 +112,24 @@ int OpenForReading(const std::string& filename) {
   return fd;
 }
 
+// Writes all of `bytes` to fd; returns 0 or the errno of the failure.
+int WriteAll(int fd, const std::string& bytes) {
+  const char* p = bytes.data();
+  size_t left = bytes.size();
+  while (left > 0) {
+    ssize_t n = ::write(fd, p, left);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno;
+    }
+    p += n;
+    left -= static_cast<size_t>(n);
+  }
+  return 0;
+}
+
+}  // namespace
+
 std::string ReadFileToString(const std::string& filename) {
   int fd = OpenForReading(filename);
   std::string bytes;
@@ -130,24 +148,6 @@ std::string ReadFileToString(const std::string& filename) {
   ::close(fd);
   return bytes;
 }
-
-// Writes all of `bytes` to fd; returns 0 or the errno of the failure.
-int WriteAll(int fd, const std::string& bytes) {
-  const char* p = bytes.data();
-  size_t left = bytes.size();
-  while (left > 0) {
-    ssize_t n = ::write(fd, p, left);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return errno;
-    }
-    p += n;
-    left -= static_cast<size_t>(n);
-  }
-  return 0;
-}
-
-}  // namespace
 
 bool FileExists(const std::string& filename) {
   struct stat st;
