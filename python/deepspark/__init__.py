@@ -22,7 +22,7 @@ __all__ = ["Net", "Blob", "TRAIN", "TEST", "get_solver", "SGDSolver", "NesterovS
            "AdaGradSolver", "RMSPropSolver", "AdaDeltaSolver", "AdamSolver", "tool_path",
            "DeepSparkError", "set_mode_cpu", "set_mode_gpu", "set_device", "set_random_seed",
            "init_log", "layer_type_list", "__version__", "Classifier", "Detector", "NetSpec",
-           "layers", "params", "to_proto", "io", "proto"]
+           "layers", "params", "to_proto", "io", "proto", "Layer"]
 
 __version__ = "0.1.0"
 
@@ -76,6 +76,37 @@ class _Layer:
     @property
     def blobs(self):
         return list(self._net.layer_blobs(self._index))
+
+
+class Layer:
+    """Base class of Python layers, as pycaffe's caffe.Layer. A net layer
+    of type "Python" names its class with python_param { module: "m"
+    layer: "C" param_str: "..." }; the class is constructed with the
+    layer's caffe_pb2.LayerParameter, then gets `param_str`, `phase` and
+    `blobs` (its parameter blobs; blobs.add_blob(*shape) adds one) before
+    setup(bottom, top). bottom and top are lists of Blob, whose .data and
+    .diff are numpy views of the net's memory: forward(bottom, top) writes
+    top[i].data, backward(top, propagate_down, bottom) writes bottom[i].diff
+    where propagate_down[i], and reshape(bottom, top) shapes the tops with
+    top[i].reshape(*shape). Runs where Python runs (deepspark.Net, solvers,
+    `python3 -m deepspark train`), not in the `deepspark` binary's workers."""
+
+    type = "Python"
+
+    def __init__(self, param=None):
+        del param
+
+    def setup(self, bottom, top):
+        pass
+
+    def reshape(self, bottom, top):
+        pass
+
+    def forward(self, bottom, top):
+        pass
+
+    def backward(self, top, propagate_down, bottom):
+        pass
 
 
 def tool_path():
@@ -165,7 +196,11 @@ class Net:
     @property
     def layers(self):
         """[layer] in order, each with .type and .blobs."""
-        return [_Layer(self._net, i) for i in range(len(self._net.layer_names))]
+        out = []
+        for i in range(len(self._net.layer_names)):
+            python_layer = self._net.layer_object(i)  # a Python layer is itself
+            out.append(_Layer(self._net, i) if python_layer is None else python_layer)
+        return out
 
     @property
     def top_names(self):

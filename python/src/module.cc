@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "../../src/tools/commands.hpp"
 #include "deepspark/blob.hpp"
 #include "deepspark/common.hpp"
 #include "deepspark/io.hpp"
@@ -24,6 +25,7 @@
 #include "deepspark/rng.hpp"
 #include "deepspark/solver.hpp"
 #include "deepspark/solver_factory.hpp"
+#include "python_layer.hpp"
 
 namespace py = pybind11;
 
@@ -215,6 +217,8 @@ PYBIND11_MODULE(_deepspark, m) {
       .def("layer_type",
            [](const NetF& n, int i) { return n.layers().at(i)->layer_param().type(); })
       .def("layer_blobs", [](const NetF& n, int i) { return n.layers().at(i)->blobs(); })
+      .def("layer_object",
+           [](const NetF& n, int i) { return PythonLayerObject(n.layers().at(i).get()); })
       .def("top_names",
            [](const NetF& n, int i) {
              std::vector<std::string> names;
@@ -290,9 +294,22 @@ PYBIND11_MODULE(_deepspark, m) {
   m.def("set_log_level", &SetMinLogLevel, py::arg("level"));
   m.def("log_level", &MinLogLevel);
   m.def("layer_type_list", &LayerRegistry<float>::LayerTypeList);
+  // `python3 -m deepspark ARGS`: the binary's commands in this process, so
+  // nets with Python layers run; processes it starts run `tool`.
+  m.def(
+      "run_command_line",
+      [](std::vector<std::string> args, const std::string& tool) {
+        tools::SetToolExecutable(tool);
+        std::vector<char*> argv;
+        for (auto& a : args) argv.push_back(a.data());
+        py::gil_scoped_release release;
+        return tools::RunCommandLine(static_cast<int>(argv.size()), argv.data());
+      },
+      py::arg("args"), py::arg("tool"));
 
   BindIo(m);
   BindMl(m);
+  BindPythonLayer(m);
 }
 
 }  // namespace python

@@ -33,6 +33,14 @@ std::shared_ptr<Layer<Dtype>> LayerRegistry<Dtype>::CreateLayer(
   const std::string& type = param.type();
   auto& registry = Registry();
   auto it = registry.find(type);
+  if (it == registry.end() && type == "Python") {
+    // Registered by the Python package's extension (python/src), where an
+    // interpreter runs; this process has none.
+    THROW_ERROR() << "layer \"" << param.name()
+                  << "\": type \"Python\" runs Python code, which needs Python: build the net "
+                     "from Python (deepspark.Net, deepspark.SGDSolver, ...) or run the command "
+                     "as `python3 -m deepspark ...` (in float; not in distributed workers)";
+  }
   if (it == registry.end()) {
     std::string known;
     for (const auto& entry : registry) {

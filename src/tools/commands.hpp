@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 #include <functional>
+#include <string>
 
 namespace deepspark {
 namespace tools {
@@ -25,6 +26,16 @@ Command AddWorkerCommand(CLI::App* app);
 Command AddShardServerCommand(CLI::App* app);
 Command AddReportCommand(CLI::App* app);
 Command AddInspectCommand(CLI::App* app);
+
+// Parses argv (argv[0] is the program name) and runs the command; returns the
+// exit code. A user's error is printed to stderr, never thrown.
+int RunCommandLine(int argc, char** argv);
+
+// The `deepspark` binary, which distributed roles start as processes: this
+// process's own executable unless set (the Python package sets its bundled
+// binary, as its process is python's).
+void SetToolExecutable(const std::string& path);
+std::string ToolExecutable();
 
 }  // namespace tools
 }  // namespace deepspark

@@ -150,14 +150,6 @@ void PrintCenterResult(const distributed::ServerResult& result) {
 }
 
 namespace {
-std::string SelfPath() {
-  char buffer[4096];
-  ssize_t n = readlink("/proc/self/exe", buffer, sizeof(buffer) - 1);
-  CHECK_GT(n, 0);
-  buffer[n] = 0;
-  return buffer;
-}
-
 pid_t SpawnWorker(const std::string& self, const std::vector<std::string>& args,
                   const std::string& log_path) {
   // Everything the child needs is made before fork: this process has
@@ -221,7 +213,7 @@ int RunLocalJob(const std::string& solver_path, const std::string& weights,
   if (opt.listen.empty()) server_options.listen = "tcp://127.0.0.1:0";
   distributed::ParameterServer server(server_options);
   server.Start();
-  const std::string self = SelfPath();
+  const std::string self = ToolExecutable();
   // Shard servers first: the server welcomes workers once they are there.
   std::vector<pid_t> shard_server_pids;
   for (int i = 0; i < opt.shard_servers; ++i) {

@@ -31,11 +31,7 @@ struct ReportOptions {
 bool IsFile(const std::string& path) { return access(path.c_str(), R_OK) == 0; }
 
 std::string ToolDir() {
-  char buffer[4096];
-  const ssize_t n = readlink("/proc/self/exe", buffer, sizeof(buffer) - 1);
-  if (n <= 0) return ".";
-  buffer[n] = 0;
-  std::string path = buffer;
+  const std::string path = ToolExecutable();
   const size_t slash = path.rfind('/');
   return slash == std::string::npos ? "." : path.substr(0, slash);
 }
