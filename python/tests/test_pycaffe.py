@@ -3,6 +3,7 @@ Classifier, Detector, caffe.proto.caffe_pb2, NetSpec) with `import deepspark
 as caffe`, against pycaffe's documented behaviour and the engine itself."""
 import os
 import struct
+import sys
 import zlib
 
 import numpy as np
@@ -11,7 +12,7 @@ import pytest
 import deepspark as caffe
 from deepspark import layers as L, params as P, to_proto
 
-from conftest import ZOO
+from conftest import REPO, ZOO
 
 DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
 DEPLOY = os.path.join(ZOO, "lenet-trained", "lenet.prototxt")  # Input 64x1x28x28 -> prob
@@ -317,22 +318,10 @@ def test_caffe_pb2_reads_zoo_prototxt_and_engine_bytes():
 
 # ---- NetSpec ----
 
-def lenet(lmdb, batch_size):
-    """The LeNet of Caffe's examples/01-learning-lenet.ipynb, as written there."""
-    n = caffe.NetSpec()
-    n.data, n.label = L.Data(batch_size=batch_size, backend=P.Data.LMDB, source=lmdb,
-                             transform_param=dict(scale=1. / 255), ntop=2)
-    n.conv1 = L.Convolution(n.data, kernel_size=5, num_output=20,
-                            weight_filler=dict(type='xavier'))
-    n.pool1 = L.Pooling(n.conv1, kernel_size=2, stride=2, pool=P.Pooling.MAX)
-    n.conv2 = L.Convolution(n.pool1, kernel_size=5, num_output=50,
-                            weight_filler=dict(type='xavier'))
-    n.pool2 = L.Pooling(n.conv2, kernel_size=2, stride=2, pool=P.Pooling.MAX)
-    n.fc1 = L.InnerProduct(n.pool2, num_output=500, weight_filler=dict(type='xavier'))
-    n.relu1 = L.ReLU(n.fc1, in_place=True)
-    n.score = L.InnerProduct(n.relu1, num_output=10, weight_filler=dict(type='xavier'))
-    n.loss = L.SoftmaxWithLoss(n.score, n.label)
-    return n.to_proto()
+# The LeNet of Caffe's examples/01-learning-lenet.ipynb, as written there: the
+# function of examples/pycaffe/learn_lenet.py (that script's own test runs it).
+sys.path.insert(0, os.path.join(REPO, "examples", "pycaffe"))
+from learn_lenet import lenet  # noqa: E402
 
 
 def conv_relu(bottom, ks, nout, stride=1, pad=0, group=1):
