@@ -25,13 +25,14 @@ fi
 # pytest and pyspark (Java 17 must be present), pandas and pyarrow, which
 # Spark ML's mapInPandas needs (deepspark.ml), and matplotlib, which draws
 # `deepspark report`'s plots, Pillow, which the converter tests' reference
-# uses, and pydot (with graphviz's dot, an apt package above) for caffe.draw.
+# uses, pydot (with graphviz's dot, an apt package above) for caffe.draw, and
+# h5py, the tests' independent reader and writer of Caffe's HDF5 snapshots.
 PY=${PYTHON:-python3}
 if command -v "$PY" >/dev/null 2>&1; then
   pymissing=()
   for spec in numpy:numpy pytest:pytest pyspark:pyspark "pandas:pandas<3" pyarrow:pyarrow \
       scikit_build_core:scikit-build-core "google.protobuf:protobuf>=4.21" \
-      matplotlib:matplotlib PIL:pillow pydot:pydot; do
+      matplotlib:matplotlib PIL:pillow pydot:pydot h5py:h5py; do
     mod=${spec%%:*}; pkg=${spec#*:}
     "$PY" -c "import $mod" 2>/dev/null || pymissing+=("$pkg")
   done

@@ -66,14 +66,20 @@ class Net {
   // .caffemodel); layers absent from this net are ignored (fine-tuning).
   // A blob-count or shape mismatch, or a non-finite value, throws
   // deepspark::Error naming the layer and blob. Returns how many layers
-  // with parameters were copied.
+  // with parameters were copied. An empty BlobProto, or fewer blobs than
+  // the layer has, stands for a parameter an HDF5 snapshot leaves out
+  // because another layer owns it: accepted only where this net shares it.
   int CopyTrainedLayersFrom(const caffe::NetParameter& param);
-  // Reads a binary .caffemodel (upgrading V0/V1) and copies from it; a file
-  // of which no layer matches a net that has parameters is refused.
+  // Reads a .caffemodel, binary (upgrading V0/V1) or HDF5 (told apart by
+  // content, as Caffe), and copies from it; a file of which no layer
+  // matches a net that has parameters is refused.
   void CopyTrainedLayersFrom(const std::string& trained_filename);
   // Writes the net as used (after filtering, upgrading and Split insertion)
   // with its parameter blobs, as Caffe's Net::ToProto does.
   void ToProto(caffe::NetParameter* param, bool write_diff = false) const;
+  // Writes the parameters as Caffe's Net::ToHDF5 (hdf5_snapshot.hpp): a
+  // group per layer, shared parameters by their owner only.
+  void ToHDF5(const std::string& filename, bool write_diff = false) const;
 
   // Tells data layers how many batches they have already delivered (after a
   // resume), so a resumed run reads the same items as an uninterrupted one.

@@ -365,6 +365,17 @@ class Net:
         """Writes the weights as a binary .caffemodel."""
         self._net.save(str(path), write_diff)
 
+    def save_hdf5(self, path):
+        """Writes the weights as Caffe's HDF5 .caffemodel.h5 (pycaffe's
+        Net.save_hdf5)."""
+        self._net.save_hdf5(str(path))
+
+    def load_hdf5(self, path):
+        """Copies weights by layer name from an HDF5 .caffemodel.h5
+        (pycaffe's Net.load_hdf5); copy_from reads either format."""
+        _check_file(path)
+        self._net.load_hdf5(str(path))
+
 
 class Solver:
     """A solver read from a solver prototxt (its type from the file unless
@@ -402,8 +413,9 @@ class Solver:
         self._solver.restore(str(state_file))
 
     def snapshot(self):
-        """Writes PREFIX_iter_N.caffemodel and PREFIX_iter_N.solverstate;
-        returns the .solverstate path."""
+        """Writes PREFIX_iter_N.caffemodel and PREFIX_iter_N.solverstate
+        (both with .h5 after them where snapshot_format is HDF5); returns
+        the state's path."""
         return self._solver.snapshot()
 
     @property

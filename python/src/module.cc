@@ -18,6 +18,7 @@
 #include "../../src/tools/commands.hpp"
 #include "deepspark/blob.hpp"
 #include "deepspark/common.hpp"
+#include "deepspark/hdf5_snapshot.hpp"
 #include "deepspark/io.hpp"
 #include "deepspark/layer_factory.hpp"
 #include "deepspark/layers/memory_data_layer.hpp"
@@ -209,6 +210,17 @@ PYBIND11_MODULE(_deepspark, m) {
             WriteProtoToBinaryFile(param, path);
           },
           py::arg("path"), py::arg("write_diff") = false)
+      .def(
+          "save_hdf5",
+          [](const NetF& net, const std::string& path, bool write_diff) {
+            net.ToHDF5(path, write_diff);
+          },
+          py::arg("path"), py::arg("write_diff") = false)
+      .def("load_hdf5",
+           [](NetF& net, const std::string& path) {
+             REQUIRE(IsHDF5File(path)) << path << ": not an HDF5 file";
+             net.CopyTrainedLayersFrom(path);
+           })
       .def_property_readonly("name", &NetF::name)
       .def_property_readonly("phase", [](const NetF& n) { return static_cast<int>(n.phase()); })
       .def_property_readonly("blob_names", &NetF::blob_names)

@@ -469,3 +469,73 @@ def test_draw_net_to_file(tmp_path):
     assert '"#FF5050"' in text and '"#90EE90"' in text  # convolution, in-place ReLU
     assert "accuracy" not in text  # a TEST-only layer
     assert caffe.draw.get_layer_label(net.layer[3], "LR").startswith("pool1\\n(Pooling)")
+
+
+# ---- HDF5 snapshots ----
+
+def test_save_hdf5_and_load_hdf5_in_caffes_layout(tmp_path):
+    """Net.save_hdf5 writes Caffe's layout (read here with h5py, an
+    independent reader); a file h5py writes in that layout loads with
+    load_hdf5 and with copy_from."""
+    h5py = pytest.importorskip("h5py")
+    deploy = os.path.join(ZOO, "lenet-trained", "lenet.prototxt")
+    weights = os.path.join(ZOO, "lenet-trained", "lenet_iter_10000.caffemodel")
+    net = caffe.Net(deploy, caffe.TEST, weights=weights)
+    path = str(tmp_path / "lenet.caffemodel.h5")
+    net.save_hdf5(path)
+    with h5py.File(path, "r") as f:
+        assert set(f) == {"data"}
+        assert set(f["data"]) == set(net._layer_names)  # every layer has its group
+        assert len(f["data"]["pool1"]) == 0
+        for name, blobs in net.params.items():
+            assert sorted(f["data"][name]) == [str(i) for i in range(len(blobs))]
+            for i, blob in enumerate(blobs):
+                ds = f["data"][name][str(i)]
+                assert ds.dtype == np.float32 and ds.shape == blob.data.shape
+                np.testing.assert_array_equal(ds[...], blob.data)
+    other = str(tmp_path / "other.caffemodel.h5")
+    with h5py.File(other, "w") as f:
+        for name, blobs in net.params.items():
+            group = f.create_group("data/" + name)
+            for i, blob in enumerate(blobs):
+                group.create_dataset(str(i), data=blob.data * 0.5 + i)
+    loaded = caffe.Net(deploy, caffe.TEST)
+    loaded.load_hdf5(other)
+    np.testing.assert_allclose(loaded.params["conv1"][0].data, net.params["conv1"][0].data * 0.5)
+    np.testing.assert_allclose(loaded.params["ip2"][1].data, net.params["ip2"][1].data * 0.5 + 1)
+    again = caffe.Net(deploy, caffe.TEST, weights=other)  # copy_from tells the format itself
+    np.testing.assert_array_equal(again.params["ip1"][0].data, loaded.params["ip1"][0].data)
+    with pytest.raises(caffe.DeepSparkError, match="not an HDF5 file"):
+        loaded.load_hdf5(weights)
+    with pytest.raises(IOError):
+        loaded.load_hdf5(str(tmp_path / "missing.h5"))
+
+
+def test_hdf5_solver_snapshot_in_caffes_layout(tmp_path):
+    h5py = pytest.importorskip("h5py")
+    (tmp_path / "net.prototxt").write_text(
+        'layer { name: "x" type: "DummyData" top: "x" top: "t" dummy_data_param {\n'
+        '  shape { dim: 4 dim: 3 } shape { dim: 4 dim: 2 } data_filler { type: "gaussian" }\n'
+        '  data_filler { type: "gaussian" } } }\n'
+        'layer { name: "ip" type: "InnerProduct" bottom: "x" top: "y"\n'
+        '  inner_product_param { num_output: 2 weight_filler { type: "xavier" } } }\n'
+        'layer { name: "loss" type: "EuclideanLoss" bottom: "y" bottom: "t" top: "loss" }\n')
+    (tmp_path / "solver.prototxt").write_text(
+        'net: "%s/net.prototxt"\nbase_lr: 0.01\nlr_policy: "fixed"\nmomentum: 0.9\n'
+        'max_iter: 5\nsnapshot_format: HDF5\nsnapshot_prefix: "%s/lin"\ntype: "Adam"\n'
+        % (tmp_path, tmp_path))
+    solver = caffe.get_solver(str(tmp_path / "solver.prototxt"))
+    solver.step(5)
+    state = solver.snapshot()
+    assert state == str(tmp_path / "lin_iter_5.solverstate.h5")
+    with h5py.File(state, "r") as f:
+        assert int(f["iter"][()]) == 5 and int(f["current_step"][()]) == 0
+        assert f["iter"].shape == () and f["iter"].dtype == np.int32
+        assert f["learned_net"][()].decode() == str(tmp_path / "lin_iter_5.caffemodel.h5")
+        assert sorted(f["history"]) == ["0", "1", "2", "3"]  # Adam: m and v of w and b
+        assert f["history"]["0"].shape == (2, 3)
+    resumed = caffe.get_solver(str(tmp_path / "solver.prototxt"))
+    resumed.restore(state)
+    assert resumed.iter == 5
+    np.testing.assert_array_equal(resumed.net.params["ip"][0].data,
+                                  solver.net.params["ip"][0].data)

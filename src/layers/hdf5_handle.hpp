@@ -8,11 +8,16 @@
 namespace deepspark {
 
 struct H5Handle {
-  hid_t id;
-  herr_t (*close)(hid_t);
+  H5Handle(hid_t handle, herr_t (*closer)(hid_t)) : id(handle), close(closer) {}
+  H5Handle(H5Handle&& other) noexcept : id(other.id), close(other.close) { other.id = -1; }
+  H5Handle(const H5Handle&) = delete;
+  H5Handle& operator=(const H5Handle&) = delete;
   ~H5Handle() {
     if (id >= 0) close(id);
   }
+
+  hid_t id;
+  herr_t (*close)(hid_t);
 };
 
 }  // namespace deepspark

@@ -7,6 +7,7 @@
 #include <set>
 #include <sstream>
 
+#include "deepspark/hdf5_snapshot.hpp"
 #include "deepspark/insert_splits.hpp"
 #include "deepspark/io.hpp"
 #include "deepspark/layer_factory.hpp"
@@ -561,10 +562,28 @@ int Net<Dtype>::CopyTrainedLayersFrom(const caffe::NetParameter& param) {
       continue;
     }
     auto& target_blobs = layers_[it->second]->blobs();
-    REQUIRE(static_cast<int>(target_blobs.size()) == source_layer.blobs_size())
-        << "layer '" << source_layer_name << "': the weights file has " << source_layer.blobs_size()
-        << " parameter blobs but the net's layer has " << target_blobs.size();
+    // A parameter HDF5 leaves out (another layer owns it) is empty or past
+    // the end: fine where this net shares it too.
+    auto absent = [&](int j) {
+      if (j < source_layer.blobs_size()) {
+        const caffe::BlobProto& b = source_layer.blobs(j);
+        if (b.has_shape() || b.data_size() || b.double_data_size() || b.has_num()) return false;
+      }
+      return param_owners_[param_id_vecs_[it->second][j]] != -1;
+    };
+    bool counts_match = static_cast<int>(target_blobs.size()) == source_layer.blobs_size();
+    if (source_layer.blobs_size() < static_cast<int>(target_blobs.size())) {
+      counts_match = true;
+      for (int j = source_layer.blobs_size(); j < static_cast<int>(target_blobs.size()); ++j)
+        counts_match = counts_match && absent(j);
+    }
+    REQUIRE(counts_match) << "layer '" << source_layer_name << "': the weights file has "
+                          << source_layer.blobs_size()
+                          << " parameter blobs but the net's layer has " << target_blobs.size();
     for (size_t j = 0; j < target_blobs.size(); ++j) {
+      if (absent(static_cast<int>(j))) continue;
+      REQUIRE(static_cast<int>(j) < source_layer.blobs_size())
+          << "layer '" << source_layer_name << "': the weights file lacks param " << j;
       if (!target_blobs[j]->ShapeEquals(source_layer.blobs(j))) {
         Blob<Dtype> source_blob;
         source_blob.Reshape(BlobProtoShape(source_layer.blobs(j)));
@@ -593,7 +612,11 @@ int Net<Dtype>::CopyTrainedLayersFrom(const caffe::NetParameter& param) {
 template <typename Dtype>
 void Net<Dtype>::CopyTrainedLayersFrom(const std::string& trained_filename) {
   caffe::NetParameter param;
-  ReadNetParamsFromBinaryFile(trained_filename, &param);
+  if (IsHDF5File(trained_filename)) {
+    ReadNetParamsFromHDF5File(trained_filename, &param);
+  } else {
+    ReadNetParamsFromBinaryFile(trained_filename, &param);
+  }
   int copied = 0;
   try {
     copied = CopyTrainedLayersFrom(param);
@@ -633,6 +656,19 @@ void Net<Dtype>::ToProto(caffe::NetParameter* param, bool write_diff) const {
   for (const auto& layer : layers_) {
     layer->ToProto(param->add_layer(), write_diff);
   }
+}
+
+template <typename Dtype>
+void Net<Dtype>::ToHDF5(const std::string& filename, bool write_diff) const {
+  caffe::NetParameter param;
+  ToProto(&param, write_diff);
+  for (size_t l = 0; l < layers_.size(); ++l) {
+    auto* blobs = param.mutable_layer(static_cast<int>(l))->mutable_blobs();
+    for (int j = 0; j < blobs->size(); ++j) {
+      if (param_owners_[param_id_vecs_[l][j]] != -1) blobs->Mutable(j)->Clear();
+    }
+  }
+  WriteNetParamsToHDF5File(param, filename, write_diff);
 }
 
 template <typename Dtype>

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <sstream>
 
+#include "deepspark/hdf5_snapshot.hpp"
 #include "deepspark/io.hpp"
 #include "deepspark/progress.hpp"
 #include "deepspark/rng.hpp"
@@ -61,10 +62,6 @@ void Solver<Dtype>::Init() {
   REQUIRE(param_.snapshot() >= 0) << "Solver: snapshot must be >= 0, got " << param_.snapshot();
   REQUIRE(param_.snapshot() == 0 || !param_.snapshot_prefix().empty())
       << "In solver params, snapshot is specified but snapshot_prefix is not";
-  // Checked now rather than when the first snapshot is due, hours later.
-  REQUIRE(param_.snapshot_format() == caffe::SolverParameter::BINARYPROTO ||
-          (param_.snapshot() == 0 && !param_.snapshot_after_train()))
-      << "HDF5 snapshots not supported yet: set snapshot_format: BINARYPROTO";
   CheckSnapshotWritePermissions();
   // Seed before the nets exist, so their initial weights are repeatable.
   if (param_.random_seed() >= 0) SetRandomSeed(param_.random_seed());
@@ -455,30 +452,42 @@ std::string Solver<Dtype>::SnapshotFilename(const std::string& extension) const 
 
 template <typename Dtype>
 std::string Solver<Dtype>::Snapshot() {
-  REQUIRE(param_.snapshot_format() == caffe::SolverParameter::BINARYPROTO)
-      << "HDF5 snapshots not supported yet: set snapshot_format: BINARYPROTO";
   REQUIRE(!param_.snapshot_prefix().empty())
       << "Cannot snapshot: the solver has no snapshot_prefix";
+  // Caffe's two formats hold the same things: weights, then the state that
+  // names them (hdf5_snapshot.hpp says how HDF5 lays them out).
+  const bool hdf5 = param_.snapshot_format() == caffe::SolverParameter::HDF5;
+  const std::string h5 = hdf5 ? ".h5" : "";
   caffe::SolverState state;
   WrittenSnapshot written;
   written.iter = iter_;
   if (net_) {
     const std::string bad = FirstNonFiniteWeight();
     if (!bad.empty()) StopDiverged(bad);
-    const std::string model_filename = SnapshotFilename(".caffemodel");
-    LOG(INFO) << "Snapshotting to binary proto file " << model_filename;
-    caffe::NetParameter net_param;
-    net_->ToProto(&net_param, param_.snapshot_diff());
-    WriteProtoToBinaryFile(net_param, model_filename);
+    const std::string model_filename = SnapshotFilename(".caffemodel" + h5);
+    if (hdf5) {
+      LOG(INFO) << "Snapshotting to HDF5 file " << model_filename;
+      net_->ToHDF5(model_filename, param_.snapshot_diff());
+    } else {
+      LOG(INFO) << "Snapshotting to binary proto file " << model_filename;
+      caffe::NetParameter net_param;
+      net_->ToProto(&net_param, param_.snapshot_diff());
+      WriteProtoToBinaryFile(net_param, model_filename);
+    }
     state.set_learned_net(model_filename);
     written.model_file = model_filename;
   }
   state.set_iter(iter_);
   state.set_current_step(current_step_);
   SnapshotSolverState(&state);
-  const std::string state_filename = SnapshotFilename(".solverstate");
-  LOG(INFO) << "Snapshotting solver state to binary proto file " << state_filename;
-  WriteProtoToBinaryFile(state, state_filename);
+  const std::string state_filename = SnapshotFilename(".solverstate" + h5);
+  if (hdf5) {
+    LOG(INFO) << "Snapshotting solver state to HDF5 file " << state_filename;
+    WriteSolverStateToHDF5File(state, state_filename);
+  } else {
+    LOG(INFO) << "Snapshotting solver state to binary proto file " << state_filename;
+    WriteProtoToBinaryFile(state, state_filename);
+  }
   written.state_file = state_filename;
   if (last_snapshot_.iter != iter_) previous_snapshot_ = last_snapshot_;
   last_snapshot_ = written;
@@ -530,12 +539,15 @@ void Solver<Dtype>::StopDiverged(const std::string& what) {
 
 template <typename Dtype>
 void Solver<Dtype>::Restore(const std::string& state_file) {
+  // As Caffe: a name ending in .h5 is an HDF5 state.
   const std::string h5 = ".h5";
-  REQUIRE(!(state_file.size() >= h5.size() &&
-            state_file.compare(state_file.size() - h5.size(), h5.size(), h5) == 0))
-      << "Cannot restore " << state_file << ": HDF5 snapshots not supported yet";
   caffe::SolverState state;
-  ReadProtoFromBinaryFile(state_file, &state);
+  if (state_file.size() >= h5.size() &&
+      state_file.compare(state_file.size() - h5.size(), h5.size(), h5) == 0) {
+    ReadSolverStateFromHDF5File(state_file, &state);
+  } else {
+    ReadProtoFromBinaryFile(state_file, &state);
+  }
   // Find the weights before changing anything, so a failed restore leaves
   // the solver as it was.
   std::string learned_net;
@@ -554,7 +566,11 @@ void Solver<Dtype>::Restore(const std::string& state_file) {
   caffe::NetParameter weights;
   if (!learned_net.empty()) {
     LOG(INFO) << "Loading weights from " << learned_net;
-    ReadNetParamsFromBinaryFile(learned_net, &weights);
+    if (IsHDF5File(learned_net)) {
+      ReadNetParamsFromHDF5File(learned_net, &weights);
+    } else {
+      ReadNetParamsFromBinaryFile(learned_net, &weights);
+    }
   }
   RestoreSolverState(state);  // checks the history count and shapes first
   iter_ = state.iter();
