@@ -5,7 +5,7 @@ image by hand through caffe.io.Transformer to show the two agree.
 
     python3 classify.py DEPLOY.prototxt WEIGHTS.caffemodel LIST [--gray]
 
-Written for pycaffe; the one change is the import line."""
+Written for pycaffe; the one change is the first import line."""
 import argparse
 import os
 

@@ -1,14 +1,14 @@
 #!/usr/bin/env python3
 """Draws a net's graph to an image (PNG, SVG, PDF, ...: by the file's
 extension), as Caffe's python/draw_net.py. Needs pydot and graphviz.
-Written for pycaffe; the one change is the import lines."""
+Written for pycaffe; the one change is the first import line."""
 from argparse import ArgumentParser, ArgumentDefaultsHelpFormatter
 
 from google.protobuf import text_format
 
 import deepspark as caffe
-import deepspark.draw
-from deepspark.proto import caffe_pb2
+import caffe.draw
+from caffe.proto import caffe_pb2
 
 
 def parse_args():

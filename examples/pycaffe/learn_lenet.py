@@ -4,14 +4,14 @@ test nets, an SGD solver trains them step by step, and the test net scores.
 
     python3 learn_lenet.py TRAIN_LMDB TEST_LMDB OUT_DIR [ITERATIONS]
 
-Written for pycaffe; the one change is the import lines."""
+Written for pycaffe; the one change is the first import line."""
 import os
 import sys
 
 import numpy as np
 
 import deepspark as caffe
-from deepspark import layers as L, params as P
+from caffe import layers as L, params as P
 
 
 def lenet(lmdb, batch_size):

@@ -1,6 +1,7 @@
 """A Python data layer reading MNIST's IDX files (gzipped) itself, as FCN's
 voc_layers.py reads its images: configured by param_str, a new shuffled
-batch each forward. Written for pycaffe; the one change is the import."""
+batch each forward. Written for pycaffe; the one change is the first import
+line."""
 import gzip
 import os
 

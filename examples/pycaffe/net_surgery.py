@@ -6,7 +6,7 @@ slides over an input larger than it was trained on.
     python3 net_surgery.py DEPLOY.prototxt WEIGHTS.caffemodel IMAGES.npy OUT_DIR
 
 DEPLOY is LeNet's deploy net (ip1, ip2 inner products); IMAGES.npy holds
-28x28 digits in [0, 1]. Written for pycaffe; the one change is the import."""
+28x28 digits in [0, 1]. Written for pycaffe; the one change is the first import line."""
 import os
 import sys
 
@@ -14,7 +14,7 @@ import numpy as np
 from google.protobuf import text_format
 
 import deepspark as caffe
-from deepspark.proto import caffe_pb2
+from caffe.proto import caffe_pb2
 
 
 def fully_convolutional(deploy, height, width):

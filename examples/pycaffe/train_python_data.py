@@ -4,12 +4,12 @@ this script) with pycaffe's solver loop, then scored on the test split.
 
     python3 train_python_data.py MNIST_DIR OUT_DIR [ITERATIONS]
 
-Written for pycaffe; the one change is the import lines."""
+Written for pycaffe; the one change is the first import line."""
 import os
 import sys
 
 import deepspark as caffe
-from deepspark import layers as L, params as P
+from caffe import layers as L, params as P
 
 
 def lenet(mnist_dir, split, batch_size):

@@ -487,3 +487,46 @@ from . import proto  # noqa: E402,F401
 from .classifier import Classifier  # noqa: E402,F401
 from .detector import Detector  # noqa: E402,F401
 from .net_spec import layers, params, NetSpec, to_proto  # noqa: E402,F401
+
+
+class _CaffeNames:
+    """Answers the import system for "caffe" and "caffe.X" with deepspark and
+    deepspark.X (the same module objects, so nothing loads twice), so that
+    after `import deepspark as caffe` a pycaffe script's other import lines
+    run unchanged: `from caffe import layers as L, params as P`,
+    `from caffe.proto import caffe_pb2`, `import caffe.draw`."""
+
+    @staticmethod
+    def find_spec(name, path=None, target=None):
+        if name != "caffe" and not name.startswith("caffe."):
+            return None
+        import importlib.util
+        return importlib.util.spec_from_loader(name, _CaffeNames)
+
+    @staticmethod
+    def create_module(spec):
+        import importlib
+        return importlib.import_module("deepspark" + spec.name[len("caffe"):])
+
+    @staticmethod
+    def exec_module(module):
+        pass
+
+
+def _answer_to_caffe():
+    # Only where no real pycaffe can be imported: DeepSpark never shadows it.
+    import importlib.util
+    import sys
+    if "caffe" in sys.modules:
+        return
+    try:
+        if importlib.util.find_spec("caffe") is not None:
+            return
+    except (ImportError, ValueError):
+        return
+    # First: submodules ("caffe.proto") must not be found again, as new
+    # copies, through the parent's __path__.
+    sys.meta_path.insert(0, _CaffeNames)
+
+
+_answer_to_caffe()

@@ -47,19 +47,41 @@ def _number(pattern, text):
     return float(match.group(1))
 
 
-def test_scripts_differ_from_pycaffe_only_in_imports():
+def test_scripts_differ_from_pycaffe_only_in_the_first_import():
+    """`import deepspark as caffe` is the one line that names DeepSpark: the
+    rest are pycaffe's own (`from caffe import layers as L, params as P`,
+    `from caffe.proto import caffe_pb2`, `import caffe.draw`), which the
+    package answers after that line where no real pycaffe is installed."""
     scripts = sorted(glob.glob(os.path.join(SCRIPTS, "*.py")))
     assert len(scripts) == 6
     for path in scripts:
-        text = open(path).read()
-        assert "import deepspark as caffe" in text, path
-        # Nothing else of DeepSpark's own: every other use goes through `caffe.`.
-        others = [line for line in text.splitlines()
-                  if "deepspark" in line and not re.match(
-                      r"\s*(import deepspark as caffe|import deepspark\.draw|"
-                      r"from deepspark import layers as L, params as P|"
-                      r"from deepspark\.proto import caffe_pb2)$", line)]
+        lines = open(path).read().splitlines()
+        assert "import deepspark as caffe" in lines, path
+        others = [line for line in lines if "deepspark" in line.replace(
+            "import deepspark as caffe", "")]
         assert others == [], (path, others)
+
+
+def test_caffe_names_answer_after_import_deepspark_as_caffe(tmp_path):
+    script = tmp_path / "imports.py"
+    script.write_text("import deepspark as caffe\n"
+                      "from caffe import layers as L, params as P\n"
+                      "from caffe.proto import caffe_pb2\n"
+                      "import caffe.io\n"
+                      "import deepspark.proto.caffe_pb2 as same\n"
+                      "assert caffe_pb2 is same and L is caffe.layers\n"
+                      "print('same modules')\n")
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
+    run = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True)
+    assert run.returncode == 0 and "same modules" in run.stdout, run.stderr[-2000:]
+    # A real pycaffe on the path keeps its name: DeepSpark does not shadow it.
+    (tmp_path / "caffe").mkdir()
+    (tmp_path / "caffe" / "__init__.py").write_text("REAL = True\n")
+    script.write_text("import deepspark\nimport caffe\nprint('real', caffe.REAL)\n")
+    env["PYTHONPATH"] = str(tmp_path) + os.pathsep + env["PYTHONPATH"]
+    run = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True)
+    assert run.returncode == 0 and "real True" in run.stdout, run.stderr[-2000:]
 
 
 def test_classify_with_classifier_and_transformer(tmp_path, digits):
