@@ -40,6 +40,13 @@ void ReadNetParamsFromHDF5File(const std::string& path, caffe::NetParameter* par
 void WriteNetParamsToHDF5File(const caffe::NetParameter& param, const std::string& path,
                               bool write_diff);
 
+// A .caffemodel of either format (HDF5 told apart by content, as Caffe's
+// H5Fis_hdf5; otherwise binary protobuf, upgraded as needed).
+void ReadNetParamsFromWeightsFile(const std::string& path, caffe::NetParameter* param);
+// Whether a blob stands for a parameter left out of an HDF5 weights file
+// (no shape, no values): see ReadNetParamsFromHDF5File.
+bool IsAbsentBlob(const caffe::BlobProto& blob);
+
 void ReadSolverStateFromHDF5File(const std::string& path, caffe::SolverState* state);
 void WriteSolverStateToHDF5File(const caffe::SolverState& state, const std::string& path);
 

@@ -565,25 +565,19 @@ int Net<Dtype>::CopyTrainedLayersFrom(const caffe::NetParameter& param) {
     // A parameter HDF5 leaves out (another layer owns it) is empty or past
     // the end: fine where this net shares it too.
     auto absent = [&](int j) {
-      if (j < source_layer.blobs_size()) {
-        const caffe::BlobProto& b = source_layer.blobs(j);
-        if (b.has_shape() || b.data_size() || b.double_data_size() || b.has_num()) return false;
-      }
-      return param_owners_[param_id_vecs_[it->second][j]] != -1;
+      return (j >= source_layer.blobs_size() || IsAbsentBlob(source_layer.blobs(j))) &&
+             param_owners_[param_id_vecs_[it->second][j]] != -1;
     };
-    bool counts_match = static_cast<int>(target_blobs.size()) == source_layer.blobs_size();
-    if (source_layer.blobs_size() < static_cast<int>(target_blobs.size())) {
-      counts_match = true;
-      for (int j = source_layer.blobs_size(); j < static_cast<int>(target_blobs.size()); ++j)
-        counts_match = counts_match && absent(j);
+    const int target_count = static_cast<int>(target_blobs.size());
+    bool counts_match = source_layer.blobs_size() <= target_count;
+    for (int j = source_layer.blobs_size(); counts_match && j < target_count; ++j) {
+      counts_match = absent(j);
     }
     REQUIRE(counts_match) << "layer '" << source_layer_name << "': the weights file has "
                           << source_layer.blobs_size()
                           << " parameter blobs but the net's layer has " << target_blobs.size();
     for (size_t j = 0; j < target_blobs.size(); ++j) {
       if (absent(static_cast<int>(j))) continue;
-      REQUIRE(static_cast<int>(j) < source_layer.blobs_size())
-          << "layer '" << source_layer_name << "': the weights file lacks param " << j;
       if (!target_blobs[j]->ShapeEquals(source_layer.blobs(j))) {
         Blob<Dtype> source_blob;
         source_blob.Reshape(BlobProtoShape(source_layer.blobs(j)));
@@ -612,11 +606,7 @@ int Net<Dtype>::CopyTrainedLayersFrom(const caffe::NetParameter& param) {
 template <typename Dtype>
 void Net<Dtype>::CopyTrainedLayersFrom(const std::string& trained_filename) {
   caffe::NetParameter param;
-  if (IsHDF5File(trained_filename)) {
-    ReadNetParamsFromHDF5File(trained_filename, &param);
-  } else {
-    ReadNetParamsFromBinaryFile(trained_filename, &param);
-  }
+  ReadNetParamsFromWeightsFile(trained_filename, &param);
   int copied = 0;
   try {
     copied = CopyTrainedLayersFrom(param);

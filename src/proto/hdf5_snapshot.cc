@@ -13,6 +13,7 @@
 
 #include "../layers/hdf5_handle.hpp"
 #include "deepspark/common.hpp"
+#include "deepspark/io.hpp"
 
 namespace deepspark {
 namespace {
@@ -220,12 +221,20 @@ void ReadIndexedBlobs(hid_t group, const std::string& where,
   }
 }
 
-bool IsEmpty(const caffe::BlobProto& blob) {
+}  // namespace
+
+bool IsAbsentBlob(const caffe::BlobProto& blob) {
   return !blob.has_shape() && blob.data_size() == 0 && blob.double_data_size() == 0 &&
          !blob.has_num() && !blob.has_channels() && !blob.has_height() && !blob.has_width();
 }
 
-}  // namespace
+void ReadNetParamsFromWeightsFile(const std::string& path, caffe::NetParameter* param) {
+  if (IsHDF5File(path)) {
+    ReadNetParamsFromHDF5File(path, param);
+  } else {
+    ReadNetParamsFromBinaryFile(path, param);
+  }
+}
 
 bool IsHDF5File(const std::string& path) {
   H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
@@ -259,7 +268,7 @@ void WriteNetParamsToHDF5File(const caffe::NetParameter& param, const std::strin
             << where << " appears twice";
         H5Handle group = CreateGroup(top.id, layer.name(), path);
         for (int i = 0; i < layer.blobs_size(); ++i) {
-          if (IsEmpty(layer.blobs(i))) continue;  // shared: its owner writes it
+          if (IsAbsentBlob(layer.blobs(i))) continue;  // shared: its owner writes it
           WriteDataset(group.id, std::to_string(i), layer.blobs(i), diff, where);
         }
       }
@@ -278,7 +287,7 @@ void ReadSolverStateFromHDF5File(const std::string& path, caffe::SolverState* st
   H5Handle history = OpenGroup(file.id, "history", path);
   ReadIndexedBlobs(history.id, path + ": history", state->mutable_history());
   for (int i = 0; i < state->history_size(); ++i) {
-    REQUIRE(!IsEmpty(state->history(i))) << path << ": history blob " << i << " is missing";
+    REQUIRE(!IsAbsentBlob(state->history(i))) << path << ": history blob " << i << " is missing";
   }
 }
 

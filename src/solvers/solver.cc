@@ -566,11 +566,7 @@ void Solver<Dtype>::Restore(const std::string& state_file) {
   caffe::NetParameter weights;
   if (!learned_net.empty()) {
     LOG(INFO) << "Loading weights from " << learned_net;
-    if (IsHDF5File(learned_net)) {
-      ReadNetParamsFromHDF5File(learned_net, &weights);
-    } else {
-      ReadNetParamsFromBinaryFile(learned_net, &weights);
-    }
+    ReadNetParamsFromWeightsFile(learned_net, &weights);
   }
   RestoreSolverState(state);  // checks the history count and shapes first
   iter_ = state.iter();
