@@ -133,10 +133,78 @@ def _to_chw(image, shape):
     return arr.reshape(1, side, side)
 
 
-def _records(data, image_col, label_col):
-    """An RDD of (image, label) from a DataFrame or an RDD of pairs."""
+# Spark's vectorized Parquet and ORC readers fill a column batch of
+# columnarReaderBatchSize rows (4,096 by default) in one contiguous heap
+# array: 64 MB for 128x128 images, which an executor of 512 MB may not
+# find ("Cannot reserve additional contiguous bytes in the vectorized
+# reader"). A DataFrame is read in batches of about this many bytes, never
+# more rows than the session's own setting.
+_READ_BATCH_BYTES = 4 << 20
+_READER_BATCH_CONFS = ("spark.sql.parquet.columnarReaderBatchSize",
+                       "spark.sql.orc.columnarReaderBatchSize")
+
+
+def _element_bytes(data_type):
+    """Bytes per value a column batch holds for an image column's type."""
+    if hasattr(data_type, "sqlType"):  # Spark ML vector: doubles
+        return 8
+    element = getattr(data_type, "elementType", None)  # array<...>
+    if element is None:  # binary, image struct
+        return 1
+    return {"byte": 1, "short": 2, "integer": 4, "float": 4}.get(element.typeName(), 8)
+
+
+def _image_bytes(value, element_bytes):
+    """A row's image column as the reader holds it, in bytes."""
+    if hasattr(value, "asDict") or isinstance(value, dict):  # Spark image struct
+        value = (value.asDict() if hasattr(value, "asDict") else value)["data"]
+    return len(value) * (1 if isinstance(value, (bytes, bytearray)) else element_bytes)
+
+
+def _read_batch_rows(frame, image_col, shape):
+    """Rows per reader batch so that a batch is about _READ_BATCH_BYTES:
+    from shape when given, else from the first row (read in a batch of one)."""
+    session = frame.sparkSession
+    element_bytes = _element_bytes(frame.schema[image_col].dataType)
+    if shape is not None:
+        row_bytes = int(np.prod(shape)) * element_bytes
+    else:
+        with _reader_batch_rows(session, 1):
+            first = frame.select(image_col).head()
+        row_bytes = _image_bytes(first[0], element_bytes) if first is not None else 1
+    return max(1, _READ_BATCH_BYTES // max(1, row_bytes))
+
+
+class _reader_batch_rows:
+    """Within the block, the session's vectorized readers fill batches of at
+    most `rows` rows; the settings are restored (or unset) after it."""
+
+    def __init__(self, session, rows):
+        self.session, self.rows, self.saved = session, rows, {}
+
+    def __enter__(self):
+        for key in _READER_BATCH_CONFS:
+            self.saved[key] = self.session.conf.get(key, None)
+            current = int(self.saved[key]) if self.saved[key] else 4096
+            self.session.conf.set(key, str(min(current, self.rows)))
+
+    def __exit__(self, *exc):
+        for key, value in self.saved.items():
+            if value is None:
+                self.session.conf.unset(key)
+            else:
+                self.session.conf.set(key, value)
+
+
+def _records(data, image_col, label_col, shape=None):
+    """An RDD of (image, label) from a DataFrame or an RDD of pairs. A
+    DataFrame's scan is planned here, with reader batches of about
+    _READ_BATCH_BYTES (the plan keeps the setting for every later job)."""
     if hasattr(data, "rdd") and hasattr(data, "columns"):  # DataFrame
-        return data.select(image_col, label_col).rdd.map(lambda r: (r[0], int(r[1])))
+        frame = data.select(image_col, label_col)
+        with _reader_batch_rows(frame.sparkSession, _read_batch_rows(frame, image_col, shape)):
+            rdd = frame.rdd
+        return rdd.map(lambda r: (r[0], int(r[1])))
     return data
 
 
@@ -387,7 +455,7 @@ def train(data, solver, num_workers, mode="async-easgd", tau=None, moving_rate=N
         raise ValueError("feed must be 'records' or 'lmdb', not %r" % (feed,))
     if test_data is not None and test_source:
         raise ValueError("give test_data or test_source, not both")
-    rdd = _records(data, image_col, label_col)
+    rdd = _records(data, image_col, label_col, shape)
     sc = rdd.context
     workdir = os.path.abspath(workdir or tempfile.mkdtemp(prefix="deepspark-job-"))
     os.makedirs(workdir, exist_ok=True)
@@ -413,7 +481,7 @@ def train(data, solver, num_workers, mode="async-easgd", tau=None, moving_rate=N
         # Streamed to the driver a partition at a time (toLocalIterator).
         test_source = os.path.join(workdir, "test.records")
         _remove(test_source)
-        test_rows = _records(test_data, image_col, label_col).toLocalIterator()
+        test_rows = _records(test_data, image_col, label_col, shape).toLocalIterator()
         info("test data: %d rows in %s", _spill(test_source, test_rows, shape, "records"),
              test_source)
     job_solver = os.path.join(workdir, "solver.prototxt")

@@ -72,6 +72,31 @@ def test_local4(tmp_path):
     assert os.path.exists(tmp_path / "job" / "driver_train.records")
 
 
+def test_reader_batches_sized_by_the_images():
+    """A DataFrame is planned with reader batches of about 4 MB (from shape,
+    else from its first row), never more rows than the session's setting,
+    and the session's settings are left as they were."""
+    from deepspark.spark import _READER_BATCH_CONFS, _read_batch_rows, _records
+    spark = _session("local[1]")
+    key = _READER_BATCH_CONFS[0]
+    try:
+        big = spark.createDataFrame([(bytes(16384), 1), (bytes(16384), 2)], ["image", "label"])
+        assert _read_batch_rows(big, "image", (1, 128, 128)) == 256
+        assert _read_batch_rows(big, "image", None) == 256  # measured on the first row
+        floats = spark.createDataFrame([([0.5] * 1024, 0)], ["image", "label"])
+        assert _read_batch_rows(floats, "image", None) == 512  # 1,024 doubles a row
+        spark.conf.unset(key)
+        assert [lbl for _, lbl in _records(big, "image", "label", (1, 128, 128)).collect()] \
+            == [1, 2]
+        assert spark.conf.get(key, None) is None
+        spark.conf.set(key, "100")
+        _records(big, "image", "label", (1, 128, 128))
+        assert spark.conf.get(key) == "100"
+    finally:
+        spark.conf.unset(key)
+        spark.stop()
+
+
 def test_rdd_of_arrays_through_lmdb(tmp_path):
     """An RDD of (array, label) pairs, fed the Caffe way: each task writes
     an LMDB of Datums (feed="lmdb")."""
