@@ -38,6 +38,8 @@ const std::map<std::string, std::string>& ParamsFor() {
       {"Reshape", "reshape_param { shape { dim: 0 dim: -1 } }"},
       {"Tile", "tile_param { tiles: 2 }"},
       {"Clip", "clip_param { min: -1 max: 1 }"},
+      {"LSTM", "recurrent_param { num_output: 2 }"},
+      {"RNN", "recurrent_param { num_output: 2 }"},
   };
   return *params;
 }
@@ -52,13 +54,15 @@ const std::vector<std::vector<std::string>>& BottomSets() {
                                                                       {"x", "label"},
                                                                       {"x", "pixel_label"},
                                                                       {"x", "pixel_label", "h"},
-                                                                      {"pair", "pair2", "label"}};
+                                                                      {"pair", "pair2", "label"},
+                                                                      {"seq", "cont"}};
   return *sets;
 }
 
 // Inputs -> the layer under test, with backward forced through it. Of batch
 // `num`: x and x2 (num x 3 x 4 x 5), label (num), pixel_label (num x 1 x 4 x
-// 5), pair and pair2 (num x 3 x 1 x 1); h (3 x 3) has no batch axis. All 0.
+// 5), pair and pair2 (num x 3 x 1 x 1), a sequence seq (3 timesteps x num
+// streams x 4) and its cont (3 x num); h (3 x 3) has no batch axis. All 0.
 std::string NetText(const std::string& type, int num, const std::vector<std::string>& bottoms,
                     int tops, caffe::Phase phase) {
   const std::vector<std::pair<std::string, std::string>> inputs = {
@@ -68,6 +72,8 @@ std::string NetText(const std::string& type, int num, const std::vector<std::str
       {"pixel_label", "dim: N dim: 1 dim: 4 dim: 5"},
       {"pair", "dim: N dim: 3 dim: 1 dim: 1"},
       {"pair2", "dim: N dim: 3 dim: 1 dim: 1"},
+      {"seq", "dim: 3 dim: N dim: 4"},
+      {"cont", "dim: 3 dim: N"},
       {"h", "dim: 1 dim: 1 dim: 3 dim: 3"}};
   std::string text = "name: \"empty_batch\" force_backward: true state { phase: ";
   text += phase == caffe::TRAIN ? "TRAIN" : "TEST";
@@ -76,7 +82,8 @@ std::string NetText(const std::string& type, int num, const std::vector<std::str
   for (const auto& input : inputs) {
     tops_text += "top: \"" + input.first + "\" ";
     std::string shape = input.second;
-    shape.replace(shape.find("dim: ") + 5, 1, input.first == "h" ? "1" : std::to_string(num));
+    if (shape.find('N') != std::string::npos)
+      shape.replace(shape.find('N'), 1, std::to_string(num));
     shapes += "shape { " + shape + " } ";
     if (std::find(bottoms.begin(), bottoms.end(), input.first) == bottoms.end()) {
       unused += "bottom: \"" + input.first + "\" ";
@@ -140,8 +147,10 @@ void RunEmptyBatch(const std::string& type, const Wiring& wiring, caffe::Phase p
     const Dtype value = net.top_vecs()[id][0]->cpu_data()[0];
     REQUIRE(value == 0) << "wrong: " << value << " from a batch of 0";
   } else if (type != "Reduction") {
+    // A sequence's batch is its streams: axis 1 (T x N x ...).
+    const int batch_axis = wiring.bottoms[0] == "seq" ? 1 : 0;
     for (Blob<Dtype>* top : net.top_vecs()[id]) {
-      REQUIRE(top->num_axes() > 0 && top->shape(0) == 0 && top->count() == 0)
+      REQUIRE(top->num_axes() > batch_axis && top->shape(batch_axis) == 0 && top->count() == 0)
           << "wrong: top of shape " << top->shape_string() << " from a batch of 0";
     }
   }

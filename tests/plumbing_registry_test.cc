@@ -52,13 +52,6 @@ const std::set<std::string>& CaffeLayerTypes() {
   return *types;
 }
 
-// Caffe's types not built yet (README, "What is not there yet"). When one
-// gets built, take it out of here (and out of the README).
-const std::set<std::string>& NotYetBuilt() {
-  static const auto* types = new std::set<std::string>{"LSTM", "RNN"};
-  return *types;
-}
-
 // Registered where an interpreter runs: by the Python package's extension
 // (python/src/python_layer.cc, tested in python/tests/test_python_layer.py),
 // as Caffe registers it only when built WITH_PYTHON_LAYER.
@@ -66,25 +59,15 @@ const char kPythonOnly[] = "Python";
 
 }  // namespace
 
-TYPED_TEST(PlumbingRegistryTest, EveryCaffeTypeButTheNotYetSet) {
+TYPED_TEST(PlumbingRegistryTest, EveryCaffeTypeIsRegistered) {
   const std::vector<std::string> list = LayerRegistry<TypeParam>::LayerTypeList();
   const std::set<std::string> registered(list.begin(), list.end());
   EXPECT_EQ(CaffeLayerTypes().size(), 61u);
-  for (const std::string& type : NotYetBuilt()) {
-    EXPECT_EQ(CaffeLayerTypes().count(type), 1u) << type << " is not one of Caffe's types";
-  }
   EXPECT_EQ(registered.count(kPythonOnly), 0u) << "the engine alone has no interpreter";
   for (const std::string& type : CaffeLayerTypes()) {
     if (type == kPythonOnly) continue;
-    if (NotYetBuilt().count(type)) {
-      EXPECT_EQ(registered.count(type), 0u)
-          << type << " is registered now: remove it from NotYetBuilt() and from the README's "
-          << "list of Caffe layers not yet built";
-    } else {
-      EXPECT_EQ(registered.count(type), 1u)
-          << "Caffe's layer type " << type << " is not registered";
-      EXPECT_TRUE(LayerRegistry<TypeParam>::Has(type)) << type;
-    }
+    EXPECT_EQ(registered.count(type), 1u) << "Caffe's layer type " << type << " is not registered";
+    EXPECT_TRUE(LayerRegistry<TypeParam>::Has(type)) << type;
   }
 }
 
