@@ -88,4 +88,15 @@ void ParallelForElements(int64_t count, const Body& body) {
   ParallelRanges(count, kMinParallelElements, [&](int, int64_t lo, int64_t hi) { body(lo, hi); });
 }
 
+// The same for loops whose every value costs an exponential or a tanh
+// (about 20 ns in libm against 0.1 ns for a copy): a split pays from a few
+// thousand values (an RNN step of 32 x 256 ran on one thread of two before).
+constexpr int64_t kMinParallelTranscendentals = 1 << 11;
+
+template <typename Body>
+void ParallelForTranscendentals(int64_t count, const Body& body) {
+  ParallelRanges(count, kMinParallelTranscendentals,
+                 [&](int, int64_t lo, int64_t hi) { body(lo, hi); });
+}
+
 }  // namespace deepspark

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "deepspark/layer_factory.hpp"
+#include "deepspark/parallel.hpp"
 
 namespace deepspark {
 namespace {
@@ -49,6 +50,8 @@ void LSTMUnitLayer<Dtype>::Reshape(const std::vector<Blob<Dtype>*>& bottom,
       << bottom[1]->shape(2) << " values per instance, 4 x " << hidden_dim_ << " expected";
   top[0]->ReshapeLike(*bottom[0]);
   top[1]->ReshapeLike(*bottom[0]);
+  gates_.ReshapeLike(*bottom[1]);
+  tanh_c_.ReshapeLike(*bottom[0]);
 }
 
 template <typename Dtype>
@@ -60,16 +63,22 @@ void LSTMUnitLayer<Dtype>::Forward_cpu(const std::vector<Blob<Dtype>*>& bottom,
   const Dtype* cont = bottom[2]->cpu_data();
   Dtype* c = top[0]->mutable_cpu_data();
   Dtype* h = top[1]->mutable_cpu_data();
-  for (int n = 0; n < num; ++n) {
-    const Dtype* xn = x + n * 4 * dim;
-    for (int d = 0; d < dim; ++d) {
-      const Gates<Dtype> gates(xn, cont[n], dim, d);
-      const Dtype i = gates.i, f = gates.f, o = gates.o, g = gates.g;
-      const int k = n * dim + d;
-      c[k] = f * c_prev[k] + i * g;
-      h[k] = o * std::tanh(c[k]);
+  Dtype* acts = gates_.mutable_cpu_data();
+  Dtype* tanh_c = tanh_c_.mutable_cpu_data();
+  ParallelForTranscendentals(int64_t{num} * dim, [&](int64_t lo, int64_t hi) {
+    for (int64_t k = lo; k < hi; ++k) {
+      const int64_t n = k / dim, d = k % dim;
+      const Gates<Dtype> gates(x + n * 4 * dim, cont[n], dim, static_cast<int>(d));
+      Dtype* an = acts + n * 4 * dim;
+      an[d] = gates.i;
+      an[dim + d] = gates.f;
+      an[2 * dim + d] = gates.o;
+      an[3 * dim + d] = gates.g;
+      c[k] = gates.f * c_prev[k] + gates.i * gates.g;
+      tanh_c[k] = std::tanh(c[k]);
+      h[k] = gates.o * tanh_c[k];
     }
-  }
+  });
 }
 
 template <typename Dtype>
@@ -81,21 +90,20 @@ void LSTMUnitLayer<Dtype>::Backward_cpu(const std::vector<Blob<Dtype>*>& top,
   if (!propagate_down[0] && !propagate_down[1]) return;
   const int num = bottom[0]->shape(1), dim = hidden_dim_;
   const Dtype* c_prev = bottom[0]->cpu_data();
-  const Dtype* x = bottom[1]->cpu_data();
-  const Dtype* cont = bottom[2]->cpu_data();
-  const Dtype* c = top[0]->cpu_data();
+  const Dtype* acts = gates_.cpu_data();
+  const Dtype* tanh_cs = tanh_c_.cpu_data();
   const Dtype* c_diff = top[0]->cpu_diff();
   const Dtype* h_diff = top[1]->cpu_diff();
   Dtype* c_prev_diff = bottom[0]->mutable_cpu_diff();
   Dtype* x_diff = bottom[1]->mutable_cpu_diff();
-  for (int n = 0; n < num; ++n) {
-    const Dtype* xn = x + n * 4 * dim;
-    Dtype* xn_diff = x_diff + n * 4 * dim;
-    for (int d = 0; d < dim; ++d) {
-      const Gates<Dtype> gates(xn, cont[n], dim, d);
-      const Dtype i = gates.i, f = gates.f, o = gates.o, g = gates.g;
-      const int k = n * dim + d;
-      const Dtype tanh_c = std::tanh(c[k]);
+  // The gates and tanh(c) as the forward left them: no exponential here.
+  ParallelForElements(int64_t{num} * dim, [&](int64_t lo, int64_t hi) {
+    for (int64_t k = lo; k < hi; ++k) {
+      const int64_t n = k / dim, d = k % dim;
+      Dtype* xn_diff = x_diff + n * 4 * dim;
+      const Dtype* an = acts + n * 4 * dim;
+      const Dtype i = an[d], f = an[dim + d], o = an[2 * dim + d], g = an[3 * dim + d];
+      const Dtype tanh_c = tanh_cs[k];
       // d(loss)/dc through both tops: c itself and h = o tanh(c).
       const Dtype c_term = c_diff[k] + h_diff[k] * o * (Dtype(1) - tanh_c * tanh_c);
       c_prev_diff[k] = c_term * f;
@@ -104,7 +112,7 @@ void LSTMUnitLayer<Dtype>::Backward_cpu(const std::vector<Blob<Dtype>*>& top,
       xn_diff[2 * dim + d] = h_diff[k] * tanh_c * o * (Dtype(1) - o);
       xn_diff[3 * dim + d] = c_term * i * (Dtype(1) - g * g);
     }
-  }
+  });
 }
 
 INSTANTIATE_CLASS(LSTMUnitLayer);

@@ -13,7 +13,7 @@ void TanHLayer<Dtype>::Forward_cpu(const std::vector<Blob<Dtype>*>& bottom,
   const Dtype* x = bottom[0]->cpu_data();
   Dtype* y = top[0]->mutable_cpu_data();
   const int count = bottom[0]->count();
-  ParallelForElements(count, [&](int64_t begin, int64_t end) {
+  ParallelForTranscendentals(count, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i) {
       y[i] = std::tanh(x[i]);
     }

@@ -35,6 +35,10 @@ class LSTMUnitLayer : public Layer<Dtype> {
 
  private:
   int hidden_dim_ = 0;  // D
+  // What the forward computed, for the backward: the activated gates i, f
+  // (times cont), o, g (1 x N x 4D, laid out as the gate inputs) and tanh(c)
+  // (1 x N x D).
+  Blob<Dtype> gates_, tanh_c_;
 };
 
 }  // namespace deepspark
