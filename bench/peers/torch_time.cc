@@ -1,7 +1,7 @@
 // torch_time: the libtorch counterpart of `caffe time` / `deepspark time`, so the
 // three engines can be compared on the same nets (see bench/peers/run.sh).
 //
-//   torch_time --net=lenet|cifar10_quick --batch=B --threads=T --iterations=K
+//   torch_time --net=lenet|cifar10_quick|lstm|rnn --batch=B --threads=T --iterations=K
 //
 // The nets are written by hand to mirror the stock Caffe prototxts
 // (examples/mnist/lenet_train_test.prototxt and
@@ -11,6 +11,12 @@
 // PyTorch's count_include_pad=true. The shapes (LeNet 50x4x4, cifar10_quick
 // 32x16x16 / 32x8x8 / 64x4x4 before ip1, as Caffe) are pinned by the ip1 sizes,
 // and the logits shape is checked at start-up.
+//
+// lstm and rnn mirror bench/peers/recurrent_parity.py's timing nets: 20 steps
+// of B streams (batch = streams) of 128 inputs, 256 units, then a linear
+// output per step regressed with a squared loss. Caffe's RNN also has an
+// output layer per step, o_t = tanh(W_ho h_t + b_o), added here by hand;
+// torch's cells carry two biases where Caffe's carry one (negligible work).
 //
 // Like `caffe time`, a timed iteration is forward + loss + backward with no
 // optimizer step; we also zero the gradients, since libtorch accumulates them
@@ -78,6 +84,45 @@ struct Cifar10QuickImpl : nn::Module {
 };
 TORCH_MODULE(Cifar10Quick);
 
+struct SequenceImpl : nn::Module {
+  static constexpr int kInputs = 128, kUnits = 256;
+  explicit SequenceImpl(bool lstm)
+      : lstm_(nn::LSTMOptions(kInputs, kUnits)), rnn_(nn::RNNOptions(kInputs, kUnits)),
+        out_(kUnits, kUnits), regress_(kUnits, 1), is_lstm_(lstm) {
+    if (lstm) {
+      register_module("lstm", lstm_);
+    } else {
+      register_module("rnn", rnn_);
+      register_module("out", out_);
+    }
+    register_module("regress", regress_);
+  }
+  torch::Tensor forward(torch::Tensor x) {  // T x N x 128 -> T x N x 1
+    if (is_lstm_) return regress_(std::get<0>(lstm_(x)));
+    return regress_(torch::tanh(out_(std::get<0>(rnn_(x)))));
+  }
+  nn::LSTM lstm_;
+  nn::RNN rnn_;
+  nn::Linear out_, regress_;
+  bool is_lstm_;
+};
+TORCH_MODULE(Sequence);
+
+double time_sequence(Sequence net, int64_t streams, int iterations) {
+  const int64_t steps = 20;
+  torch::Tensor data = torch::randn({steps, streams, SequenceImpl::kInputs});
+  torch::Tensor target = torch::randn({steps, streams, 1});
+  auto step = [&] {
+    net->zero_grad();
+    torch::nn::functional::mse_loss(net->forward(data), target).backward();
+  };
+  for (int i = 0; i < 2; ++i) step();
+  auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < iterations; ++i) step();
+  auto t1 = std::chrono::steady_clock::now();
+  return std::chrono::duration<double, std::milli>(t1 - t0).count() / iterations;
+}
+
 // --key=value flags; unknown keys are an error so typos do not go unnoticed.
 std::map<std::string, std::string> parse_flags(int argc, char** argv) {
   std::map<std::string, std::string> f = {
@@ -86,7 +131,7 @@ std::map<std::string, std::string> parse_flags(int argc, char** argv) {
     std::string a = argv[i];
     auto eq = a.find('=');
     if (a.rfind("--", 0) != 0 || eq == std::string::npos || !f.count(a.substr(2, eq - 2))) {
-      std::cerr << "usage: torch_time --net=lenet|cifar10_quick --batch=B --threads=T"
+      std::cerr << "usage: torch_time --net=lenet|cifar10_quick|lstm|rnn --batch=B --threads=T"
                    " --iterations=K\n";
       std::exit(2);
     }
@@ -136,8 +181,10 @@ int main(int argc, char** argv) {
   } else if (f["net"] == "cifar10_quick") {
     Cifar10Quick net;
     ms = time_net(net, {batch, 3, 32, 32}, {batch, 10}, iterations);
+  } else if (f["net"] == "lstm" || f["net"] == "rnn") {
+    ms = time_sequence(Sequence(f["net"] == "lstm"), batch, iterations);
   } else {
-    std::cerr << "torch_time: unknown net " << f["net"] << " (lenet, cifar10_quick)\n";
+    std::cerr << "torch_time: unknown net " << f["net"] << " (lenet, cifar10_quick, lstm, rnn)\n";
     return 2;
   }
   std::cout << "forward_backward_ms=" << ms << "\n";
