@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1 -DNDEBUG" \
   -DDEEPSPARK_SANITIZE=address,undefined -DDEEPSPARK_BUILD_BENCH=OFF \
-  -DDEEPSPARK_BUILD_PYTHON=OFF >/dev/null
+  -DDEEPSPARK_BUILD_PYTHON=OFF -DDEEPSPARK_CUDA=OFF >/dev/null
 ninja -C build-asan deepspark_tests deepspark_tool
 # allocator_may_return_null: an allocation that fails returns null (and our
 # code throws "out of host memory", as tested) instead of ASan aborting.

@@ -12,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1 -DNDEBUG" \
-  -DDEEPSPARK_SANITIZE=thread -DDEEPSPARK_BUILD_BENCH=OFF -DDEEPSPARK_BUILD_PYTHON=OFF >/dev/null
+  -DDEEPSPARK_SANITIZE=thread -DDEEPSPARK_BUILD_BENCH=OFF -DDEEPSPARK_BUILD_PYTHON=OFF -DDEEPSPARK_CUDA=OFF >/dev/null
 ninja -C build-tsan deepspark_dist_tests
 export TSAN_OPTIONS="halt_on_error=1 abort_on_error=1 second_deadlock_stack=1 \
 suppressions=$PWD/tests/tsan.supp ${TSAN_OPTIONS:-}"

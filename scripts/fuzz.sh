@@ -14,7 +14,7 @@ RUNS=${FUZZ_RUNS:-10000000}
 SECONDS_EACH=${FUZZ_SECONDS:-900}
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DDEEPSPARK_FUZZ=ON -DDEEPSPARK_SANITIZE=address,undefined -DDEEPSPARK_BUILD_TESTS=OFF \
-  -DDEEPSPARK_BUILD_BENCH=OFF -DDEEPSPARK_BUILD_PYTHON=OFF >/dev/null || exit 1
+  -DDEEPSPARK_BUILD_BENCH=OFF -DDEEPSPARK_BUILD_PYTHON=OFF -DDEEPSPARK_CUDA=OFF >/dev/null || exit 1
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
   for f in tests/fuzz/fuzz_*.cc; do targets+=("$(basename "$f" .cc)"); done

@@ -1,7 +1,7 @@
 // Blob: an N-d array of Dtype with two buffers of the same shape, data and
 // diff (the gradient), as in Caffe. Shapes are row-major, axis 0 outermost
-// (for images: N x C x H x W). Memory sits behind SyncedMemory so a GPU copy
-// can be added without touching layers.
+// (for images: N x C x H x W). Memory sits behind SyncedMemory, which keeps
+// the host and the GPU copy in step.
 //
 // Thread safety: none; a Blob is used by one thread at a time.
 #pragma once
@@ -28,9 +28,7 @@ class Blob {
   Blob() = default;
   explicit Blob(const std::vector<int>& shape) { Reshape(shape); }
   // Legacy 4-d constructor.
-  Blob(int num, int channels, int height, int width) {
-    Reshape(num, channels, height, width);
-  }
+  Blob(int num, int channels, int height, int width) { Reshape(num, channels, height, width); }
 
   // Changes the shape; reallocates only when the count grows. Throws
   // deepspark::Error on a negative dimension or an overflowing count.
@@ -79,6 +77,12 @@ class Blob {
   Dtype* mutable_cpu_diff();
   // Points data at external memory (not owned; must outlive the blob's use).
   void set_cpu_data(Dtype* data);
+  // The device copies (SyncedMemory copies whichever side is stale); throw
+  // deepspark::Error without a GPU.
+  const Dtype* gpu_data() const;
+  const Dtype* gpu_diff() const;
+  Dtype* mutable_gpu_data();
+  Dtype* mutable_gpu_diff();
 
   // data -= diff (the parameter update step).
   void Update();

@@ -1,7 +1,8 @@
-// SyncedMemory: one byte buffer that may live on the host and (later) on a
-// GPU, copied lazily to wherever it is asked for. Layers only ever call
-// cpu_data()/mutable_cpu_data() (and the gpu_ variants once the GPU build
-// exists), so a device copy can join without changing any layer's interface.
+// SyncedMemory: one byte buffer that may live on the host and on a GPU,
+// copied lazily to wherever it is asked for, as Caffe's: a side is copied
+// only when the other one changed it (mutable_*), so a net that stays on one
+// side never copies. Device memory goes through Gpu() (gpu.hpp) and is taken
+// on the device current at the first gpu_ call.
 //
 // Thread safety: none; a SyncedMemory belongs to one Blob, used by one thread.
 #pragma once
@@ -41,16 +42,25 @@ class SyncedMemory {
   void* mutable_cpu_data();
   // Points the host copy at memory owned by someone else (not freed here).
   void set_cpu_data(void* data);
+  // The device copy (allocated, and zeroed or copied from the host, on first
+  // use); throws deepspark::Error when there is no GPU or no memory for it.
+  const void* gpu_data();
+  void* mutable_gpu_data();
+  // Points the device copy at device memory owned by someone else.
+  void set_gpu_data(void* data);
   Head head() const { return head_; }
   size_t size() const { return size_; }
 
  private:
   void ToCpu();
+  void ToGpu();
 
   void* cpu_ptr_ = nullptr;
+  void* gpu_ptr_ = nullptr;
   size_t size_ = 0;
   Head head_ = Head::UNINITIALIZED;
   bool own_cpu_data_ = false;
+  bool own_gpu_data_ = false;
 
   DISABLE_COPY_AND_ASSIGN(SyncedMemory);
 };

@@ -74,10 +74,10 @@ int Blob<Dtype>::count(int start_axis, int end_axis) const {
 
 template <typename Dtype>
 int Blob<Dtype>::CanonicalAxisIndex(int axis_index) const {
-  CHECK_GE(axis_index, -num_axes()) << "axis " << axis_index << " out of range for "
-                                    << num_axes() << "-D blob " << shape_string();
-  CHECK_LT(axis_index, num_axes()) << "axis " << axis_index << " out of range for "
-                                   << num_axes() << "-D blob " << shape_string();
+  CHECK_GE(axis_index, -num_axes()) << "axis " << axis_index << " out of range for " << num_axes()
+                                    << "-D blob " << shape_string();
+  CHECK_LT(axis_index, num_axes()) << "axis " << axis_index << " out of range for " << num_axes()
+                                   << "-D blob " << shape_string();
   return axis_index < 0 ? axis_index + num_axes() : axis_index;
 }
 
@@ -144,6 +144,26 @@ Dtype* Blob<Dtype>::mutable_cpu_diff() {
   return static_cast<Dtype*>(diff_->mutable_cpu_data());
 }
 template <typename Dtype>
+const Dtype* Blob<Dtype>::gpu_data() const {
+  CHECK(data_);
+  return static_cast<const Dtype*>(data_->gpu_data());
+}
+template <typename Dtype>
+const Dtype* Blob<Dtype>::gpu_diff() const {
+  CHECK(diff_);
+  return static_cast<const Dtype*>(diff_->gpu_data());
+}
+template <typename Dtype>
+Dtype* Blob<Dtype>::mutable_gpu_data() {
+  CHECK(data_);
+  return static_cast<Dtype*>(data_->mutable_gpu_data());
+}
+template <typename Dtype>
+Dtype* Blob<Dtype>::mutable_gpu_diff() {
+  CHECK(diff_);
+  return static_cast<Dtype*>(diff_->mutable_gpu_data());
+}
+template <typename Dtype>
 void Blob<Dtype>::set_cpu_data(Dtype* data) {
   CHECK(data);
   size_t size = static_cast<size_t>(count_) * sizeof(Dtype);
@@ -201,8 +221,7 @@ std::vector<int> BlobProtoShape(const caffe::BlobProto& proto) {
     for (int i = 0; i < proto.shape().dim_size(); ++i) {
       shape.push_back(static_cast<int>(proto.shape().dim(i)));
     }
-  } else if (proto.has_num() || proto.has_channels() || proto.has_height() ||
-             proto.has_width()) {
+  } else if (proto.has_num() || proto.has_channels() || proto.has_height() || proto.has_width()) {
     shape = {proto.num(), proto.channels(), proto.height(), proto.width()};
   } else {
     // Neither shape nor legacy dims: a flat vector of its values (as Caffe
@@ -241,8 +260,8 @@ void Blob<Dtype>::FromProto(const caffe::BlobProto& proto, bool reshape) {
   Dtype* data = mutable_cpu_data();
   if (proto.double_data_size() > 0) {
     REQUIRE(proto.double_data_size() == count_)
-        << "blob holds " << proto.double_data_size() << " values but its shape "
-        << shape_string() << " needs " << count_;
+        << "blob holds " << proto.double_data_size() << " values but its shape " << shape_string()
+        << " needs " << count_;
     for (int i = 0; i < count_; ++i) data[i] = static_cast<Dtype>(proto.double_data(i));
   } else {
     REQUIRE(proto.data_size() == count_)

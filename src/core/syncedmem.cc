@@ -8,6 +8,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "deepspark/gpu.hpp"
+
 namespace deepspark {
 namespace {
 std::atomic<uint64_t> host_allocations{0};
@@ -48,6 +50,7 @@ uint64_t HostMemoryLimit() {
 
 SyncedMemory::~SyncedMemory() {
   if (cpu_ptr_ && own_cpu_data_) std::free(cpu_ptr_);
+  if (gpu_ptr_ && own_gpu_data_) Gpu().Free(gpu_ptr_);
 }
 
 void SyncedMemory::ToCpu() {
@@ -59,12 +62,60 @@ void SyncedMemory::ToCpu() {
       head_ = Head::HEAD_AT_CPU;
       break;
     case Head::HEAD_AT_GPU:
-      LOG(FATAL) << "GPU memory is not available in this build";
+      if (!cpu_ptr_) {
+        cpu_ptr_ = AllocHost(size_);
+        own_cpu_data_ = true;
+      }
+      Gpu().Memcpy(cpu_ptr_, gpu_ptr_, size_, GpuRuntime::Copy::kDeviceToHost);
+      head_ = Head::SYNCED;
       break;
     case Head::HEAD_AT_CPU:
     case Head::SYNCED:
       break;
   }
+}
+
+// Each step leaves the object valid when a GPU call throws: the head moves
+// only once the bytes are where it says.
+void SyncedMemory::ToGpu() {
+  switch (head_) {
+    case Head::UNINITIALIZED:
+      gpu_ptr_ = Gpu().Malloc(size_);
+      own_gpu_data_ = true;
+      Gpu().Memset(gpu_ptr_, 0, size_);
+      head_ = Head::HEAD_AT_GPU;
+      break;
+    case Head::HEAD_AT_CPU:
+      if (!gpu_ptr_) {
+        gpu_ptr_ = Gpu().Malloc(size_);
+        own_gpu_data_ = true;
+      }
+      Gpu().Memcpy(gpu_ptr_, cpu_ptr_, size_, GpuRuntime::Copy::kHostToDevice);
+      head_ = Head::SYNCED;
+      break;
+    case Head::HEAD_AT_GPU:
+    case Head::SYNCED:
+      break;
+  }
+}
+
+const void* SyncedMemory::gpu_data() {
+  ToGpu();
+  return gpu_ptr_;
+}
+
+void* SyncedMemory::mutable_gpu_data() {
+  ToGpu();
+  head_ = Head::HEAD_AT_GPU;
+  return gpu_ptr_;
+}
+
+void SyncedMemory::set_gpu_data(void* data) {
+  CHECK(data);
+  if (own_gpu_data_ && gpu_ptr_) Gpu().Free(gpu_ptr_);
+  gpu_ptr_ = data;
+  head_ = Head::HEAD_AT_GPU;
+  own_gpu_data_ = false;
 }
 
 const void* SyncedMemory::cpu_data() {

@@ -4,6 +4,7 @@
 #include <cctype>
 
 #include "deepspark/common.hpp"
+#include "deepspark/gpu.hpp"
 
 namespace deepspark {
 namespace tools {
@@ -45,6 +46,17 @@ caffe::Phase ParsePhase(const std::string& text) {
   if (upper == "TEST") return caffe::TEST;
   THROW_ERROR() << "--phase must be TRAIN or TEST, not '" << text << "'";
   return caffe::TRAIN;
+}
+
+void CheckGpuFlag(const std::string& flag) {
+  if (flag.empty()) return;
+  std::string why;
+  const int count = Gpu().DeviceCount(&why);
+  const std::vector<int> ids = ParseGpuIds(flag, count, why);
+  THROW_ERROR() << "--gpu=" << flag << ": " << ids.size() << " device"
+                << (ids.size() == 1 ? "" : "s")
+                << " found, but layers do not run on the GPU in this version yet (README, "
+                   "\"What is not there yet\"); run without --gpu";
 }
 
 }  // namespace tools

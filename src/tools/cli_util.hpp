@@ -20,5 +20,11 @@ std::vector<std::string> SplitComma(const std::string& text);
 // "TRAIN"/"TEST" (case-insensitive) -> phase; throws deepspark::Error.
 caffe::Phase ParsePhase(const std::string& text);
 
+// --gpu on train/test/time: empty runs on the CPU. Otherwise the ids are
+// checked against the machine's devices (no device, a bad id: an error
+// saying so), and then refused: layers do not run on the GPU yet (issue 9);
+// `deepspark device-query` works.
+void CheckGpuFlag(const std::string& flag);
+
 }  // namespace tools
 }  // namespace deepspark

@@ -78,6 +78,8 @@ int RunCommandLine(int argc, char** argv) {
   add("report", "PNG plots and an HTML page of a run's metrics or log", AddReportCommand);
   add("inspect", "each layer's top shapes, parameters, forward FLOPs and memory",
       AddInspectCommand);
+  add("device-query", "the properties of the GPUs (Caffe's device_query)", AddDeviceQueryCommand)
+      ->alias("device_query");
 
   std::vector<std::string> args = NormalizeCaffeFlags(argc, argv);
   std::vector<char*> arg_ptrs;

@@ -26,6 +26,7 @@ Command AddWorkerCommand(CLI::App* app);
 Command AddShardServerCommand(CLI::App* app);
 Command AddReportCommand(CLI::App* app);
 Command AddInspectCommand(CLI::App* app);
+Command AddDeviceQueryCommand(CLI::App* app);
 
 // Parses argv (argv[0] is the program name) and runs the command; returns the
 // exit code. A user's error is printed to stderr, never thrown.

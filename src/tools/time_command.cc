@@ -31,7 +31,7 @@ double MsSince(Clock::time_point start) {
 
 int RunTime(const TimeOptions& opt) {
   REQUIRE(!opt.model.empty()) << "time needs --model";
-  REQUIRE(opt.gpu.empty()) << "--gpu: this build runs on the CPU only";
+  CheckGpuFlag(opt.gpu);
   REQUIRE(opt.iterations > 0) << "--iterations must be positive";
   SetNumThreads(opt.threads);
   std::vector<std::string> stages = SplitComma(opt.stage);
@@ -62,11 +62,9 @@ int RunTime(const TimeOptions& opt) {
     if (layers[i]->blobs().empty() || top_vecs[i].empty()) continue;
     const Blob<float>* out = type == "Deconvolution" ? bottom_vecs[i][0] : top_vecs[i][0];
     const Blob<float>& w = *layers[i]->blobs()[0];
-    const int axis = type == "InnerProduct"
-                         ? layers[i]->layer_param().inner_product_param().axis()
-                         : layers[i]->layer_param().convolution_param().axis();
-    const double f = 2.0 * top_vecs[i].size() * out->count() * w.count() /
-                     out->shape(axis);
+    const int axis = type == "InnerProduct" ? layers[i]->layer_param().inner_product_param().axis()
+                                            : layers[i]->layer_param().convolution_param().axis();
+    const double f = 2.0 * top_vecs[i].size() * out->count() * w.count() / out->shape(axis);
     forward_flop += f;
     step_flop += 2 * f + (bottom_need_backward[i][0] ? f : 0);
   }
@@ -95,7 +93,8 @@ int RunTime(const TimeOptions& opt) {
   LOG(INFO) << "Average time per layer: ";
   for (size_t i = 0; i < n; ++i) {
     char line[256];
-    std::snprintf(line, sizeof(line), "%10s\tforward: %g ms.", layers[i]->layer_param().name().c_str(),
+    std::snprintf(line, sizeof(line), "%10s\tforward: %g ms.",
+                  layers[i]->layer_param().name().c_str(),
                   forward_time_per_layer[i] / opt.iterations);
     LOG(INFO) << line;
     std::snprintf(line, sizeof(line), "%10s\tbackward: %g ms.",
@@ -126,8 +125,10 @@ Command AddTimeCommand(CLI::App* app) {
   app->add_option("--level", opt->level, "NetState level");
   app->add_option("--stage", opt->stage, "comma-separated NetState stages");
   app->add_option("--phase", opt->phase, "TRAIN (default) or TEST");
-  app->add_option("--gpu", opt->gpu, "GPU ids (not in this build)");
-  app->add_option("--threads", opt->threads, "threads of every step: layers, oneDNN and BLAS (default: all cores)");
+  app->add_option("--gpu", opt->gpu,
+                  "GPU ids (0, 0,1 or all; checked, then refused: layers run on the CPU only yet)");
+  app->add_option("--threads", opt->threads,
+                  "threads of every step: layers, oneDNN and BLAS (default: all cores)");
   return [opt]() { return RunTime(*opt); };
 }
 

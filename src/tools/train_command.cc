@@ -5,11 +5,11 @@
 
 #include "cli_util.hpp"
 #include "commands.hpp"
-#include "distributed_commands.hpp"
 #include "deepspark/io.hpp"
+#include "deepspark/parallel.hpp"
 #include "deepspark/signal_handler.hpp"
 #include "deepspark/solver_factory.hpp"
-#include "deepspark/parallel.hpp"
+#include "distributed_commands.hpp"
 
 namespace deepspark {
 namespace tools {
@@ -32,7 +32,7 @@ int RunTrain(const TrainOptions& opt) {
   REQUIRE(!opt.solver.empty()) << "train needs --solver (a solver prototxt)";
   REQUIRE(opt.weights.empty() || opt.snapshot.empty())
       << "give --snapshot to resume training or --weights to finetune, not both";
-  REQUIRE(opt.gpu.empty()) << "--gpu: this build runs on the CPU only";
+  CheckGpuFlag(opt.gpu);
   SetNumThreads(opt.threads);
   if (opt.dist.workers > 0) {
     REQUIRE(opt.snapshot.empty())
@@ -49,8 +49,8 @@ int RunTrain(const TrainOptions& opt) {
     param.mutable_train_state()->add_stage(stage);
   }
   if (param.solver_mode() == caffe::SolverParameter::GPU) {
-    LOG(WARNING) << opt.solver << ": solver_mode is GPU but this build has no GPU support; "
-                 << "training on the CPU";
+    LOG(WARNING) << opt.solver << ": solver_mode is GPU but layers run on the CPU only in this "
+                 << "version; training on the CPU";
   }
   if (!opt.weights.empty()) {
     param.clear_weights();
@@ -73,10 +73,12 @@ Command AddTrainCommand(CLI::App* app) {
   app->add_option("--snapshot", opt->snapshot, ".solverstate to resume from");
   app->add_option("--level", opt->level, "NetState level of the train net");
   app->add_option("--stage", opt->stage, "comma-separated NetState stages of the train net");
-  app->add_option("--gpu", opt->gpu, "GPU ids (not in this build)");
+  app->add_option("--gpu", opt->gpu,
+                  "GPU ids (0, 0,1 or all; checked, then refused: layers run on the CPU only yet)");
   app->add_option("--sigint_effect", opt->sigint_effect, "stop (default), snapshot or none");
   app->add_option("--sighup_effect", opt->sighup_effect, "snapshot (default), stop or none");
-  app->add_option("--threads", opt->threads, "threads of every step: layers, oneDNN and BLAS (default: all cores)");
+  app->add_option("--threads", opt->threads,
+                  "threads of every step: layers, oneDNN and BLAS (default: all cores)");
   AddDistOptions(app, &opt->dist, true);
   return [opt]() { return RunTrain(*opt); };
 }

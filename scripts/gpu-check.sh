@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# The GPU checks, in one call on a machine with a GPU (the lent H200; see
+# DEVELOPERS.md, "The GPU machine"): builds the CUDA tree unless build/ has
+# one, queries the devices, runs the GPU tests (the Gpu* suites of
+# deepspark_tests: on a machine without a GPU they report SKIPPED), and prints
+# a short table last. Files: $OUT (default build/gpu-check): device-query.txt,
+# gpu-tests.json (GoogleTest's report), gpu-tests.log, table.md.
+#
+# What it does not do yet, because layers do not run on the GPU yet (issue 9):
+# train LeNet on the GPU and time training steps beside PyTorch.
+#
+# Usage: scripts/gpu-check.sh            (OUT=... to choose the folder)
+set -uo pipefail
+cd "$(dirname "$0")/.."
+OUT="${OUT:-build/gpu-check}"
+mkdir -p "$OUT"
+
+if ! grep -q "DEEPSPARK_WITH_CUDA:INTERNAL=ON\|CMAKE_CUDA_COMPILER:" build/CMakeCache.txt 2>/dev/null ||
+   [ ! -x build/deepspark_tests ]; then
+  cmake -S . -B build -G Ninja -DDEEPSPARK_CUDA=ON -DDEEPSPARK_BUILD_BENCH=OFF >/dev/null &&
+    ninja -C build deepspark_tests deepspark_tool || { echo "gpu-check: build failed" >&2; exit 1; }
+fi
+
+build/deepspark device-query > "$OUT/device-query.txt" 2>&1
+query_rc=$?
+cat "$OUT/device-query.txt"
+build/deepspark_tests --gtest_filter='Gpu*:*/Gpu*' --gtest_output="json:$OUT/gpu-tests.json" \
+  > "$OUT/gpu-tests.log" 2>&1
+tests_rc=$?
+tail -n 30 "$OUT/gpu-tests.log"
+
+python3 - "$OUT" "$query_rc" "$tests_rc" <<'PY' | tee "$OUT/table.md"
+import json, os, sys
+out, query_rc, tests_rc = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+name = "none"
+with open(os.path.join(out, "device-query.txt")) as f:
+    for line in f:
+        if line.startswith("Name:"):
+            name = line.split(":", 1)[1].strip()
+            break
+print("GPU: %s (device-query exit %d)" % (name, query_rc))
+print()
+print("| test | result | ms |")
+print("| --- | --- | --- |")
+counts = {}
+try:
+    with open(os.path.join(out, "gpu-tests.json")) as f:
+        report = json.load(f)
+    for suite in report.get("testsuites", []):
+        for t in suite.get("testsuite", []):
+            if t.get("failures"):
+                result = "FAILED"
+            elif t.get("result") == "SKIPPED":
+                result = "SKIPPED"
+            else:
+                result = "passed"
+            counts[result] = counts.get(result, 0) + 1
+            ms = float(t.get("time", "0s").rstrip("s")) * 1000
+            print("| %s.%s | %s | %.0f |" % (suite["name"], t["name"], result, ms))
+except (OSError, ValueError) as e:
+    print("| (no test report: %s) | FAILED | |" % e)
+    counts["FAILED"] = 1
+print()
+print("tests: " + ", ".join("%d %s" % (n, r) for r, n in sorted(counts.items()))
+      + " (exit %d)" % tests_rc)
+PY
+exit "$tests_rc"

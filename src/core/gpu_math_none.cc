@@ -1,0 +1,62 @@
+// caffe_gpu_* of a build without the CUDA backend: each says there is no GPU
+// (src/core/cuda/gpu_math.cu has the real ones).
+#ifndef DEEPSPARK_WITH_CUDA
+#include "deepspark/common.hpp"
+#include "deepspark/gpu.hpp"
+#include "deepspark/gpu_math.hpp"
+
+namespace deepspark {
+namespace {
+[[noreturn]] void NoGpu() {
+  std::string why;
+  Gpu().DeviceCount(&why);
+  throw Error("GPU math: " + why);
+}
+}  // namespace
+
+void LoadGpuMathLibraries() { NoGpu(); }
+
+template <typename Dtype>
+void caffe_gpu_gemm(CBLAS_TRANSPOSE, CBLAS_TRANSPOSE, int, int, int, Dtype, const Dtype*,
+                    const Dtype*, Dtype, Dtype*) {
+  NoGpu();
+}
+template <typename Dtype>
+void caffe_gpu_gemv(CBLAS_TRANSPOSE, int, int, Dtype, const Dtype*, const Dtype*, Dtype, Dtype*) {
+  NoGpu();
+}
+template <typename Dtype>
+void caffe_gpu_axpy(int, Dtype, const Dtype*, Dtype*) {
+  NoGpu();
+}
+template <typename Dtype>
+void caffe_gpu_scal(int, Dtype, Dtype*) {
+  NoGpu();
+}
+template <typename Dtype>
+void caffe_gpu_set(int, Dtype, Dtype*) {
+  NoGpu();
+}
+template <typename Dtype>
+Dtype caffe_gpu_dot(int, const Dtype*, const Dtype*) {
+  NoGpu();
+}
+template <typename Dtype>
+Dtype caffe_gpu_asum(int, const Dtype*) {
+  NoGpu();
+}
+
+#define DS_INSTANTIATE_GPU_MATH(T)                                                              \
+  template void caffe_gpu_gemm<T>(CBLAS_TRANSPOSE, CBLAS_TRANSPOSE, int, int, int, T, const T*, \
+                                  const T*, T, T*);                                             \
+  template void caffe_gpu_gemv<T>(CBLAS_TRANSPOSE, int, int, T, const T*, const T*, T, T*);     \
+  template void caffe_gpu_axpy<T>(int, T, const T*, T*);                                        \
+  template void caffe_gpu_scal<T>(int, T, T*);                                                  \
+  template void caffe_gpu_set<T>(int, T, T*);                                                   \
+  template T caffe_gpu_dot<T>(int, const T*, const T*);                                         \
+  template T caffe_gpu_asum<T>(int, const T*)
+DS_INSTANTIATE_GPU_MATH(float);
+DS_INSTANTIATE_GPU_MATH(double);
+
+}  // namespace deepspark
+#endif  // DEEPSPARK_WITH_CUDA
