@@ -16,6 +16,7 @@
 #include "deepspark/gpu_math.hpp"
 #include "deepspark/math_functions.hpp"
 #include "deepspark/syncedmem.hpp"
+#include "gpu_test_util.hpp"
 #include "plumbing_test_util.hpp"
 #include "test_util.hpp"
 
@@ -23,13 +24,6 @@ namespace deepspark {
 using plumbing_test::ExpectErrorWith;
 
 namespace {
-
-// Skips the calling test unless the machine has a CUDA device.
-#define REQUIRE_GPU_OR_SKIP()                                              \
-  do {                                                                     \
-    std::string why_;                                                      \
-    if (Gpu().DeviceCount(&why_) == 0) GTEST_SKIP() << "no GPU: " << why_; \
-  } while (0)
 
 // Output and exit status of a shell command.
 std::pair<std::string, int> RunShell(const std::string& command) {

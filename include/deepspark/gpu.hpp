@@ -61,6 +61,12 @@ class GpuRuntime {
   virtual void Memcpy(void* dst, const void* src, size_t bytes, Copy kind) = 0;
 };
 
+// Where the calling thread's layers compute, as Caffe's Caffe::mode(): kCpu
+// unless set. Per host thread, so data-prefetch threads stay on the CPU.
+enum class ComputeMode { kCpu, kGpu };
+ComputeMode CurrentComputeMode();
+void SetComputeMode(ComputeMode mode);
+
 // True in a build with the CUDA backend.
 bool CudaBuild();
 // The process's runtime: CUDA's in a CUDA build, else one with no devices.

@@ -14,6 +14,7 @@
 
 #include "deepspark/blob.hpp"
 #include "deepspark/common.hpp"
+#include "deepspark/gpu.hpp"
 #include "deepspark/math_functions.hpp"
 #include "deepspark/proto/caffe.pb.h"
 
@@ -98,6 +99,18 @@ class Layer {
   virtual void Backward_cpu(const std::vector<Blob<Dtype>*>& top,
                             const std::vector<bool>& propagate_down,
                             const std::vector<Blob<Dtype>*>& bottom) = 0;
+  // The GPU paths, run in ComputeMode::kGpu (gpu.hpp). By default the CPU
+  // ones: the blobs' SyncedMemory copies whatever the other side changed, so
+  // a layer without GPU code still gives the right numbers on the GPU path.
+  virtual void Forward_gpu(const std::vector<Blob<Dtype>*>& bottom,
+                           const std::vector<Blob<Dtype>*>& top) {
+    Forward_cpu(bottom, top);
+  }
+  virtual void Backward_gpu(const std::vector<Blob<Dtype>*>& top,
+                            const std::vector<bool>& propagate_down,
+                            const std::vector<Blob<Dtype>*>& bottom) {
+    Backward_cpu(top, propagate_down, bottom);
+  }
 
   void CheckBlobCounts(const std::vector<Blob<Dtype>*>& bottom,
                        const std::vector<Blob<Dtype>*>& top);
@@ -115,3 +128,39 @@ class Layer {
 };
 
 }  // namespace deepspark
+
+// In a layer's class (protected): it has GPU code of its own.
+#define DS_DECLARE_GPU_PATHS                                                                       \
+  void Forward_gpu(const std::vector<Blob<Dtype>*>& bottom, const std::vector<Blob<Dtype>*>& top)  \
+      override;                                                                                    \
+  void Backward_gpu(const std::vector<Blob<Dtype>*>& top, const std::vector<bool>& propagate_down, \
+                    const std::vector<Blob<Dtype>*>& bottom) override
+
+// In the layer's .cu, after the definitions.
+#define DS_INSTANTIATE_GPU_PATHS(classname)                                        \
+  template void classname<float>::Forward_gpu(const std::vector<Blob<float>*>&,    \
+                                              const std::vector<Blob<float>*>&);   \
+  template void classname<double>::Forward_gpu(const std::vector<Blob<double>*>&,  \
+                                               const std::vector<Blob<double>*>&); \
+  template void classname<float>::Backward_gpu(const std::vector<Blob<float>*>&,   \
+                                               const std::vector<bool>&,           \
+                                               const std::vector<Blob<float>*>&);  \
+  template void classname<double>::Backward_gpu(const std::vector<Blob<double>*>&, \
+                                                const std::vector<bool>&,          \
+                                                const std::vector<Blob<double>*>&)
+
+// A layer that declares Forward_gpu/Backward_gpu defines them in its .cu; a
+// build without CUDA compiles no .cu, so its .cc says this instead: the GPU
+// paths are the CPU ones (never reached there: no GPU mode without a GPU).
+#define DS_GPU_PATHS_ARE_CPU(classname)                                          \
+  template <typename Dtype>                                                      \
+  void classname<Dtype>::Forward_gpu(const std::vector<Blob<Dtype>*>& bottom,    \
+                                     const std::vector<Blob<Dtype>*>& top) {     \
+    Forward_cpu(bottom, top);                                                    \
+  }                                                                              \
+  template <typename Dtype>                                                      \
+  void classname<Dtype>::Backward_gpu(const std::vector<Blob<Dtype>*>& top,      \
+                                      const std::vector<bool>& propagate_down,   \
+                                      const std::vector<Blob<Dtype>*>& bottom) { \
+    Backward_cpu(top, propagate_down, bottom);                                   \
+  }

@@ -50,6 +50,13 @@ std::atomic<GpuRuntime*> override_runtime{nullptr};
 
 }  // namespace
 
+namespace {
+thread_local ComputeMode compute_mode = ComputeMode::kCpu;
+}  // namespace
+
+ComputeMode CurrentComputeMode() { return compute_mode; }
+void SetComputeMode(ComputeMode mode) { compute_mode = mode; }
+
 bool CudaBuild() {
 #ifdef DEEPSPARK_WITH_CUDA
   return true;

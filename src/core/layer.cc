@@ -28,7 +28,11 @@ Dtype Layer<Dtype>::Forward(const std::vector<Blob<Dtype>*>& bottom,
                             const std::vector<Blob<Dtype>*>& top) {
   Dtype loss = 0;
   Reshape(bottom, top);
-  Forward_cpu(bottom, top);
+  if (CurrentComputeMode() == ComputeMode::kGpu) {
+    Forward_gpu(bottom, top);
+  } else {
+    Forward_cpu(bottom, top);
+  }
   for (size_t top_id = 0; top_id < top.size(); ++top_id) {
     if (!this->loss(top_id)) continue;
     const int count = top[top_id]->count();
@@ -41,7 +45,11 @@ template <typename Dtype>
 void Layer<Dtype>::Backward(const std::vector<Blob<Dtype>*>& top,
                             const std::vector<bool>& propagate_down,
                             const std::vector<Blob<Dtype>*>& bottom) {
-  Backward_cpu(top, propagate_down, bottom);
+  if (CurrentComputeMode() == ComputeMode::kGpu) {
+    Backward_gpu(top, propagate_down, bottom);
+  } else {
+    Backward_cpu(top, propagate_down, bottom);
+  }
 }
 
 template <typename Dtype>
@@ -58,9 +66,8 @@ void Layer<Dtype>::CheckBlobCounts(const std::vector<Blob<Dtype>*>& bottom,
   const int nb = static_cast<int>(bottom.size());
   const int nt = static_cast<int>(top.size());
   if (ExactNumBottomBlobs() >= 0) {
-    REQUIRE(ExactNumBottomBlobs() == nb)
-        << type() << " layer takes " << ExactNumBottomBlobs() << " bottom blob(s) as input, got "
-        << nb;
+    REQUIRE(ExactNumBottomBlobs() == nb) << type() << " layer takes " << ExactNumBottomBlobs()
+                                         << " bottom blob(s) as input, got " << nb;
   }
   if (MinBottomBlobs() >= 0) {
     REQUIRE(MinBottomBlobs() <= nb) << type() << " layer takes at least " << MinBottomBlobs()
@@ -93,8 +100,8 @@ void Layer<Dtype>::SetLossWeights(const std::vector<Blob<Dtype>*>& top) {
   const int num_loss_weights = layer_param_.loss_weight_size();
   if (num_loss_weights) {
     REQUIRE(static_cast<int>(top.size()) == num_loss_weights)
-        << "loss_weight must be unspecified or specified once per top blob ("
-        << num_loss_weights << " given for " << top.size() << " tops)";
+        << "loss_weight must be unspecified or specified once per top blob (" << num_loss_weights
+        << " given for " << top.size() << " tops)";
     for (int top_id = 0; top_id < static_cast<int>(top.size()); ++top_id) {
       const Dtype loss_weight = layer_param_.loss_weight(top_id);
       if (loss_weight == Dtype(0)) continue;

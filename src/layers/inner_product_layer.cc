@@ -113,6 +113,10 @@ void InnerProductLayer<Dtype>::Backward_cpu(const std::vector<Blob<Dtype>*>& top
   }
 }
 
+#ifndef DEEPSPARK_WITH_CUDA
+DS_GPU_PATHS_ARE_CPU(InnerProductLayer)
+#endif
+
 INSTANTIATE_CLASS(InnerProductLayer);
 
 }  // namespace deepspark

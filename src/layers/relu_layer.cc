@@ -38,6 +38,10 @@ void ReLULayer<Dtype>::Backward_cpu(const std::vector<Blob<Dtype>*>& top,
   });
 }
 
+#ifndef DEEPSPARK_WITH_CUDA
+DS_GPU_PATHS_ARE_CPU(ReLULayer)
+#endif
+
 INSTANTIATE_CLASS(ReLULayer);
 
 }  // namespace deepspark

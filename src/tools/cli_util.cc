@@ -48,15 +48,24 @@ caffe::Phase ParsePhase(const std::string& text) {
   return caffe::TRAIN;
 }
 
-void CheckGpuFlag(const std::string& flag) {
-  if (flag.empty()) return;
+bool UseGpuFlag(const std::string& flag) {
+  if (flag.empty()) return false;
   std::string why;
   const int count = Gpu().DeviceCount(&why);
   const std::vector<int> ids = ParseGpuIds(flag, count, why);
-  THROW_ERROR() << "--gpu=" << flag << ": " << ids.size() << " device"
-                << (ids.size() == 1 ? "" : "s")
-                << " found, but layers do not run on the GPU in this version yet (README, "
-                   "\"What is not there yet\"); run without --gpu";
+  REQUIRE(ids.size() == 1) << "--gpu=" << flag << ": one GPU per process; to train on "
+                           << ids.size() << " GPUs run that many workers (--workers)";
+  UseGpu(ids[0]);
+  return true;
+}
+
+void UseGpu(int device) {
+  Gpu().SetDevice(device);
+  const GpuDeviceProperties p = Gpu().Properties(device);
+  SetComputeMode(ComputeMode::kGpu);
+  LOG(INFO) << "Using GPU " << device << " (" << p.name << ", " << p.multiprocessors
+            << " multiprocessors); layers without GPU code run on the CPU, their blobs copied "
+               "as needed";
 }
 
 }  // namespace tools

@@ -20,11 +20,14 @@ std::vector<std::string> SplitComma(const std::string& text);
 // "TRAIN"/"TEST" (case-insensitive) -> phase; throws deepspark::Error.
 caffe::Phase ParsePhase(const std::string& text);
 
-// --gpu on train/test/time: empty runs on the CPU. Otherwise the ids are
-// checked against the machine's devices (no device, a bad id: an error
-// saying so), and then refused: layers do not run on the GPU yet (issue 9);
-// `deepspark device-query` works.
-void CheckGpuFlag(const std::string& flag);
+// --gpu on train/test/time: empty keeps the CPU (false). Otherwise the ids
+// are checked against the machine's devices (no device, a bad id: an error
+// saying so); the one device becomes the calling thread's and its layers
+// run in ComputeMode::kGpu (true). Several ids are refused: one GPU per
+// process (distributed workers are how several GPUs train one model).
+bool UseGpuFlag(const std::string& flag);
+// Makes `device` the calling thread's and switches it to the GPU path.
+void UseGpu(int device);
 
 }  // namespace tools
 }  // namespace deepspark

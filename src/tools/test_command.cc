@@ -33,7 +33,7 @@ struct TestOptions {
 int RunTest(const TestOptions& opt) {
   REQUIRE(!opt.model.empty()) << "test needs --model";
   REQUIRE(!opt.weights.empty()) << "test needs --weights (a .caffemodel to score)";
-  CheckGpuFlag(opt.gpu);
+  UseGpuFlag(opt.gpu);
   REQUIRE(opt.iterations > 0) << "--iterations must be positive";
   SetNumThreads(opt.threads);
   std::vector<std::string> stages = SplitComma(opt.stage);
@@ -76,8 +76,7 @@ Command AddTestCommand(CLI::App* app) {
   app->add_option("--level", opt->level, "NetState level");
   app->add_option("--stage", opt->stage, "comma-separated NetState stages");
   app->add_option("--phase", opt->phase, "TRAIN or TEST (default TEST)");
-  app->add_option("--gpu", opt->gpu,
-                  "GPU ids (0, 0,1 or all; checked, then refused: layers run on the CPU only yet)");
+  app->add_option("--gpu", opt->gpu, "the GPU to run on (one id; Caffe's flag)");
   app->add_option("--threads", opt->threads,
                   "threads of every step: layers, oneDNN and BLAS (default: all cores)");
   return [opt]() { return RunTest(*opt); };

@@ -31,7 +31,7 @@ double MsSince(Clock::time_point start) {
 
 int RunTime(const TimeOptions& opt) {
   REQUIRE(!opt.model.empty()) << "time needs --model";
-  CheckGpuFlag(opt.gpu);
+  UseGpuFlag(opt.gpu);
   REQUIRE(opt.iterations > 0) << "--iterations must be positive";
   SetNumThreads(opt.threads);
   std::vector<std::string> stages = SplitComma(opt.stage);
@@ -125,8 +125,7 @@ Command AddTimeCommand(CLI::App* app) {
   app->add_option("--level", opt->level, "NetState level");
   app->add_option("--stage", opt->stage, "comma-separated NetState stages");
   app->add_option("--phase", opt->phase, "TRAIN (default) or TEST");
-  app->add_option("--gpu", opt->gpu,
-                  "GPU ids (0, 0,1 or all; checked, then refused: layers run on the CPU only yet)");
+  app->add_option("--gpu", opt->gpu, "the GPU to run on (one id; Caffe's flag)");
   app->add_option("--threads", opt->threads,
                   "threads of every step: layers, oneDNN and BLAS (default: all cores)");
   return [opt]() { return RunTime(*opt); };

@@ -5,6 +5,7 @@
 
 #include "cli_util.hpp"
 #include "commands.hpp"
+#include "deepspark/gpu.hpp"
 #include "deepspark/io.hpp"
 #include "deepspark/parallel.hpp"
 #include "deepspark/signal_handler.hpp"
@@ -32,7 +33,9 @@ int RunTrain(const TrainOptions& opt) {
   REQUIRE(!opt.solver.empty()) << "train needs --solver (a solver prototxt)";
   REQUIRE(opt.weights.empty() || opt.snapshot.empty())
       << "give --snapshot to resume training or --weights to finetune, not both";
-  CheckGpuFlag(opt.gpu);
+  REQUIRE(opt.gpu.empty() || opt.dist.workers == 0)
+      << "--gpu with --workers: distributed workers do not take a GPU yet (issue 9)";
+  const bool on_gpu = UseGpuFlag(opt.gpu);
   SetNumThreads(opt.threads);
   if (opt.dist.workers > 0) {
     REQUIRE(opt.snapshot.empty())
@@ -48,9 +51,20 @@ int RunTrain(const TrainOptions& opt) {
   for (const std::string& stage : SplitComma(opt.stage)) {
     param.mutable_train_state()->add_stage(stage);
   }
-  if (param.solver_mode() == caffe::SolverParameter::GPU) {
-    LOG(WARNING) << opt.solver << ": solver_mode is GPU but layers run on the CPU only in this "
-                 << "version; training on the CPU";
+  if (!on_gpu && param.solver_mode() == caffe::SolverParameter::GPU) {
+    // As Caffe: the solver's device_id unless --gpu said otherwise. Without
+    // a device, said once and trained on the CPU (a solver written for a
+    // GPU machine still runs here).
+    std::string why;
+    const int count = Gpu().DeviceCount(&why);
+    if (count > static_cast<int>(param.device_id())) {
+      UseGpu(static_cast<int>(param.device_id()));
+    } else {
+      LOG(WARNING) << opt.solver << ": solver_mode is GPU (device_id " << param.device_id()
+                   << ") but there is no such GPU ("
+                   << (count > 0 ? std::to_string(count) + " GPU(s) here" : why)
+                   << "); training on the CPU";
+    }
   }
   if (!opt.weights.empty()) {
     param.clear_weights();
@@ -74,7 +88,7 @@ Command AddTrainCommand(CLI::App* app) {
   app->add_option("--level", opt->level, "NetState level of the train net");
   app->add_option("--stage", opt->stage, "comma-separated NetState stages of the train net");
   app->add_option("--gpu", opt->gpu,
-                  "GPU ids (0, 0,1 or all; checked, then refused: layers run on the CPU only yet)");
+                  "the GPU to train on (one id; Caffe's flag; overrides solver_mode/device_id)");
   app->add_option("--sigint_effect", opt->sigint_effect, "stop (default), snapshot or none");
   app->add_option("--sighup_effect", opt->sighup_effect, "snapshot (default), stop or none");
   app->add_option("--threads", opt->threads,

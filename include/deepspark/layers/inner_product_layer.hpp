@@ -29,6 +29,7 @@ class InnerProductLayer : public Layer<Dtype> {
                    const std::vector<Blob<Dtype>*>& top) override;
   void Backward_cpu(const std::vector<Blob<Dtype>*>& top, const std::vector<bool>& propagate_down,
                     const std::vector<Blob<Dtype>*>& bottom) override;
+  DS_DECLARE_GPU_PATHS;  // inner_product_layer.cu
 
   // The engine (deepspark/engine.hpp) for its GEMMs: oneDNN's sgemm (DNNL,
   // float) or BLAS (Caffe's path); the layer creator sets it.

@@ -13,6 +13,7 @@ namespace deepspark {
 template <typename Dtype>
 class ReLULayer : public NeuronLayer<Dtype> {
   DEEPSPARK_NEURON_LAYER_BOILERPLATE(ReLULayer, "ReLU");
+  DS_DECLARE_GPU_PATHS;  // relu_layer.cu
 };
 
 }  // namespace deepspark

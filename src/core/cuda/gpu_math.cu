@@ -8,6 +8,7 @@
 #include "cublas_library.hpp"
 #include "deepspark/common.hpp"
 #include "deepspark/gpu_math.hpp"
+#include "kernel_launch.hpp"
 
 namespace deepspark {
 namespace {
@@ -41,12 +42,6 @@ const char* CublasName(cublasStatus_t status) {
     REQUIRE(status_ == CUBLAS_STATUS_SUCCESS) << #call << ": " << CublasName(status_); \
   } while (0)
 
-#define CUDA_KERNEL_REQUIRE(what)                                                   \
-  do {                                                                              \
-    const cudaError_t status_ = cudaGetLastError();                                 \
-    REQUIRE(status_ == cudaSuccess) << what << ": " << cudaGetErrorString(status_); \
-  } while (0)
-
 // The calling thread's handle for the current device (created on first use;
 // handles live as long as the thread).
 cublasHandle_t Handle() {
@@ -62,11 +57,6 @@ cublasHandle_t Handle() {
 }
 
 cublasOperation_t Op(CBLAS_TRANSPOSE t) { return t == CblasNoTrans ? CUBLAS_OP_N : CUBLAS_OP_T; }
-
-constexpr int kThreads = 256;
-int Blocks(int n) {
-  return (n + kThreads - 1) / kThreads < 65535 ? (n + kThreads - 1) / kThreads : 65535;
-}
 
 template <typename Dtype>
 __global__ void SetKernel(int n, Dtype alpha, Dtype* y) {
@@ -134,8 +124,8 @@ void caffe_gpu_scal<double>(int n, double alpha, double* X) {
 template <typename Dtype>
 void caffe_gpu_set(int n, Dtype alpha, Dtype* Y) {
   if (n <= 0) return;
-  SetKernel<Dtype><<<Blocks(n), kThreads>>>(n, alpha, Y);
-  CUDA_KERNEL_REQUIRE("caffe_gpu_set of " << n << " values");
+  SetKernel<Dtype><<<CudaBlocks(n), kCudaThreads>>>(n, alpha, Y);
+  RequireKernelLaunched("caffe_gpu_set kernel");
 }
 template void caffe_gpu_set<float>(int, float, float*);
 template void caffe_gpu_set<double>(int, double, double*);

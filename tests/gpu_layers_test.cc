@@ -1,0 +1,191 @@
+// Layers on the GPU path (ComputeMode::kGpu): each layer with GPU code of
+// its own gives the CPU path's numbers, and a whole LeNet step (layers with
+// and without GPU code, their blobs copied between the sides as each needs)
+// gives the CPU's loss and gradients. SKIPPED without a GPU
+// (scripts/gpu-check.sh runs them on one); the mode's own rules run here.
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "deepspark/gpu.hpp"
+#include "deepspark/layers/inner_product_layer.hpp"
+#include "deepspark/layers/relu_layer.hpp"
+#include "deepspark/net.hpp"
+#include "gpu_test_util.hpp"
+#include "gradient_checker.hpp"
+#include "plumbing_test_util.hpp"
+#include "test_util.hpp"
+
+namespace deepspark {
+using namespace plumbing_test;
+
+namespace {
+
+// Forward and backward of `make()`'s layer on the CPU and on the GPU path,
+// from the same inputs, weights and top gradient: tops, bottom gradients
+// and parameter gradients agree to `tol`.
+template <typename Dtype, typename Make>
+void ExpectGpuEqualsCpu(Make make, const std::vector<int>& bottom_shape, double tol) {
+  struct Run {
+    std::unique_ptr<Layer<Dtype>> layer;
+    std::unique_ptr<Blob<Dtype>> bottom;
+    Blob<Dtype> top;
+  };
+  Run runs[2];
+  for (int side = 0; side < 2; ++side) {
+    ComputeModeScope mode(side == 0 ? ComputeMode::kCpu : ComputeMode::kGpu);
+    Run& r = runs[side];
+    r.layer = make();
+    r.bottom = GaussianBlob<Dtype>(bottom_shape, 11);
+    std::vector<Blob<Dtype>*> bottom{r.bottom.get()}, top{&r.top};
+    SeedThreadRng(5, 0);  // the same filled weights on both sides
+    r.layer->SetUp(bottom, top);
+    r.layer->Forward(bottom, top);
+    for (int i = 0; i < r.top.count(); ++i) {
+      r.top.mutable_cpu_diff()[i] = Dtype(std::sin(i + 1.0));
+    }
+    for (auto& p : r.layer->blobs()) caffe_set(p->count(), Dtype(0), p->mutable_cpu_diff());
+    r.layer->Backward(top, {true}, bottom);
+  }
+  auto expect_near = [&](const Dtype* a, const Dtype* b, int n, const char* what) {
+    for (int i = 0; i < n; ++i) EXPECT_NEAR(a[i], b[i], tol) << what << " " << i;
+  };
+  expect_near(runs[0].top.cpu_data(), runs[1].top.cpu_data(), runs[0].top.count(), "top");
+  expect_near(runs[0].bottom->cpu_diff(), runs[1].bottom->cpu_diff(), runs[0].bottom->count(),
+              "bottom diff");
+  for (size_t p = 0; p < runs[0].layer->blobs().size(); ++p) {
+    expect_near(runs[0].layer->blobs()[p]->cpu_diff(), runs[1].layer->blobs()[p]->cpu_diff(),
+                runs[0].layer->blobs()[p]->count(), "param diff");
+  }
+}
+
+}  // namespace
+
+TEST(ComputeModeTest, IsPerThreadAndCpuByDefault) {
+  EXPECT_EQ(CurrentComputeMode(), ComputeMode::kCpu);
+  ComputeModeScope gpu(ComputeMode::kGpu);
+  ComputeMode seen = ComputeMode::kGpu;
+  std::thread([&] { seen = CurrentComputeMode(); }).join();
+  EXPECT_EQ(seen, ComputeMode::kCpu);  // a prefetch thread computes on the CPU
+  EXPECT_EQ(CurrentComputeMode(), ComputeMode::kGpu);
+}
+
+// In GPU mode on a machine without a GPU, a layer with GPU code fails with
+// the reason instead of crashing (a build without CUDA runs its CPU code).
+TEST(ComputeModeTest, GpuModeWithoutAGpuIsAnError) {
+  std::string why;
+  if (Gpu().DeviceCount(&why) > 0) GTEST_SKIP() << "a GPU is here";
+  ReLULayer<float> relu(ParseLayer("name: 'relu' type: 'ReLU'"));
+  auto x = GaussianBlob<float>({2, 3}, 1);
+  Blob<float> y;
+  std::vector<Blob<float>*> bottom{x.get()}, top{&y};
+  relu.SetUp(bottom, top);
+  ComputeModeScope gpu(ComputeMode::kGpu);
+  if (CudaBuild()) {
+    ExpectErrorWith([&] { relu.Forward(bottom, top); }, {why});
+  } else {
+    relu.Forward(bottom, top);
+    EXPECT_EQ(y.cpu_data()[0], std::max(x->cpu_data()[0], 0.f));
+  }
+}
+
+template <typename Dtype>
+class GpuLayerTest : public ::testing::Test {};
+TYPED_TEST_SUITE(GpuLayerTest, TestDtypes);
+
+TYPED_TEST(GpuLayerTest, InnerProductEqualsTheCpu) {
+  REQUIRE_GPU_OR_SKIP();
+  for (const char* extra : {"", "transpose: true", "bias_term: false"}) {
+    ExpectGpuEqualsCpu<TypeParam>(
+        [&] {
+          return std::make_unique<InnerProductLayer<TypeParam>>(ParseLayer(
+              std::string("name: 'ip' type: 'InnerProduct' inner_product_param { num_output: 7 "
+                          "weight_filler { type: 'gaussian' std: 0.5 } bias_filler { type: "
+                          "'gaussian' std: 0.5 } ") +
+              extra + " }"));
+        },
+        {4, 3, 2, 2}, 1e-4);
+  }
+  // One row: the matrix-vector path.
+  ExpectGpuEqualsCpu<TypeParam>(
+      [] {
+        return std::make_unique<InnerProductLayer<TypeParam>>(
+            ParseLayer("name: 'ip' type: 'InnerProduct' inner_product_param { num_output: 5 "
+                       "weight_filler { type: 'gaussian' std: 0.5 } bias_filler { type: "
+                       "'gaussian' std: 0.5 } }"));
+      },
+      {1, 6}, 1e-4);
+}
+
+TYPED_TEST(GpuLayerTest, ReLUEqualsTheCpu) {
+  REQUIRE_GPU_OR_SKIP();
+  for (const char* slope : {"", "relu_param { negative_slope: 0.1 }"}) {
+    ExpectGpuEqualsCpu<TypeParam>(
+        [&] {
+          return std::make_unique<ReLULayer<TypeParam>>(
+              ParseLayer(std::string("name: 'relu' type: 'ReLU' ") + slope));
+        },
+        {3, 4, 5}, 0);
+  }
+}
+
+TYPED_TEST(GpuLayerTest, InnerProductGradientOnTheGpu) {
+  REQUIRE_GPU_OR_SKIP();
+  ComputeModeScope gpu(ComputeMode::kGpu);
+  InnerProductLayer<TypeParam> layer(
+      ParseLayer("name: 'ip' type: 'InnerProduct' inner_product_param { num_output: 3 "
+                 "weight_filler { type: 'gaussian' std: 0.5 } bias_filler { type: 'gaussian' "
+                 "std: 0.5 } }"));
+  auto x = GaussianBlob<TypeParam>({2, 4}, 3);
+  Blob<TypeParam> y;
+  GradientChecker<TypeParam> checker(1e-2, 1e-3);
+  checker.CheckGradientExhaustive(&layer, {x.get()}, {&y});
+}
+
+// A LeNet step (convolution, pooling, inner product, ReLU, softmax loss) in
+// GPU mode equals the CPU's: the loss and every parameter's gradient.
+TYPED_TEST(GpuLayerTest, LeNetStepEqualsTheCpu) {
+  REQUIRE_GPU_OR_SKIP();
+  const std::string net_text = R"(
+    name: "LeNet" state { phase: TRAIN }
+    layer { name: "in" type: "Input" top: "data" top: "label"
+            input_param { shape { dim: 8 dim: 1 dim: 28 dim: 28 } shape { dim: 8 } } }
+    layer { name: "conv1" type: "Convolution" bottom: "data" top: "conv1"
+            convolution_param { num_output: 20 kernel_size: 5 weight_filler { type: "xavier" } } }
+    layer { name: "pool1" type: "Pooling" bottom: "conv1" top: "pool1"
+            pooling_param { pool: MAX kernel_size: 2 stride: 2 } }
+    layer { name: "ip1" type: "InnerProduct" bottom: "pool1" top: "ip1"
+            inner_product_param { num_output: 50 weight_filler { type: "xavier" } } }
+    layer { name: "relu1" type: "ReLU" bottom: "ip1" top: "ip1" }
+    layer { name: "ip2" type: "InnerProduct" bottom: "ip1" top: "ip2"
+            inner_product_param { num_output: 10 weight_filler { type: "xavier" } } }
+    layer { name: "loss" type: "SoftmaxWithLoss" bottom: "ip2" bottom: "label" top: "loss" }
+  )";
+  caffe::NetParameter param;
+  ASSERT_TRUE(google::protobuf::TextFormat::ParseFromString(net_text, &param));
+  TypeParam losses[2];
+  std::vector<std::vector<TypeParam>> grads[2];
+  for (int side = 0; side < 2; ++side) {
+    ComputeModeScope mode(side == 0 ? ComputeMode::kCpu : ComputeMode::kGpu);
+    SeedThreadRng(7, 0);
+    Net<TypeParam> net(param);
+    auto data = GaussianBlob<TypeParam>({8, 1, 28, 28}, 1);
+    net.blob_by_name("data")->CopyFrom(*data);
+    for (int i = 0; i < 8; ++i) net.blob_by_name("label")->mutable_cpu_data()[i] = i % 10;
+    net.ClearParamDiffs();
+    net.Forward(&losses[side]);
+    net.Backward();
+    for (Blob<TypeParam>* p : net.learnable_params()) {
+      grads[side].emplace_back(p->cpu_diff(), p->cpu_diff() + p->count());
+    }
+  }
+  EXPECT_NEAR(losses[0], losses[1], 1e-4);
+  ASSERT_EQ(grads[0].size(), grads[1].size());
+  for (size_t p = 0; p < grads[0].size(); ++p) {
+    for (size_t i = 0; i < grads[0][p].size(); ++i) {
+      EXPECT_NEAR(grads[0][p][i], grads[1][p][i], 1e-4) << "param " << p << " element " << i;
+    }
+  }
+}
+
+}  // namespace deepspark
