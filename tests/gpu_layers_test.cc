@@ -8,7 +8,10 @@
 #include <thread>
 
 #include "deepspark/gpu.hpp"
+#include "deepspark/layers/convolution_layer.hpp"
+#include "deepspark/layers/deconvolution_layer.hpp"
 #include "deepspark/layers/inner_product_layer.hpp"
+#include "deepspark/layers/pooling_layer.hpp"
 #include "deepspark/layers/relu_layer.hpp"
 #include "deepspark/net.hpp"
 #include "gpu_test_util.hpp"
@@ -126,6 +129,57 @@ TYPED_TEST(GpuLayerTest, ReLUEqualsTheCpu) {
               ParseLayer(std::string("name: 'relu' type: 'ReLU' ") + slope));
         },
         {3, 4, 5}, 0);
+  }
+}
+
+// im2col/col2im kernels and the GEMMs per group, for convolution and its
+// transpose, over kernels, strides, pads, dilations, groups and 1x1.
+TYPED_TEST(GpuLayerTest, ConvolutionAndDeconvolutionEqualTheCpu) {
+  REQUIRE_GPU_OR_SKIP();
+  const char* shapes[] = {"kernel_size: 3",
+                          "kernel_size: 3 stride: 2 pad: 1",
+                          "kernel_h: 2 kernel_w: 3 pad_w: 2",
+                          "kernel_size: 3 dilation: 2 pad: 2",
+                          "kernel_size: 1",
+                          "kernel_size: 3 group: 2 pad: 1"};
+  for (const char* shape : shapes) {
+    const std::string conv = std::string("convolution_param { num_output: 4 ") + shape +
+                             " weight_filler { type: 'gaussian' std: 0.3 } bias_filler { type: "
+                             "'gaussian' std: 0.3 } }";
+    SCOPED_TRACE(shape);
+    ExpectGpuEqualsCpu<TypeParam>(
+        [&] {
+          return std::make_unique<ConvolutionLayer<TypeParam>>(
+              ParseLayer("name: 'conv' type: 'Convolution' " + conv));
+        },
+        {2, 4, 7, 6}, 1e-4);
+    ExpectGpuEqualsCpu<TypeParam>(
+        [&] {
+          return std::make_unique<DeconvolutionLayer<TypeParam>>(
+              ParseLayer("name: 'deconv' type: 'Deconvolution' " + conv));
+        },
+        {2, 4, 5, 4}, 1e-4);
+  }
+}
+
+// MAX (argmax routed back, ties to the first) and AVE (padding counted in
+// the divisor), with padding, strides, CEIL windows past the edge and a
+// global pool.
+TYPED_TEST(GpuLayerTest, PoolingEqualsTheCpu) {
+  REQUIRE_GPU_OR_SKIP();
+  for (const char* method : {"MAX", "AVE"}) {
+    for (const char* shape :
+         {"kernel_size: 2 stride: 2", "kernel_size: 3 stride: 2 pad: 1", "kernel_size: 3 stride: 2",
+          "kernel_h: 2 kernel_w: 3 stride: 1", "global_pooling: true"}) {
+      SCOPED_TRACE(std::string(method) + " " + shape);
+      ExpectGpuEqualsCpu<TypeParam>(
+          [&] {
+            return std::make_unique<PoolingLayer<TypeParam>>(
+                ParseLayer(std::string("name: 'pool' type: 'Pooling' pooling_param { pool: ") +
+                           method + " " + shape + " }"));
+          },
+          {2, 3, 7, 6}, 1e-5);
+    }
   }
 }
 

@@ -388,6 +388,10 @@ void BaseConvolutionLayer<Dtype>::Backward_cpu(const std::vector<Blob<Dtype> *> 
   }
 }
 
+#ifndef DEEPSPARK_WITH_CUDA
+DS_GPU_PATHS_ARE_CPU(BaseConvolutionLayer)
+#endif
+
 INSTANTIATE_CLASS(BaseConvolutionLayer);
 
 }  // namespace deepspark

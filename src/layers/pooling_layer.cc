@@ -342,6 +342,10 @@ void PoolingLayer<Dtype>::BackwardStochastic(const Dtype* top_diff, const Dtype*
   }
 }
 
+#ifndef DEEPSPARK_WITH_CUDA
+DS_GPU_PATHS_ARE_CPU(PoolingLayer)
+#endif
+
 INSTANTIATE_CLASS(PoolingLayer);
 
 }  // namespace deepspark

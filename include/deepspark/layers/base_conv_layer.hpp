@@ -58,6 +58,8 @@ class BaseConvolutionLayer : public Layer<Dtype> {
                    const std::vector<Blob<Dtype> *> &top) override;
   void Backward_cpu(const std::vector<Blob<Dtype> *> &top, const std::vector<bool> &propagate_down,
                     const std::vector<Blob<Dtype> *> &bottom) override;
+  // The same on the GPU, one image after another (base_conv_layer.cu).
+  DS_DECLARE_GPU_PATHS;
 
   // GEMM helpers for one image (n-th item): weights (out x kernel_dim) times
   // columns (kernel_dim x out_spatial), per group. col_buff: the calling
@@ -105,6 +107,13 @@ class BaseConvolutionLayer : public Layer<Dtype> {
  private:
   void conv_im2col_cpu(const Dtype *data, Dtype *col_buff);
   void conv_col2im_cpu(const Dtype *col_buff, Dtype *data);
+  // The GPU twins of the helpers above (device pointers; 2 spatial axes).
+  void conv_im2col_gpu(const Dtype *data, Dtype *col_buff);
+  void conv_col2im_gpu(const Dtype *col_buff, Dtype *data);
+  void forward_gpu_gemm(const Dtype *input, const Dtype *weights, Dtype *output, Dtype *col_buff,
+                        bool skip_im2col);
+  void backward_gpu_gemm(const Dtype *output, const Dtype *weights, Dtype *input, Dtype *col_buff);
+  void weight_gpu_gemm(const Dtype *input, const Dtype *output, Dtype *weights, Dtype *col_buff);
 
   int conv_out_channels_ = 0;
   int conv_in_channels_ = 0;

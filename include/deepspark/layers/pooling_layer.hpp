@@ -46,6 +46,8 @@ class PoolingLayer : public Layer<Dtype> {
                    const std::vector<Blob<Dtype>*>& top) override;
   void Backward_cpu(const std::vector<Blob<Dtype>*>& top, const std::vector<bool>& propagate_down,
                     const std::vector<Blob<Dtype>*>& bottom) override;
+  // MAX and AVE on the GPU (pooling_layer.cu); STOCHASTIC runs its CPU code.
+  DS_DECLARE_GPU_PATHS;
 
  private:
   // An AVE window clipped to the image, and the size of the padded window
@@ -69,6 +71,8 @@ class PoolingLayer : public Layer<Dtype> {
   // Argmax (MAX without a mask top) or sampled index (STOCHASTIC TRAIN) of
   // every output, as h*W+w within its channel.
   std::vector<int> index_;
+  // The GPU path's MAX argmax when there is no mask top (indices as Dtype).
+  Blob<Dtype> gpu_mask_;
 
  private:
   // STOCHASTIC: whether the last forward ran in TRAIN mode (sampling).
