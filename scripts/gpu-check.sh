@@ -6,8 +6,11 @@
 # a short table last. Files: $OUT (default build/gpu-check): device-query.txt,
 # gpu-tests.json (GoogleTest's report), gpu-tests.log, table.md.
 #
-# What it does not do yet, because layers do not run on the GPU yet (issue 9):
-# train LeNet on the GPU and time training steps beside PyTorch.
+# The GPU tests include a 300-iteration LeNet training on MNIST, which reads
+# the shared datasets (DEEPSPARK_SHARED_DIR, as every test). Not yet here
+# (issue 9): the 10,000-iteration LeNet run and the step timings beside
+# PyTorch; and the machine needs the project's libraries (it has nvcc, CMake
+# and ninja, not Debian's -dev packages).
 #
 # Usage: scripts/gpu-check.sh            (OUT=... to choose the folder)
 set -uo pipefail
@@ -24,7 +27,7 @@ fi
 build/deepspark device-query > "$OUT/device-query.txt" 2>&1
 query_rc=$?
 cat "$OUT/device-query.txt"
-build/deepspark_tests --gtest_filter='Gpu*:*/Gpu*' --gtest_output="json:$OUT/gpu-tests.json" \
+build/deepspark_tests --gtest_filter='Gpu*:*/Gpu*:ComputeMode*' --gtest_output="json:$OUT/gpu-tests.json" \
   > "$OUT/gpu-tests.log" 2>&1
 tests_rc=$?
 tail -n 30 "$OUT/gpu-tests.log"

@@ -10,13 +10,16 @@
 #include "deepspark/io.hpp"
 #include "deepspark/solver_factory.hpp"
 #include "deepspark/tools.hpp"
+#include "gpu_test_util.hpp"
 #include "test_util.hpp"
 
 namespace deepspark {
 namespace {
 namespace fs = std::filesystem;
 
-TEST(LenetTrainingTest, ShortTrainingOnRealMnistLearns) {
+// 300 iterations of Caffe's LeNet on MNIST in the calling thread's compute
+// mode: the loss falls and the test accuracy is above 0.93.
+void ShortTrainingLearns() {
   const fs::path dir = fs::temp_directory_path() / ("ds_lenet_train_" + std::to_string(getpid()));
   fs::remove_all(dir);
   fs::create_directories(dir);
@@ -61,6 +64,15 @@ TEST(LenetTrainingTest, ShortTrainingOnRealMnistLearns) {
   }
   EXPECT_GT(accuracy, 0.93);
   fs::remove_all(dir);
+}
+
+TEST(LenetTrainingTest, ShortTrainingOnRealMnistLearns) { ShortTrainingLearns(); }
+
+// The same on the GPU path (SKIPPED without a GPU; scripts/gpu-check.sh).
+TEST(GpuLenetTrainingTest, ShortTrainingOnRealMnistLearns) {
+  REQUIRE_GPU_OR_SKIP();
+  ComputeModeScope gpu(ComputeMode::kGpu);
+  ShortTrainingLearns();
 }
 
 }  // namespace

@@ -37,6 +37,15 @@ void caffe_gpu_scal(int n, Dtype alpha, Dtype* X);
 // Y[i] = alpha.
 template <typename Dtype>
 void caffe_gpu_set(int n, Dtype alpha, Dtype* Y);
+// Y = alpha * X + beta * Y (Y scaled first, as Caffe's).
+template <typename Dtype>
+void caffe_gpu_axpby(int n, Dtype alpha, const Dtype* X, Dtype beta, Dtype* Y);
+// Y = X (device to device).
+template <typename Dtype>
+void caffe_gpu_copy(int n, const Dtype* X, Dtype* Y);
+// Y[i] = sign(X[i]) in {-1, 0, 1}.
+template <typename Dtype>
+void caffe_gpu_sign(int n, const Dtype* X, Dtype* Y);
 // The dot product and the sum of absolute values, returned to the host.
 template <typename Dtype>
 Dtype caffe_gpu_dot(int n, const Dtype* x, const Dtype* y);

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <sstream>
 
+#include "deepspark/gpu_math.hpp"
 #include "deepspark/math_functions.hpp"
 #include "deepspark/proto/caffe.pb.h"
 
@@ -176,6 +177,12 @@ void Blob<Dtype>::set_cpu_data(Dtype* data) {
 
 template <typename Dtype>
 void Blob<Dtype>::Update() {
+  // Where the data is newest, as Caffe: a GPU-trained net updates on the GPU.
+  if (data_ && (data_->head() == SyncedMemory::Head::HEAD_AT_GPU ||
+                data_->head() == SyncedMemory::Head::SYNCED)) {
+    caffe_gpu_axpy<Dtype>(count_, Dtype(-1), gpu_diff(), mutable_gpu_data());
+    return;
+  }
   caffe_axpy<Dtype>(count_, Dtype(-1), cpu_diff(), mutable_cpu_data());
 }
 

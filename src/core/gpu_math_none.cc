@@ -38,6 +38,18 @@ void caffe_gpu_set(int, Dtype, Dtype*) {
   NoGpu();
 }
 template <typename Dtype>
+void caffe_gpu_axpby(int, Dtype, const Dtype*, Dtype, Dtype*) {
+  NoGpu();
+}
+template <typename Dtype>
+void caffe_gpu_copy(int, const Dtype*, Dtype*) {
+  NoGpu();
+}
+template <typename Dtype>
+void caffe_gpu_sign(int, const Dtype*, Dtype*) {
+  NoGpu();
+}
+template <typename Dtype>
 Dtype caffe_gpu_dot(int, const Dtype*, const Dtype*) {
   NoGpu();
 }
@@ -53,6 +65,9 @@ Dtype caffe_gpu_asum(int, const Dtype*) {
   template void caffe_gpu_axpy<T>(int, T, const T*, T*);                                        \
   template void caffe_gpu_scal<T>(int, T, T*);                                                  \
   template void caffe_gpu_set<T>(int, T, T*);                                                   \
+  template void caffe_gpu_axpby<T>(int, T, const T*, T, T*);                                    \
+  template void caffe_gpu_copy<T>(int, const T*, T*);                                           \
+  template void caffe_gpu_sign<T>(int, const T*, T*);                                           \
   template T caffe_gpu_dot<T>(int, const T*, const T*);                                         \
   template T caffe_gpu_asum<T>(int, const T*)
 DS_INSTANTIATE_GPU_MATH(float);

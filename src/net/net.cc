@@ -7,6 +7,8 @@
 #include <set>
 #include <sstream>
 
+#include "deepspark/gpu.hpp"
+#include "deepspark/gpu_math.hpp"
 #include "deepspark/hdf5_snapshot.hpp"
 #include "deepspark/insert_splits.hpp"
 #include "deepspark/io.hpp"
@@ -505,8 +507,13 @@ void Net<Dtype>::Reshape() {
 
 template <typename Dtype>
 void Net<Dtype>::ClearParamDiffs() {
+  const bool gpu = CurrentComputeMode() == ComputeMode::kGpu;
   for (Blob<Dtype>* blob : learnable_params_) {
-    caffe_set(blob->count(), Dtype(0), blob->mutable_cpu_diff());
+    if (gpu) {
+      caffe_gpu_set(blob->count(), Dtype(0), blob->mutable_gpu_diff());
+    } else {
+      caffe_set(blob->count(), Dtype(0), blob->mutable_cpu_diff());
+    }
   }
 }
 

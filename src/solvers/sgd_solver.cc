@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <string>
 
+#include "deepspark/gpu.hpp"
+#include "deepspark/gpu_math.hpp"
 #include "deepspark/math_functions.hpp"
 #include "deepspark/sgd_solvers.hpp"
 
@@ -135,6 +137,10 @@ void SGDSolver<Dtype>::Normalize(int param_id) {
   const int iter_size = this->param_.iter_size();
   if (iter_size == 1) return;
   Blob<Dtype>* blob = this->params_[param_id];
+  if (CurrentComputeMode() == ComputeMode::kGpu) {
+    caffe_gpu_scal(blob->count(), Dtype(1) / iter_size, blob->mutable_gpu_diff());
+    return;
+  }
   caffe_scal(blob->count(), Dtype(1) / iter_size, blob->mutable_cpu_diff());
 }
 
@@ -144,6 +150,16 @@ void SGDSolver<Dtype>::Regularize(int param_id) {
   if (local_decay == 0) return;
   Blob<Dtype>* blob = this->params_[param_id];
   const std::string& type = this->param_.regularization_type();
+  if (CurrentComputeMode() == ComputeMode::kGpu && (type == "L1" || type == "L2")) {
+    if (type == "L2") {
+      caffe_gpu_axpy(blob->count(), local_decay, blob->gpu_data(), blob->mutable_gpu_diff());
+    } else {
+      Blob<Dtype>* sign = temp_[param_id].get();
+      caffe_gpu_sign(blob->count(), blob->gpu_data(), sign->mutable_gpu_data());
+      caffe_gpu_axpy(blob->count(), local_decay, sign->gpu_data(), blob->mutable_gpu_diff());
+    }
+    return;
+  }
   if (type == "L2") {
     caffe_axpy(blob->count(), local_decay, blob->cpu_data(), blob->mutable_cpu_diff());
   } else if (type == "L1") {
@@ -161,6 +177,12 @@ void SGDSolver<Dtype>::ComputeUpdateValue(int param_id, Dtype rate) {
   Blob<Dtype>* velocity = history_[param_id].get();
   const Dtype momentum = this->param_.momentum();
   const Dtype local_rate = rate * this->params_lr_[param_id];
+  if (CurrentComputeMode() == ComputeMode::kGpu) {
+    caffe_gpu_axpby(blob->count(), local_rate, blob->gpu_diff(), momentum,
+                    velocity->mutable_gpu_data());
+    caffe_gpu_copy(blob->count(), velocity->gpu_data(), blob->mutable_gpu_diff());
+    return;
+  }
   caffe_cpu_axpby(blob->count(), local_rate, blob->cpu_diff(), momentum,
                   velocity->mutable_cpu_data());
   caffe_copy(blob->count(), velocity->cpu_data(), blob->mutable_cpu_diff());

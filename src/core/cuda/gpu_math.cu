@@ -65,6 +65,13 @@ __global__ void SetKernel(int n, Dtype alpha, Dtype* y) {
   }
 }
 
+template <typename Dtype>
+__global__ void SignKernel(int n, const Dtype* x, Dtype* y) {
+  for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += blockDim.x * gridDim.x) {
+    y[i] = (Dtype(0) < x[i]) - (x[i] < Dtype(0));
+  }
+}
+
 }  // namespace
 
 void LoadGpuMathLibraries() { Cublas(); }
@@ -129,6 +136,33 @@ void caffe_gpu_set(int n, Dtype alpha, Dtype* Y) {
 }
 template void caffe_gpu_set<float>(int, float, float*);
 template void caffe_gpu_set<double>(int, double, double*);
+
+template <typename Dtype>
+void caffe_gpu_axpby(int n, Dtype alpha, const Dtype* X, Dtype beta, Dtype* Y) {
+  caffe_gpu_scal<Dtype>(n, beta, Y);
+  caffe_gpu_axpy<Dtype>(n, alpha, X, Y);
+}
+template void caffe_gpu_axpby<float>(int, float, const float*, float, float*);
+template void caffe_gpu_axpby<double>(int, double, const double*, double, double*);
+
+template <typename Dtype>
+void caffe_gpu_copy(int n, const Dtype* X, Dtype* Y) {
+  if (X == Y || n <= 0) return;
+  const cudaError_t status = cudaMemcpy(Y, X, sizeof(Dtype) * n, cudaMemcpyDeviceToDevice);
+  REQUIRE(status == cudaSuccess) << "caffe_gpu_copy of " << n
+                                 << " values: " << cudaGetErrorString(status);
+}
+template void caffe_gpu_copy<float>(int, const float*, float*);
+template void caffe_gpu_copy<double>(int, const double*, double*);
+
+template <typename Dtype>
+void caffe_gpu_sign(int n, const Dtype* X, Dtype* Y) {
+  if (n <= 0) return;
+  SignKernel<Dtype><<<CudaBlocks(n), kCudaThreads>>>(n, X, Y);
+  RequireKernelLaunched("caffe_gpu_sign kernel");
+}
+template void caffe_gpu_sign<float>(int, const float*, float*);
+template void caffe_gpu_sign<double>(int, const double*, double*);
 
 template <>
 float caffe_gpu_dot<float>(int n, const float* x, const float* y) {

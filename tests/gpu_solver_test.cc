@@ -1,0 +1,65 @@
+// The solver's update on the GPU path (SGD: normalization, L1/L2 decay,
+// momentum, the step) gives the CPU path's weights. SKIPPED without a GPU
+// (scripts/gpu-check.sh runs it on one).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "deepspark/sgd_solvers.hpp"
+#include "deepspark/solver_factory.hpp"
+#include "gpu_test_util.hpp"
+#include "test_util.hpp"
+
+namespace deepspark {
+
+template <typename Dtype>
+class GpuSolverTest : public ::testing::Test {
+ protected:
+  // Five SGD steps over two params in `mode`; returns their values.
+  static std::vector<Dtype> Train(ComputeMode mode, const std::string& regularization,
+                                  int iter_size) {
+    ComputeModeScope scope(mode);
+    Blob<Dtype> w0(std::vector<int>{3}), w1(std::vector<int>{2});
+    for (int i = 0; i < 3; ++i) w0.mutable_cpu_data()[i] = Dtype(0.5 - i);
+    for (int i = 0; i < 2; ++i) w1.mutable_cpu_data()[i] = Dtype(2 + i);
+    SolverParamSet<Dtype> set;
+    set.params = {&w0, &w1};
+    set.lr_mult = {1.0f, 2.0f};
+    set.decay_mult = {1.0f, 0.5f};
+    caffe::SolverParameter param;
+    param.set_base_lr(0.1f);
+    param.set_lr_policy("fixed");
+    param.set_momentum(0.9f);
+    param.set_weight_decay(0.01f);
+    param.set_regularization_type(regularization);
+    param.set_iter_size(iter_size);
+    auto solver = CreateSolver<Dtype>(param, set);
+    for (int t = 0; t < 5; ++t) {
+      for (int i = 0; i < 3; ++i) w0.mutable_cpu_diff()[i] = Dtype(std::sin(1.0 + t + i));
+      for (int i = 0; i < 2; ++i) w1.mutable_cpu_diff()[i] = Dtype(std::cos(2.0 + t + i));
+      solver->ApplyUpdate();
+      solver->set_iter(solver->iter() + 1);
+    }
+    std::vector<Dtype> out(w0.cpu_data(), w0.cpu_data() + 3);
+    out.insert(out.end(), w1.cpu_data(), w1.cpu_data() + 2);
+    return out;
+  }
+};
+TYPED_TEST_SUITE(GpuSolverTest, TestDtypes);
+
+TYPED_TEST(GpuSolverTest, SgdUpdateEqualsTheCpu) {
+  REQUIRE_GPU_OR_SKIP();
+  for (const char* regularization : {"L2", "L1"}) {
+    for (int iter_size : {1, 2}) {
+      SCOPED_TRACE(std::string(regularization) + " iter_size " + std::to_string(iter_size));
+      const auto cpu = this->Train(ComputeMode::kCpu, regularization, iter_size);
+      const auto gpu = this->Train(ComputeMode::kGpu, regularization, iter_size);
+      for (size_t i = 0; i < cpu.size(); ++i) EXPECT_NEAR(gpu[i], cpu[i], 1e-5) << i;
+    }
+  }
+}
+
+}  // namespace deepspark
