@@ -13,21 +13,43 @@
 # and ninja, not Debian's -dev packages).
 #
 # Usage: scripts/gpu-check.sh            (OUT=... to choose the folder)
+# On the lent machine: scripts/gpu-bundle.sh here first, then the device
+# tool's run(command="OUT=$OUT scripts/gpu-check.sh", carry=[".gpu-bundle"]).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT="${OUT:-build/gpu-check}"
 mkdir -p "$OUT"
 
-if ! grep -q "DEEPSPARK_WITH_CUDA:INTERNAL=ON\|CMAKE_CUDA_COMPILER:" build/CMakeCache.txt 2>/dev/null ||
-   [ ! -x build/deepspark_tests ]; then
+# The binaries: from .gpu-bundle/bundle.tar.xz (scripts/gpu-bundle.sh, made
+# where the project's libraries are installed) when it is there, else a CUDA
+# build here.
+TOOL=build/deepspark
+TESTS=build/deepspark_tests
+if [ -f .gpu-bundle/bundle.tar.xz ]; then
+  unpack="$(mktemp -d)"
+  trap 'rm -rf "$unpack"' EXIT
+  xz -dc .gpu-bundle/bundle.tar.xz | tar -C "$unpack" -xf - || { echo "gpu-check: bad bundle" >&2; exit 1; }
+  export LD_LIBRARY_PATH="$unpack/bundle/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  TOOL="$unpack/bundle/deepspark"
+  TESTS="$unpack/bundle/deepspark_tests"
+  export DEEPSPARK_TOOL_PATH="$TOOL"
+  # cuBLAS from the machine's toolkit or from PyTorch's wheel, whichever is there.
+  if [ -z "${DEEPSPARK_CUBLAS:-}" ]; then
+    for f in /usr/local/cuda/lib64/libcublas.so.13 \
+             $(python3 -c 'import nvidia.cublas, os; print(os.path.join(nvidia.cublas.__path__[0], "lib", "libcublas.so.13"))' 2>/dev/null); do
+      if [ -f "$f" ]; then export DEEPSPARK_CUBLAS="$f"; break; fi
+    done
+  fi
+elif ! grep -q "CMAKE_CUDA_COMPILER:" build/CMakeCache.txt 2>/dev/null || [ ! -x "$TESTS" ]; then
   cmake -S . -B build -G Ninja -DDEEPSPARK_CUDA=ON -DDEEPSPARK_BUILD_BENCH=OFF >/dev/null &&
     ninja -C build deepspark_tests deepspark_tool || { echo "gpu-check: build failed" >&2; exit 1; }
 fi
+echo "tool: $TOOL; cuBLAS: ${DEEPSPARK_CUBLAS:-found by the loader}"
 
-build/deepspark device-query > "$OUT/device-query.txt" 2>&1
+"$TOOL" device-query > "$OUT/device-query.txt" 2>&1
 query_rc=$?
 cat "$OUT/device-query.txt"
-build/deepspark_tests --gtest_filter='Gpu*:*/Gpu*:ComputeMode*' --gtest_output="json:$OUT/gpu-tests.json" \
+"$TESTS" --gtest_filter='Gpu*:*/Gpu*:ComputeMode*' --gtest_output="json:$OUT/gpu-tests.json" \
   > "$OUT/gpu-tests.log" 2>&1
 tests_rc=$?
 tail -n 30 "$OUT/gpu-tests.log"

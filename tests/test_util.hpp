@@ -30,7 +30,13 @@ inline std::string SharedDir() {
   return stat(beside.c_str(), &st) == 0 && S_ISDIR(st.st_mode) ? beside : "/work/shared";
 }
 inline std::string CaffeZooDir() { return SharedDir() + "/caffe-zoo"; }
-inline std::string ToolPath() { return DEEPSPARK_TOOL_PATH; }
+// The deepspark binary: DEEPSPARK_TOOL_PATH from the environment (a test
+// binary run away from its build tree: scripts/gpu-check.sh's bundle), else
+// the build's.
+inline std::string ToolPath() {
+  const char* env = std::getenv("DEEPSPARK_TOOL_PATH");
+  return env && *env ? env : DEEPSPARK_TOOL_PATH;
+}
 
 // Runs fn in a child process, so that a crash (a SIGBUS, an abort) fails
 // the test instead of ending the test binary. Returns the message of the
