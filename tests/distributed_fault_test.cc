@@ -213,11 +213,21 @@ TEST_P(DistFaultTest, JobReachesItsAccuracy) {
   // The faults happened: a test that injected none would prove nothing.
   const FaultCounts counts = network.counts();
   const std::string name = fault.name;
-  if (name == "drop") EXPECT_GT(counts.dropped, 0);
-  if (name == "delay") EXPECT_GT(counts.delayed, 0);
-  if (name == "duplicate") EXPECT_GT(counts.duplicated, 0);
-  if (name == "reorder") EXPECT_GT(counts.reordered, 0);
-  if (name == "cut") EXPECT_GT(counts.cut, 0);
+  if (name == "drop") {
+    EXPECT_GT(counts.dropped, 0);
+  }
+  if (name == "delay") {
+    EXPECT_GT(counts.delayed, 0);
+  }
+  if (name == "duplicate") {
+    EXPECT_GT(counts.duplicated, 0);
+  }
+  if (name == "reorder") {
+    EXPECT_GT(counts.reordered, 0);
+  }
+  if (name == "cut") {
+    EXPECT_GT(counts.cut, 0);
+  }
 }
 
 // The center split over the server and two shard servers (shard_server.hpp),

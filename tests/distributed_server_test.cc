@@ -572,21 +572,22 @@ TEST_F(DistServerMessageTest, ShortOrWrongShapePushIsRefused) {
   std::vector<float> delta(n0_ + 1, 1.f);
   // Payload shorter than the shard (the header claims the right count).
   Header h = PushHeader(n0_);
-  EXPECT_EQ(Ask({{&h, sizeof(h)}, {delta.data(), (n0_ - 1) * 4}}), kError);
-  EXPECT_EQ(Ask({{&h, sizeof(h)}, {delta.data(), n0_ * 4 - 2}}), kError);
+  EXPECT_EQ(Ask({{&h, sizeof(h)}, {delta.data(), static_cast<size_t>((n0_ - 1) * 4)}}), kError);
+  EXPECT_EQ(Ask({{&h, sizeof(h)}, {delta.data(), static_cast<size_t>(n0_ * 4 - 2)}}), kError);
   // No payload at all.
   EXPECT_EQ(Ask({{&h, sizeof(h)}}), kError);
   // Count and payload agree with each other but not with the shard.
   h = PushHeader(n0_ + 1);
   std::string what;
-  EXPECT_EQ(Ask({{&h, sizeof(h)}, {delta.data(), (n0_ + 1) * 4}}, &what), kError);
+  EXPECT_EQ(Ask({{&h, sizeof(h)}, {delta.data(), static_cast<size_t>((n0_ + 1) * 4)}}, &what),
+            kError);
   EXPECT_NE(what.find("shape"), std::string::npos) << what;
   h = PushHeader(n0_ - 1);
-  EXPECT_EQ(Ask({{&h, sizeof(h)}, {delta.data(), (n0_ - 1) * 4}}), kError);
+  EXPECT_EQ(Ask({{&h, sizeof(h)}, {delta.data(), static_cast<size_t>((n0_ - 1) * 4)}}), kError);
   // A SYNC of the wrong shape, too.
   h = PushHeader(n0_ + 1);
   h.kind = static_cast<uint16_t>(Kind::SYNC);
-  EXPECT_EQ(Ask({{&h, sizeof(h)}, {delta.data(), (n0_ + 1) * 4}}), kError);
+  EXPECT_EQ(Ask({{&h, sizeof(h)}, {delta.data(), static_cast<size_t>((n0_ + 1) * 4)}}), kError);
   EXPECT_EQ(server_->CenterForTest(), Initial());
 }
 
