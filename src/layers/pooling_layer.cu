@@ -75,11 +75,22 @@ __global__ void AvePoolForward(int n, const Dtype* bottom, Geometry g, Dtype* to
   }
 }
 
-// The outputs whose windows may hold input row h (and column w, alike).
-__device__ void CoveringOutputs(int x, int pad, int kernel, int stride, int pooled, int* start,
-                                int* end) {
-  *start = (x + pad < kernel) ? 0 : (x + pad - kernel) / stride + 1;
-  *end = min((x + pad) / stride + 1, pooled);
+// Input value `index`: its plane, row and column, and the outputs whose
+// windows may hold it (rows [phstart, phend), columns [pwstart, pwend)).
+struct InputSite {
+  int plane, h, w, phstart, phend, pwstart, pwend;
+};
+
+__device__ InputSite SiteOf(int index, const Geometry& g) {
+  InputSite s;
+  s.w = index % g.width;
+  s.h = (index / g.width) % g.height;
+  s.plane = index / (g.width * g.height);
+  s.phstart = (s.h + g.pad_h < g.kernel_h) ? 0 : (s.h + g.pad_h - g.kernel_h) / g.stride_h + 1;
+  s.phend = min((s.h + g.pad_h) / g.stride_h + 1, g.pooled_height);
+  s.pwstart = (s.w + g.pad_w < g.kernel_w) ? 0 : (s.w + g.pad_w - g.kernel_w) / g.stride_w + 1;
+  s.pwend = min((s.w + g.pad_w) / g.stride_w + 1, g.pooled_width);
+  return s;
 }
 
 template <typename Dtype>
@@ -87,17 +98,12 @@ __global__ void MaxPoolBackward(int n, const Dtype* top_diff, const Dtype* mask,
                                 Dtype* bottom_diff) {
   for (int index = blockIdx.x * blockDim.x + threadIdx.x; index < n;
        index += blockDim.x * gridDim.x) {
-    const int w = index % g.width;
-    const int h = (index / g.width) % g.height;
-    const int plane = index / (g.width * g.height);
-    int phstart, phend, pwstart, pwend;
-    CoveringOutputs(h, g.pad_h, g.kernel_h, g.stride_h, g.pooled_height, &phstart, &phend);
-    CoveringOutputs(w, g.pad_w, g.kernel_w, g.stride_w, g.pooled_width, &pwstart, &pwend);
-    const size_t offset = static_cast<size_t>(plane) * g.pooled_height * g.pooled_width;
-    const Dtype self = static_cast<Dtype>(h * g.width + w);
+    const InputSite s = SiteOf(index, g);
+    const size_t offset = static_cast<size_t>(s.plane) * g.pooled_height * g.pooled_width;
+    const Dtype self = static_cast<Dtype>(s.h * g.width + s.w);
     Dtype gradient = 0;
-    for (int ph = phstart; ph < phend; ++ph) {
-      for (int pw = pwstart; pw < pwend; ++pw) {
+    for (int ph = s.phstart; ph < s.phend; ++ph) {
+      for (int pw = s.pwstart; pw < s.pwend; ++pw) {
         const size_t o = offset + ph * g.pooled_width + pw;
         if (mask[o] == self) gradient += top_diff[o];
       }
@@ -110,19 +116,14 @@ template <typename Dtype>
 __global__ void AvePoolBackward(int n, const Dtype* top_diff, Geometry g, Dtype* bottom_diff) {
   for (int index = blockIdx.x * blockDim.x + threadIdx.x; index < n;
        index += blockDim.x * gridDim.x) {
-    const int w = index % g.width;
-    const int h = (index / g.width) % g.height;
-    const int plane = index / (g.width * g.height);
-    int phstart, phend, pwstart, pwend;
-    CoveringOutputs(h, g.pad_h, g.kernel_h, g.stride_h, g.pooled_height, &phstart, &phend);
-    CoveringOutputs(w, g.pad_w, g.kernel_w, g.stride_w, g.pooled_width, &pwstart, &pwend);
-    const size_t offset = static_cast<size_t>(plane) * g.pooled_height * g.pooled_width;
+    const InputSite s = SiteOf(index, g);
+    const size_t offset = static_cast<size_t>(s.plane) * g.pooled_height * g.pooled_width;
     Dtype gradient = 0;
-    for (int ph = phstart; ph < phend; ++ph) {
-      for (int pw = pwstart; pw < pwend; ++pw) {
+    for (int ph = s.phstart; ph < s.phend; ++ph) {
+      for (int pw = s.pwstart; pw < s.pwend; ++pw) {
         int hstart, hend, wstart, wend, pool_size;
         AveWindow(g, ph, pw, &hstart, &hend, &wstart, &wend, &pool_size);
-        if (h < hstart || h >= hend || w < wstart || w >= wend) continue;
+        if (s.h < hstart || s.h >= hend || s.w < wstart || s.w >= wend) continue;
         gradient += top_diff[offset + ph * g.pooled_width + pw] / pool_size;
       }
     }
