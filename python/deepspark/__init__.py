@@ -28,21 +28,40 @@ __version__ = "0.1.0"
 
 
 # pycaffe's module-level functions.
+_gpu_device = 0
+_on_gpu = False
+
+
 def set_mode_cpu():
-    """Runs on the CPU (the only mode of this build)."""
+    """Layers of this thread compute on the CPU (the default)."""
+    global _on_gpu
+    _on_gpu = False
+    _deepspark.use_cpu()
 
 
 def set_mode_gpu():
-    """This build runs on the CPU (GPU support is issue 9): says so once and
-    stays on the CPU, where a CPU-only Caffe would fail at the first layer."""
-    import warnings
-    warnings.warn("DeepSpark runs on the CPU in this build; set_mode_gpu() has no effect",
-                  RuntimeWarning, stacklevel=2)
+    """Layers of this thread run their GPU code on the device of
+    set_device (0 by default), as pycaffe's. Without a GPU (or a build
+    without CUDA) says why once and stays on the CPU, where pycaffe would
+    fail at the first layer. The GPU path is new and has not yet been run on
+    a GPU (README, "What is not there yet")."""
+    global _on_gpu
+    count, why = _deepspark.gpu_device_count()
+    if count == 0:
+        import warnings
+        warnings.warn("no GPU (%s): set_mode_gpu() keeps the CPU" % why, RuntimeWarning,
+                      stacklevel=2)
+        return
+    _deepspark.use_gpu(_gpu_device)
+    _on_gpu = True
 
 
 def set_device(device_id):
-    """Accepted for pycaffe's scripts; the CPU has one device."""
-    int(device_id)
+    """The GPU that set_mode_gpu uses (now, if already in GPU mode)."""
+    global _gpu_device
+    _gpu_device = int(device_id)
+    if _on_gpu:
+        _deepspark.use_gpu(_gpu_device)
 
 
 def set_random_seed(seed):

@@ -18,6 +18,7 @@
 #include "../../src/tools/commands.hpp"
 #include "deepspark/blob.hpp"
 #include "deepspark/common.hpp"
+#include "deepspark/gpu.hpp"
 #include "deepspark/hdf5_snapshot.hpp"
 #include "deepspark/io.hpp"
 #include "deepspark/layer_factory.hpp"
@@ -302,6 +303,24 @@ PYBIND11_MODULE(_deepspark, m) {
       .def_property_readonly("net", [](const PySolver& s) { return s.solver->net(); })
       .def_property_readonly("test_nets", [](const PySolver& s) { return s.solver->test_nets(); });
 
+  // pycaffe's set_mode_gpu/set_device (deepspark/__init__.py): the calling
+  // thread's device and compute mode (gpu.hpp).
+  m.def("gpu_device_count", [] {
+    std::string why;
+    const int count = Gpu().DeviceCount(&why);
+    return py::make_tuple(count, why);
+  });
+  m.def(
+      "use_gpu",
+      [](int device) {
+        std::string why;
+        const std::vector<int> ids =
+            ParseGpuIds(std::to_string(device), Gpu().DeviceCount(&why), why);
+        Gpu().SetDevice(ids[0]);
+        SetComputeMode(ComputeMode::kGpu);
+      },
+      py::arg("device"));
+  m.def("use_cpu", [] { SetComputeMode(ComputeMode::kCpu); });
   m.def("set_random_seed", &SetRandomSeed, py::arg("seed"));
   m.def("set_log_level", &SetMinLogLevel, py::arg("level"));
   m.def("log_level", &MinLogLevel);
