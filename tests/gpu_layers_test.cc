@@ -13,6 +13,9 @@
 #include "deepspark/layers/inner_product_layer.hpp"
 #include "deepspark/layers/pooling_layer.hpp"
 #include "deepspark/layers/relu_layer.hpp"
+#include "deepspark/layers/sigmoid_layer.hpp"
+#include "deepspark/layers/softmax_layer.hpp"
+#include "deepspark/layers/tanh_layer.hpp"
 #include "deepspark/net.hpp"
 #include "gpu_test_util.hpp"
 #include "gradient_checker.hpp"
@@ -180,6 +183,28 @@ TYPED_TEST(GpuLayerTest, PoolingEqualsTheCpu) {
           },
           {2, 3, 7, 6}, 1e-5);
     }
+  }
+}
+
+// CUDA's tanh/exp against libm's: equal to a few units in the last place.
+TYPED_TEST(GpuLayerTest, SigmoidTanHAndSoftmaxEqualTheCpu) {
+  REQUIRE_GPU_OR_SKIP();
+  ExpectGpuEqualsCpu<TypeParam>(
+      [] {
+        return std::make_unique<SigmoidLayer<TypeParam>>(ParseLayer("name: 's' type: 'Sigmoid'"));
+      },
+      {3, 4, 5}, 1e-6);
+  ExpectGpuEqualsCpu<TypeParam>(
+      [] { return std::make_unique<TanHLayer<TypeParam>>(ParseLayer("name: 't' type: 'TanH'")); },
+      {3, 4, 5}, 1e-6);
+  for (const char* axis : {"", "softmax_param { axis: 2 }", "softmax_param { axis: 0 }"}) {
+    SCOPED_TRACE(axis);
+    ExpectGpuEqualsCpu<TypeParam>(
+        [&] {
+          return std::make_unique<SoftmaxLayer<TypeParam>>(
+              ParseLayer(std::string("name: 'p' type: 'Softmax' ") + axis));
+        },
+        {3, 4, 5}, 1e-6);
   }
 }
 

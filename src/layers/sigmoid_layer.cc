@@ -36,6 +36,10 @@ void SigmoidLayer<Dtype>::Backward_cpu(const std::vector<Blob<Dtype>*>& top,
   });
 }
 
+#ifndef DEEPSPARK_WITH_CUDA
+DS_GPU_PATHS_ARE_CPU(SigmoidLayer)
+#endif
+
 INSTANTIATE_CLASS(SigmoidLayer);
 REGISTER_LAYER_CLASS(Sigmoid);
 

@@ -88,6 +88,10 @@ void SoftmaxLayer<Dtype>::Backward_cpu(const std::vector<Blob<Dtype>*>& top,
   caffe_mul(top[0]->count(), bottom_diff, y, bottom_diff);
 }
 
+#ifndef DEEPSPARK_WITH_CUDA
+DS_GPU_PATHS_ARE_CPU(SoftmaxLayer)
+#endif
+
 INSTANTIATE_CLASS(SoftmaxLayer);
 
 

@@ -36,6 +36,10 @@ void TanHLayer<Dtype>::Backward_cpu(const std::vector<Blob<Dtype>*>& top,
   });
 }
 
+#ifndef DEEPSPARK_WITH_CUDA
+DS_GPU_PATHS_ARE_CPU(TanHLayer)
+#endif
+
 INSTANTIATE_CLASS(TanHLayer);
 REGISTER_LAYER_CLASS(TanH);
 

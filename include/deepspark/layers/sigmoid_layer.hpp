@@ -13,6 +13,7 @@ namespace deepspark {
 template <typename Dtype>
 class SigmoidLayer : public NeuronLayer<Dtype> {
   DEEPSPARK_NEURON_LAYER_BOILERPLATE(SigmoidLayer, "Sigmoid");
+  DS_DECLARE_GPU_PATHS;  // sigmoid_layer.cu
 };
 
 }  // namespace deepspark

@@ -26,6 +26,7 @@ class SoftmaxLayer : public Layer<Dtype> {
                    const std::vector<Blob<Dtype>*>& top) override;
   void Backward_cpu(const std::vector<Blob<Dtype>*>& top, const std::vector<bool>& propagate_down,
                     const std::vector<Blob<Dtype>*>& bottom) override;
+  DS_DECLARE_GPU_PATHS;  // softmax_layer.cu
 
  private:
   // Softmax over the channels of one outer item, in place; scale: inner_num_

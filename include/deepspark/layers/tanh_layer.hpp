@@ -12,6 +12,7 @@ namespace deepspark {
 template <typename Dtype>
 class TanHLayer : public NeuronLayer<Dtype> {
   DEEPSPARK_NEURON_LAYER_BOILERPLATE(TanHLayer, "TanH");
+  DS_DECLARE_GPU_PATHS;  // tanh_layer.cu
 };
 
 }  // namespace deepspark
