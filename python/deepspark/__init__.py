@@ -29,13 +29,10 @@ __version__ = "0.1.0"
 
 # pycaffe's module-level functions.
 _gpu_device = 0
-_on_gpu = False
 
 
 def set_mode_cpu():
     """Layers of this thread compute on the CPU (the default)."""
-    global _on_gpu
-    _on_gpu = False
     _deepspark.use_cpu()
 
 
@@ -45,7 +42,6 @@ def set_mode_gpu():
     without CUDA) says why once and stays on the CPU, where pycaffe would
     fail at the first layer. The GPU path is new and has not yet been run on
     a GPU (README, "What is not there yet")."""
-    global _on_gpu
     count, why = _deepspark.gpu_device_count()
     if count == 0:
         import warnings
@@ -53,14 +49,13 @@ def set_mode_gpu():
                       stacklevel=2)
         return
     _deepspark.use_gpu(_gpu_device)
-    _on_gpu = True
 
 
 def set_device(device_id):
     """The GPU that set_mode_gpu uses (now, if already in GPU mode)."""
     global _gpu_device
     _gpu_device = int(device_id)
-    if _on_gpu:
+    if _deepspark.on_gpu():
         _deepspark.use_gpu(_gpu_device)
 
 

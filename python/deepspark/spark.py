@@ -21,6 +21,7 @@ partition has rows of one shape (too little data or a wrong row fails
 before training), and the stage starts only once the cluster has a slot for
 every task at once (else a clear error after slot_wait_s).
 """
+import contextlib
 import json
 import logging
 import os
@@ -175,25 +176,21 @@ def _read_batch_rows(frame, image_col, shape):
     return max(1, _READ_BATCH_BYTES // max(1, row_bytes))
 
 
-class _reader_batch_rows:
+@contextlib.contextmanager
+def _reader_batch_rows(session, rows):
     """Within the block, the session's vectorized readers fill batches of at
     most `rows` rows; the settings are restored (or unset) after it."""
-
-    def __init__(self, session, rows):
-        self.session, self.rows, self.saved = session, rows, {}
-
-    def __enter__(self):
-        for key in _READER_BATCH_CONFS:
-            self.saved[key] = self.session.conf.get(key, None)
-            current = int(self.saved[key]) if self.saved[key] else 4096
-            self.session.conf.set(key, str(min(current, self.rows)))
-
-    def __exit__(self, *exc):
-        for key, value in self.saved.items():
+    saved = {key: session.conf.get(key, None) for key in _READER_BATCH_CONFS}
+    for key, value in saved.items():
+        session.conf.set(key, str(min(int(value) if value else 4096, rows)))
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
             if value is None:
-                self.session.conf.unset(key)
+                session.conf.unset(key)
             else:
-                self.session.conf.set(key, value)
+                session.conf.set(key, value)
 
 
 def _records(data, image_col, label_col, shape=None):

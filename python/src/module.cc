@@ -321,6 +321,7 @@ PYBIND11_MODULE(_deepspark, m) {
       },
       py::arg("device"));
   m.def("use_cpu", [] { SetComputeMode(ComputeMode::kCpu); });
+  m.def("on_gpu", [] { return CurrentComputeMode() == ComputeMode::kGpu; });
   m.def("set_random_seed", &SetRandomSeed, py::arg("seed"));
   m.def("set_log_level", &SetMinLogLevel, py::arg("level"));
   m.def("log_level", &MinLogLevel);

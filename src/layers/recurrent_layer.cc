@@ -9,9 +9,15 @@ namespace deepspark {
 template <typename Dtype>
 int RecurrentLayer<Dtype>::NumOutput() const {
   const int num_output = static_cast<int>(this->layer_param_.recurrent_param().num_output());
-  REQUIRE(num_output > 0) << this->type() << " '" << this->layer_param_.name()
-                          << "': recurrent_param.num_output must be positive, got " << num_output;
+  REQUIRE(num_output > 0) << Where() << "recurrent_param.num_output must be positive, got "
+                          << num_output;
   return num_output;
+}
+
+// Built only inside a failing REQUIRE's message, never per forward.
+template <typename Dtype>
+std::string RecurrentLayer<Dtype>::Where() const {
+  return std::string(this->type()) + " '" + this->layer_param_.name() + "': ";
 }
 
 template <typename Dtype>
@@ -44,18 +50,17 @@ bool RecurrentLayer<Dtype>::AllowForceBackward(int bottom_index) const {
 template <typename Dtype>
 void RecurrentLayer<Dtype>::LayerSetUp(const std::vector<Blob<Dtype>*>& bottom,
                                        const std::vector<Blob<Dtype>*>& top) {
-  const std::string context = std::string(this->type()) + " '" + this->layer_param_.name() + "': ";
   REQUIRE(bottom[0]->num_axes() >= 2)
-      << context << "bottom 0 (x) must be T x N x ... (timesteps, streams, ...), got "
+      << Where() << "bottom 0 (x) must be T x N x ... (timesteps, streams, ...), got "
       << bottom[0]->shape_string();
   T_ = bottom[0]->shape(0);
   N_ = bottom[0]->shape(1);
-  REQUIRE(T_ > 0) << context << "bottom 0 (x) has no timesteps: " << bottom[0]->shape_string();
+  REQUIRE(T_ > 0) << Where() << "bottom 0 (x) has no timesteps: " << bottom[0]->shape_string();
   REQUIRE(bottom[1]->num_axes() == 2 && bottom[1]->shape(0) == T_ && bottom[1]->shape(1) == N_)
-      << context << "bottom 1 (cont) must be T x N = " << T_ << " x " << N_ << ", got "
+      << Where() << "bottom 1 (cont) must be T x N = " << T_ << " x " << N_ << ", got "
       << bottom[1]->shape_string();
   NumOutput();
-  LOG(INFO) << context << T_ << " timesteps of " << N_ << " independent streams";
+  LOG(INFO) << Where() << T_ << " timesteps of " << N_ << " independent streams";
 
   expose_hidden_ = this->layer_param_.recurrent_param().expose_hidden();
   const std::vector<std::string> output_names = OutputBlobNames();
@@ -68,7 +73,7 @@ void RecurrentLayer<Dtype>::LayerSetUp(const std::vector<Blob<Dtype>*>& bottom,
   static_input_ = static_cast<int>(bottom.size()) > 2 + num_hidden_exposed;
   if (static_input_) {
     REQUIRE(bottom[2]->num_axes() >= 1 && bottom[2]->shape(0) == N_)
-        << context << "bottom 2 (x_static) must be N x ... with N = " << N_ << ", got "
+        << Where() << "bottom 2 (x_static) must be N x ... with N = " << N_ << ", got "
         << bottom[2]->shape_string();
   }
 
@@ -140,11 +145,11 @@ void RecurrentLayer<Dtype>::LayerSetUp(const std::vector<Blob<Dtype>*>& bottom,
   }
   if (!given.empty()) {
     REQUIRE(given.size() == this->blobs_.size())
-        << context << given.size() << " parameter blobs given, " << this->blobs_.size()
+        << Where() << given.size() << " parameter blobs given, " << this->blobs_.size()
         << " expected";
     for (size_t i = 0; i < given.size(); ++i) {
       REQUIRE(given[i]->shape() == this->blobs_[i]->shape())
-          << context << "parameter blob " << i << " has shape " << given[i]->shape_string() << ", "
+          << Where() << "parameter blob " << i << " has shape " << given[i]->shape_string() << ", "
           << this->blobs_[i]->shape_string() << " expected";
       this->blobs_[i]->CopyFrom(*given[i]);
     }
@@ -170,19 +175,16 @@ void RecurrentLayer<Dtype>::LayerSetUp(const std::vector<Blob<Dtype>*>& bottom,
 template <typename Dtype>
 void RecurrentLayer<Dtype>::Reshape(const std::vector<Blob<Dtype>*>& bottom,
                                     const std::vector<Blob<Dtype>*>& top) {
-  const std::string context = std::string(this->type()) + " '" + this->layer_param_.name() + "': ";
   REQUIRE(bottom[0]->num_axes() >= 2 && bottom[0]->shape(0) == T_)
-      << context << "bottom 0 (x) must keep its " << T_ << " timesteps (fixed at setup), got "
+      << Where() << "bottom 0 (x) must keep its " << T_ << " timesteps (fixed at setup), got "
       << bottom[0]->shape_string();
   N_ = bottom[0]->shape(1);
   REQUIRE(bottom[1]->num_axes() == 2 && bottom[1]->shape(0) == T_ && bottom[1]->shape(1) == N_)
-      << context << "bottom 1 (cont) must be T x N = " << T_ << " x " << N_ << ", got "
+      << Where() << "bottom 1 (cont) must be T x N = " << T_ << " x " << N_ << ", got "
       << bottom[1]->shape_string();
   if (static_input_) {
-    REQUIRE(bottom[2]->shape(0) == N_ && bottom[2]->count() == x_static_input_blob_->count() /
-                                                                   x_static_input_blob_->shape(0) *
-                                                                   N_)
-        << context << "bottom 2 (x_static) must be N x ... with N = " << N_ << ", got "
+    REQUIRE(bottom[2]->shape(0) == N_ && bottom[2]->count(1) == x_static_input_blob_->count(1))
+        << Where() << "bottom 2 (x_static) must be N x ... with N = " << N_ << ", got "
         << bottom[2]->shape_string();
   }
   x_input_blob_->ReshapeLike(*bottom[0]);
@@ -202,7 +204,7 @@ void RecurrentLayer<Dtype>::Reshape(const std::vector<Blob<Dtype>*>& bottom,
     const int offset = 2 + (static_input_ ? 1 : 0);
     for (size_t j = 0; j < recur_input_blobs_.size(); ++j) {
       REQUIRE(recur_input_blobs_[j]->shape() == bottom[offset + j]->shape())
-          << context << "bottom " << offset + j << " (initial state) must be "
+          << Where() << "bottom " << offset + j << " (initial state) must be "
           << recur_input_blobs_[j]->shape_string() << ", got "
           << bottom[offset + j]->shape_string();
       recur_input_blobs_[j]->ShareData(*bottom[offset + j]);
@@ -255,8 +257,8 @@ template <typename Dtype>
 void RecurrentLayer<Dtype>::Backward_cpu(const std::vector<Blob<Dtype>*>& top,
                                          const std::vector<bool>& propagate_down,
                                          const std::vector<Blob<Dtype>*>& bottom) {
-  REQUIRE(!propagate_down[1]) << this->type() << " '" << this->layer_param_.name()
-                              << "': cannot backpropagate to the sequence indicators (cont)";
+  REQUIRE(!propagate_down[1]) << Where()
+                              << "cannot backpropagate to the sequence indicators (cont)";
   // Backpropagates to x, x_static and the parameters alike: the net asks for
   // this layer's backward only when one of them needs it.
   unrolled_net_->BackwardFromTo(last_layer_index_, 0);

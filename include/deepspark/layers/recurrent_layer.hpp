@@ -76,6 +76,8 @@ class RecurrentLayer : public Layer<Dtype> {
 
   // The recurrent_param num_output, checked positive.
   int NumOutput() const;
+  // "LSTM 'name': ", the start of this layer's error messages.
+  std::string Where() const;
 
   int T_ = 0;  // timesteps
   int N_ = 0;  // independent streams

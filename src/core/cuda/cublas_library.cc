@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "deepspark/common.hpp"
 
@@ -12,12 +13,16 @@ namespace deepspark {
 namespace {
 
 CublasLibrary Load() {
-  // The soname of the toolkit built against, then the toolkit's own folder
-  // (when the loader's path does not have it).
-  const std::string major = std::to_string(CUBLAS_VER_MAJOR);
-  const std::string candidates[] = {
-      "libcublas.so." + major, std::string(DEEPSPARK_CUDA_LIBRARY_DIR) + "/libcublas.so." + major,
-      "libcublas.so"};
+  // DEEPSPARK_CUBLAS if set (a pip wheel's copy, say), the soname of the
+  // toolkit built against, then the toolkit's own folder (when the loader's
+  // path does not have it).
+  const std::string soname = "libcublas.so." + std::to_string(CUBLAS_VER_MAJOR);
+  std::vector<std::string> candidates;
+  const char* env = std::getenv("DEEPSPARK_CUBLAS");
+  if (env && *env) candidates.push_back(env);
+  candidates.push_back(soname);
+  candidates.push_back(std::string(DEEPSPARK_CUDA_LIBRARY_DIR) + "/" + soname);
+  candidates.push_back("libcublas.so");
   void* handle = nullptr;
   std::string tried;
   for (const std::string& name : candidates) {
