@@ -25,48 +25,6 @@
 namespace deepspark {
 using namespace plumbing_test;
 
-namespace {
-
-// Forward and backward of `make()`'s layer on the CPU and on the GPU path,
-// from the same inputs, weights and top gradient: tops, bottom gradients
-// and parameter gradients agree to `tol`.
-template <typename Dtype, typename Make>
-void ExpectGpuEqualsCpu(Make make, const std::vector<int>& bottom_shape, double tol) {
-  struct Run {
-    std::unique_ptr<Layer<Dtype>> layer;
-    std::unique_ptr<Blob<Dtype>> bottom;
-    Blob<Dtype> top;
-  };
-  Run runs[2];
-  for (int side = 0; side < 2; ++side) {
-    ComputeModeScope mode(side == 0 ? ComputeMode::kCpu : ComputeMode::kGpu);
-    Run& r = runs[side];
-    r.layer = make();
-    r.bottom = GaussianBlob<Dtype>(bottom_shape, 11);
-    std::vector<Blob<Dtype>*> bottom{r.bottom.get()}, top{&r.top};
-    SeedThreadRng(5, 0);  // the same filled weights on both sides
-    r.layer->SetUp(bottom, top);
-    r.layer->Forward(bottom, top);
-    for (int i = 0; i < r.top.count(); ++i) {
-      r.top.mutable_cpu_diff()[i] = Dtype(std::sin(i + 1.0));
-    }
-    for (auto& p : r.layer->blobs()) caffe_set(p->count(), Dtype(0), p->mutable_cpu_diff());
-    r.layer->Backward(top, {true}, bottom);
-  }
-  auto expect_near = [&](const Dtype* a, const Dtype* b, int n, const char* what) {
-    for (int i = 0; i < n; ++i) EXPECT_NEAR(a[i], b[i], tol) << what << " " << i;
-  };
-  expect_near(runs[0].top.cpu_data(), runs[1].top.cpu_data(), runs[0].top.count(), "top");
-  expect_near(runs[0].bottom->cpu_diff(), runs[1].bottom->cpu_diff(), runs[0].bottom->count(),
-              "bottom diff");
-  for (size_t p = 0; p < runs[0].layer->blobs().size(); ++p) {
-    expect_near(runs[0].layer->blobs()[p]->cpu_diff(), runs[1].layer->blobs()[p]->cpu_diff(),
-                runs[0].layer->blobs()[p]->count(), "param diff");
-  }
-}
-
-}  // namespace
-
 TEST(ComputeModeTest, IsPerThreadAndCpuByDefault) {
   EXPECT_EQ(CurrentComputeMode(), ComputeMode::kCpu);
   ComputeModeScope gpu(ComputeMode::kGpu);
