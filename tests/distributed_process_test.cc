@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "data_test_util.hpp"
+#include "deepspark/gpu.hpp"
 #include "deepspark/tools.hpp"
 #include "test_util.hpp"
 
@@ -223,6 +224,32 @@ TEST_F(DistProcessTest, LocalJobTrainsTheCenter) {
   EXPECT_GT(lines, 3);
   EXPECT_EQ(joins, 2);
   EXPECT_EQ(ends, 1);
+}
+
+// `train --workers 2 --gpu=all`: worker i trains on GPU i mod the count
+// and the center learns; without a GPU the job refuses before it starts
+// anything, saying why.
+TEST_F(DistProcessTest, GpuWorkersTakeTheirRankModTheDevices) {
+  const std::string solver = WriteSolver(200, 0);
+  const std::string log = dir_ / "train.log";
+  pid_t train =
+      Spawn({"train", "--solver=" + solver, "--workers=2", "--threads=1", "--gpu=all"}, log);
+  const int status = WaitExit(train, kHangGuardS);
+  std::string why;
+  const int count = Gpu().DeviceCount(&why);
+  if (count == 0) {
+    EXPECT_NE(status, 0);
+    EXPECT_TRUE(Contains(log, "--gpu=all: no CUDA device")) << ReadAll(log);
+    EXPECT_FALSE(std::filesystem::exists(dir_ / "mlp_job")) << "started before the check";
+    return;
+  }
+  ASSERT_EQ(status, 0) << ReadAll(log);
+  for (int rank = 0; rank < 2; ++rank) {
+    const std::string worker_log = dir_ / ("mlp_job/worker_" + std::to_string(rank) + ".log");
+    EXPECT_TRUE(Contains(worker_log, "trains on GPU " + std::to_string(rank % count)))
+        << ReadAll(worker_log);
+  }
+  EXPECT_GT(TestAccuracy(dir_ / "mlp_iter_200.caffemodel"), 0.7);
 }
 
 TEST_F(DistProcessTest, WorkerThatFailsFailsTheJobNamingIt) {

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "deepspark/blob.hpp"
+#include "deepspark/distributed/worker.hpp"
 #include "deepspark/gpu_math.hpp"
 #include "deepspark/math_functions.hpp"
 #include "deepspark/syncedmem.hpp"
@@ -66,7 +67,41 @@ struct RuntimeOverride {
   GpuRuntime* previous;
 };
 
+// A runtime that has `count` devices and does nothing else: enough for the
+// choice of a device, which only counts.
+class CountOnlyGpu : public FailingGpu {
+ public:
+  explicit CountOnlyGpu(int count) : count_(count) {}
+  int DeviceCount(std::string* why) override {
+    if (why) *why = count_ ? "" : "injected: none";
+    return count_;
+  }
+
+ private:
+  int count_;
+};
+
 }  // namespace
+
+// Distributed workers: rank i takes ids[i mod their count] (Caffe's --gpu
+// spelling), or every device of the machine under solver_mode GPU.
+TEST(GpuFlagTest, WorkerTakesItsRankModTheIds) {
+  CountOnlyGpu three(3);
+  RuntimeOverride use(&three);
+  EXPECT_EQ(distributed::WorkerGpu("all", false, 0), 0);
+  EXPECT_EQ(distributed::WorkerGpu("all", false, 4), 1);
+  EXPECT_EQ(distributed::WorkerGpu("2,0", false, 2), 2);
+  EXPECT_EQ(distributed::WorkerGpu("2,0", false, 3), 0);
+  EXPECT_EQ(distributed::WorkerGpu("1", true, 5), 1);
+  EXPECT_EQ(distributed::WorkerGpu("", true, 5), 2);
+  EXPECT_EQ(distributed::WorkerGpu("", false, 5), -1);
+  ExpectErrorWith([] { distributed::WorkerGpu("3", false, 0); },
+                  {"--gpu=3", "device 3 does not exist"});
+  CountOnlyGpu none(0);
+  RuntimeOverride use_none(&none);
+  EXPECT_EQ(distributed::WorkerGpu("", true, 1), -1);  // solver_mode GPU here: the CPU, warned
+  ExpectErrorWith([] { distributed::WorkerGpu("all", false, 1); }, {"--gpu=all", "injected: none"});
+}
 
 TEST(GpuFlagTest, IdsAreCheckedAgainstTheDevices) {
   EXPECT_EQ(ParseGpuIds("0", 2, ""), (std::vector<int>{0}));

@@ -101,6 +101,9 @@ class DeepSparkClassifier(Estimator, _ModelParams, HasLabelCol, HasValidationInd
     resumeFrom = Param(Params._dummy(), "resumeFrom",
                        "a center snapshot (PREFIX_iter_N.serverstate, any Hadoop path, its "
                        ".caffemodel beside it) to resume training from", TypeConverters.toString)
+    gpu = Param(Params._dummy(), "gpu", "GPUs of each worker's host, as Caffe's --gpu: N, a,b "
+                "or all (worker i on ids[i mod count]); empty: the solver's solver_mode",
+                TypeConverters.toString)
     feed = Param(Params._dummy(), "feed", "how a task hands its partition to its worker: "
                  "records (a local record file, streamed) or lmdb (a local LMDB)",
                  TypeConverters.toString)
@@ -111,11 +114,12 @@ class DeepSparkClassifier(Estimator, _ModelParams, HasLabelCol, HasValidationInd
                  heartbeatTimeoutMs=0, inputCol="image", labelCol="label",
                  predictionCol="prediction", probabilityCol="probability", imageShape=None,
                  batchSize=64, feed="records", validationIndicatorCol=None, outputPath="",
-                 resumeFrom=""):
+                 resumeFrom="", gpu=""):
         super().__init__()
         self._setDefault(solverCwd="", numWorkers=2, mode="async-easgd", tau=0, movingRate=0.0,
                          maxIter=0, testSource="", workdir="", threads=1, heartbeatTimeoutMs=0,
-                         labelCol="label", feed="records", outputPath="", resumeFrom="")
+                         labelCol="label", feed="records", outputPath="", resumeFrom="",
+                         gpu="")
         kwargs = {k: v for k, v in self._input_kwargs.items() if v is not None}
         self._set(**kwargs)
 
@@ -144,7 +148,7 @@ class DeepSparkClassifier(Estimator, _ModelParams, HasLabelCol, HasValidationInd
             workdir=workdir, threads=get(self.threads),
             heartbeat_timeout_ms=get(self.heartbeatTimeoutMs) or None, solver_cwd=solver_cwd,
             feed=get(self.feed), test_data=test_df, output_path=get(self.outputPath) or None,
-            resume_from=get(self.resumeFrom) or None)
+            resume_from=get(self.resumeFrom) or None, gpu=get(self.gpu) or None)
         first = train_df.select(get(self.inputCol)).first()[0]
         image_shape = list(ds_spark._to_chw(first, shape).shape)
         deploy_path = os.path.join(workdir, "deploy.prototxt")

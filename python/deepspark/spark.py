@@ -25,6 +25,7 @@ import contextlib
 import json
 import logging
 import os
+import re
 import socket
 import shutil
 import subprocess
@@ -274,7 +275,8 @@ def _spill(path, rows, shape, feed):
                                    backend="records" if feed == "records" else "lmdb")
 
 
-def _partition_task(server, key_text, shape, tool, threads, pid_dir, worker_env, feed, counts):
+def _partition_task(server, key_text, shape, tool, threads, pid_dir, worker_env, feed, counts,
+                    gpu=None):
     """The stage's task: returns [(rank, worker exit status, attempt)]. A
     worker that exits with an error fails the task (Spark retries it, then
     fails the job with the worker's last lines); one killed by a signal was
@@ -321,6 +323,8 @@ def _partition_task(server, key_text, shape, tool, threads, pid_dir, worker_env,
             env.setdefault("OMP_NUM_THREADS", str(threads))
             cmd = [worker_tool, "worker", "--server=" + server, "--rank=%d" % rank,
                    "--train-source=" + source, "--threads=%d" % threads]
+            if gpu:  # worker i on its host's GPU ids[i mod count]
+                cmd.append("--gpu=" + gpu)
             # Leave from the address Spark itself binds on this node (a node
             # with several addresses, or the emulated cluster's 127.0.1.i).
             local_ip = os.environ.get("SPARK_LOCAL_IP", "")
@@ -419,7 +423,7 @@ def train(data, solver, num_workers, mode="async-easgd", tau=None, moving_rate=N
           test_iter=None, test_interval=None, workdir=None, port=0,
           heartbeat_timeout_ms=None, threads=1, weights=None, verbose=True, pid_dir=None,
           worker_env=None, solver_cwd=None, slot_wait_s=30, feed="records", test_data=None,
-          output_path=None, resume_from=None):
+          output_path=None, resume_from=None, gpu=None):
     """Trains `solver` (a solver prototxt path) on `data` with num_workers
     Spark tasks; returns (center .caffemodel path, deepspark.Net in TEST
     phase with the center's weights).
@@ -439,6 +443,11 @@ def train(data, solver, num_workers, mode="async-easgd", tau=None, moving_rate=N
     (PREFIX_iter_N.serverstate, any Hadoop path, its .caffemodel beside it)
     the job starts from: the center and its iteration are restored and the
     workers go on from there to max_iter.
+    gpu: the GPUs of each worker's host, as Caffe's --gpu ("0", "0,1" or
+    "all"): worker i trains on ids[i mod their count] (several workers share
+    a device when a host runs more); None: the solver's solver_mode decides
+    (GPU: every device of the host, CPU: none). A host without the GPUs
+    fails its worker with the reason.
     max_iter, test_source, test_iter, test_interval override the solver
     (test_source: an LMDB, LevelDB or record file on the driver). solver_cwd: the folder the
     solver's relative paths start from (default: the current one).
@@ -450,6 +459,8 @@ def train(data, solver, num_workers, mode="async-easgd", tau=None, moving_rate=N
     """
     if feed not in ("records", "lmdb"):
         raise ValueError("feed must be 'records' or 'lmdb', not %r" % (feed,))
+    if gpu is not None and not re.fullmatch(r"all|\d+(,\d+)*", str(gpu)):
+        raise ValueError("gpu must be a device id, ids like '0,1' or 'all', not %r" % (gpu,))
     if test_data is not None and test_source:
         raise ValueError("give test_data or test_source, not both")
     rdd = _records(data, image_col, label_col, shape)
@@ -561,7 +572,7 @@ def train(data, solver, num_workers, mode="async-easgd", tau=None, moving_rate=N
                    interruptOnCancel=True)
     try:
         task = _partition_task(server_addr, key_text, shape, tool, threads, pid_dir, worker_env,
-                               feed, counts)
+                               feed, counts, gpu=str(gpu) if gpu is not None else None)
         statuses = rdd.mapPartitions(task).collect()
     except BaseException as e:
         sc.cancelJobGroup(group)

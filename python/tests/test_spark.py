@@ -111,6 +111,8 @@ def test_rdd_of_arrays_through_lmdb(tmp_path):
             workdir=str(tmp_path / "job"), solver_cwd=CAFFE_ROOT, verbose=False, feed="lmdb")
         with pytest.raises(ValueError, match="feed must be"):
             deepspark.spark.train(rdd, SOLVER, 2, feed="hdfs")
+        with pytest.raises(ValueError, match="gpu must be a device id"):
+            deepspark.spark.train(rdd, SOLVER, 2, gpu="first")
     finally:
         spark.stop()
     assert float(net.forward()["accuracy"]) > 0.8

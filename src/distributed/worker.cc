@@ -14,6 +14,7 @@
 #include "deepspark/distributed/exchange_rule.hpp"
 #include "deepspark/distributed/job.hpp"
 #include "deepspark/distributed/param_client.hpp"
+#include "deepspark/gpu.hpp"
 #include "deepspark/math_functions.hpp"
 #include "deepspark/parallel.hpp"
 #include "deepspark/solver_factory.hpp"
@@ -92,6 +93,12 @@ class ExchangeCallback : public Solver<float>::Callback {
   }
 
   void Exchange(int iter) {
+    // On a GPU the parameters were updated on the device: bring them into
+    // the flat host buffer (their host memory) for the rule, and mark that
+    // buffer as the newer side afterwards, so the next step copies the
+    // exchanged values back. On the CPU both are no-ops.
+    const auto& params = solver_->net()->learnable_params();
+    for (Blob<float>* blob : params) blob->cpu_data();
     RequireFinite(x_, "parameters", iter);
     const auto start = Clock::now();
     client_->set_iter(iter);
@@ -103,6 +110,7 @@ class ExchangeCallback : public Solver<float>::Callback {
     rates.factor = DecayedRate(sched.server_factor(), sched.factor_decay_rate(),
                                sched.factor_decay_step(), sched.factor_decay_limit(), iter);
     rule_->Exchange(*client_, x_, rates);
+    for (Blob<float>* blob : params) blob->mutable_cpu_data();
     client_->CountExchange(std::chrono::duration<double, std::milli>(Clock::now() - start).count());
   }
 
@@ -176,6 +184,15 @@ void RunHeartbeats(const std::string& endpoint, int rank, SharedMetrics& shared,
 
 }  // namespace
 
+int WorkerGpu(const std::string& flag, bool solver_wants_gpu, int rank) {
+  CHECK(rank >= 0);
+  std::string why;
+  const int count = Gpu().DeviceCount(&why);
+  if (flag.empty()) return solver_wants_gpu && count > 0 ? rank % count : -1;
+  const std::vector<int> ids = ParseGpuIds(flag, count, why);
+  return ids[rank % ids.size()];
+}
+
 int RunWorker(const WorkerOptions& options) {
   REQUIRE(!options.server.empty()) << "worker needs --server (the job's address)";
   SetNumThreads(options.threads);
@@ -229,6 +246,22 @@ int RunWorker(const WorkerOptions& options) {
     SetDataPartition(param.mutable_train_net_param(), caffe::TRAIN, partition);
   }
   param.set_base_lr(param.base_lr() * spec.lr_scale());
+  // The device before the solver: its net's blobs are then made where
+  // they are used. This thread runs the steps; the heartbeat thread only
+  // talks to the server.
+  const int device =
+      WorkerGpu(options.gpu, param.solver_mode() == caffe::SolverParameter::GPU, rank);
+  if (device >= 0) {
+    Gpu().SetDevice(device);
+    SetComputeMode(ComputeMode::kGpu);
+    LOG(INFO) << "Worker " << rank << " trains on GPU " << device << " ("
+              << Gpu().Properties(device).name << ")";
+  } else if (param.solver_mode() == caffe::SolverParameter::GPU) {
+    std::string why;
+    Gpu().DeviceCount(&why);
+    LOG(WARNING) << "Worker " << rank << ": solver_mode is GPU but there is no GPU here (" << why
+                 << "); training on the CPU";
+  }
   std::unique_ptr<Solver<float>> solver = CreateSolver<float>(param);
   solver->set_lr_schedule_scale(spec.lr_schedule_scale());
   if (spec.lr_scale() != 1.f || spec.lr_schedule_scale() != 1.f) {

@@ -23,6 +23,7 @@
 #include "deepspark/distributed/job.hpp"
 #include "deepspark/distributed/shard_server.hpp"
 #include "deepspark/distributed/worker.hpp"
+#include "deepspark/gpu.hpp"
 #include "deepspark/io.hpp"
 #include "job_result.hpp"
 
@@ -201,6 +202,14 @@ int RunLocalJob(const std::string& solver_path, const std::string& weights,
                 const DistOptions& opt) {
   REQUIRE(opt.workers >= 1) << "--workers must be at least 1";
   distributed::ServerOptions server_options = MakeServerOptions(solver_path, opt, weights, "");
+  if (!opt.gpu.empty()) {
+    // Checked here, before anything starts, as each worker checks it again.
+    std::string why;
+    const int count = Gpu().DeviceCount(&why);
+    const std::vector<int> ids = ParseGpuIds(opt.gpu, count, why);
+    LOG(INFO) << opt.workers << " workers on GPU(s) " << opt.gpu << ": worker i on GPU "
+              << "ids[i mod " << ids.size() << "]";
+  }
   // A fresh key for this job, readable by this user only.
   const std::string prefix = server_options.solver.snapshot_prefix().empty()
                                  ? std::string("deepspark")
@@ -235,6 +244,7 @@ int RunLocalJob(const std::string& solver_path, const std::string& weights,
     const int hardware = static_cast<int>(std::thread::hardware_concurrency());
     const int threads = opt.threads > 0 ? opt.threads : std::max(1, hardware / opt.workers);
     args.push_back("--threads=" + std::to_string(threads));
+    if (!opt.gpu.empty()) args.push_back("--gpu=" + opt.gpu);
     const std::string log = run_dir + "/worker_" + std::to_string(i) + ".log";
     children.push_back(SpawnWorker(self, args, log));
     LOG(INFO) << "Started worker " << i << " (pid " << children.back() << "), log " << log;
@@ -397,6 +407,9 @@ Command AddWorkerCommand(CLI::App* app) {
   app->add_option("--source-address", opt->worker.source_address,
                   "local IP address this worker's connections leave from (multi-homed "
                   "hosts, and the emulated cluster of bench/cluster)");
+  app->add_option("--gpu", opt->worker.gpu,
+                  "GPUs to train on: N, a,b or all; the worker takes ids[rank mod count] "
+                  "(default: solver_mode decides)");
   return [opt]() { return distributed::RunWorker(opt->worker); };
 }
 

@@ -32,6 +32,7 @@ struct DistOptions {
   int fail_rank = -1;         // fault injection only
   int fail_after = 10;
   int threads = 0;
+  std::string gpu;            // the workers' --gpu ("", "N", "a,b", "all"): rank mod the ids
   int tester_threads = 1;     // BLAS threads of the server's tester
   int resume_wait_s = 120;    // a resumed server waits this long for workers
   float target_accuracy = 0;  // benchmark: stop at this center accuracy

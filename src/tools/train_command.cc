@@ -33,9 +33,6 @@ int RunTrain(const TrainOptions& opt) {
   REQUIRE(!opt.solver.empty()) << "train needs --solver (a solver prototxt)";
   REQUIRE(opt.weights.empty() || opt.snapshot.empty())
       << "give --snapshot to resume training or --weights to finetune, not both";
-  REQUIRE(opt.gpu.empty() || opt.dist.workers == 0)
-      << "--gpu with --workers: distributed workers do not take a GPU yet (issue 9)";
-  const bool on_gpu = UseGpuFlag(opt.gpu);
   SetNumThreads(opt.threads);
   if (opt.dist.workers > 0) {
     REQUIRE(opt.snapshot.empty())
@@ -43,8 +40,10 @@ int RunTrain(const TrainOptions& opt) {
            "--snapshot=PREFIX_iter_N.serverstate`";
     DistOptions dist = opt.dist;
     dist.threads = opt.threads;
+    dist.gpu = opt.gpu;  // worker i takes GPU ids[i mod count]
     return RunLocalJob(opt.solver, opt.weights, dist);
   }
+  const bool on_gpu = UseGpuFlag(opt.gpu);
   caffe::SolverParameter param;
   ReadSolverParamsFromTextFile(opt.solver, &param);
   param.mutable_train_state()->set_level(opt.level);
@@ -88,7 +87,8 @@ Command AddTrainCommand(CLI::App* app) {
   app->add_option("--level", opt->level, "NetState level of the train net");
   app->add_option("--stage", opt->stage, "comma-separated NetState stages of the train net");
   app->add_option("--gpu", opt->gpu,
-                  "the GPU to train on (one id; Caffe's flag; overrides solver_mode/device_id)");
+                  "the GPU to train on (one id; Caffe's flag; overrides solver_mode/device_id); "
+                  "with --workers: N, a,b or all, worker i on ids[i mod count]");
   app->add_option("--sigint_effect", opt->sigint_effect, "stop (default), snapshot or none");
   app->add_option("--sighup_effect", opt->sighup_effect, "snapshot (default), stop or none");
   app->add_option("--threads", opt->threads,

@@ -22,10 +22,22 @@ struct WorkerOptions {
   int threads = 0;           // BLAS threads (0: library default)
   int rejoin_timeout_s = 120;
   std::string source_address;  // local IP the tcp connections leave from ("": any)
+  // Caffe's --gpu: "N", "a,b" or "all"; the worker trains on
+  // ids[rank mod their count] (WorkerGpu). "": the solver's solver_mode
+  // decides (GPU: rank mod this machine's devices; CPU: the CPU).
+  std::string gpu;
   // How to reach the server; null: ZeroMQ with the job key. Tests give an
   // InProcessNetwork node (then no key is read).
   std::shared_ptr<Transport> transport;
 };
+
+// The GPU a worker of `rank` trains on: ids[rank mod their count] of
+// --gpu=`flag` (so N workers spread over a host's devices, several to a
+// device when there are more workers), or, for an empty flag, every device
+// of the machine when `solver_wants_gpu` (solver_mode: GPU) and it has one;
+// -1 for the CPU. Throws deepspark::Error for a flag the machine's devices
+// do not satisfy (ParseGpuIds: no device, an id out of range).
+int WorkerGpu(const std::string& flag, bool solver_wants_gpu, int rank);
 
 // Runs until the worker's iterations are done or the server says stop.
 // Returns the process exit code; throws deepspark::Error on bad input.
