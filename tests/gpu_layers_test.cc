@@ -5,6 +5,7 @@
 // (scripts/gpu-check.sh runs them on one); the mode's own rules run here.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <thread>
 
 #include "deepspark/gpu.hpp"
@@ -93,8 +94,9 @@ TYPED_TEST(GpuLayerTest, ReLUEqualsTheCpu) {
   }
 }
 
-// im2col/col2im kernels and the GEMMs per group, for convolution and its
-// transpose, over kernels, strides, pads, dilations, groups and 1x1.
+// Both GPU engines of convolution (cuDNN, the default where it loads, and
+// Caffe's im2col/col2im kernels with the GEMMs per group) and deconvolution
+// (im2col), over kernels, strides, pads, dilations, groups and 1x1.
 TYPED_TEST(GpuLayerTest, ConvolutionAndDeconvolutionEqualTheCpu) {
   REQUIRE_GPU_OR_SKIP();
   const char* shapes[] = {"kernel_size: 3",
@@ -103,24 +105,48 @@ TYPED_TEST(GpuLayerTest, ConvolutionAndDeconvolutionEqualTheCpu) {
                           "kernel_size: 3 dilation: 2 pad: 2",
                           "kernel_size: 1",
                           "kernel_size: 3 group: 2 pad: 1"};
-  for (const char* shape : shapes) {
-    const std::string conv = std::string("convolution_param { num_output: 4 ") + shape +
-                             " weight_filler { type: 'gaussian' std: 0.3 } bias_filler { type: "
-                             "'gaussian' std: 0.3 } }";
-    SCOPED_TRACE(shape);
-    ExpectGpuEqualsCpu<TypeParam>(
-        [&] {
-          return std::make_unique<ConvolutionLayer<TypeParam>>(
-              ParseLayer("name: 'conv' type: 'Convolution' " + conv));
-        },
-        {2, 4, 7, 6}, 1e-4);
-    ExpectGpuEqualsCpu<TypeParam>(
-        [&] {
-          return std::make_unique<DeconvolutionLayer<TypeParam>>(
-              ParseLayer("name: 'deconv' type: 'Deconvolution' " + conv));
-        },
-        {2, 4, 5, 4}, 1e-4);
+  for (const char* engine : {"DEFAULT", "CAFFE"}) {
+    for (const char* shape : shapes) {
+      const std::string conv = std::string("convolution_param { num_output: 4 engine: ") + engine +
+                               " " + shape +
+                               " weight_filler { type: 'gaussian' std: 0.3 } bias_filler { type: "
+                               "'gaussian' std: 0.3 } }";
+      SCOPED_TRACE(std::string(engine) + " " + shape);
+      ExpectGpuEqualsCpu<TypeParam>(
+          [&] {
+            return std::make_unique<ConvolutionLayer<TypeParam>>(
+                ParseLayer("name: 'conv' type: 'Convolution' " + conv));
+          },
+          {2, 4, 7, 6}, 1e-4);
+      ExpectGpuEqualsCpu<TypeParam>(
+          [&] {
+            return std::make_unique<DeconvolutionLayer<TypeParam>>(
+                ParseLayer("name: 'deconv' type: 'Deconvolution' " + conv));
+          },
+          {2, 4, 5, 4}, 1e-4);
+    }
   }
+}
+
+// cuDNN's algorithms are chosen again when the batch changes, and a
+// workspace limit of 0 still finds an algorithm (the implicit GEMM needs
+// none); the layer then still gives the CPU's numbers.
+TYPED_TEST(GpuLayerTest, CudnnConvolutionFollowsShapesAndWorkspaceLimit) {
+  REQUIRE_GPU_OR_SKIP();
+  const std::string conv =
+      "name: 'conv' type: 'Convolution' convolution_param { num_output: 3 kernel_size: 3 pad: 1 "
+      "engine: CUDNN weight_filler { type: 'gaussian' std: 0.3 } bias_filler { type: 'gaussian' "
+      "std: 0.3 } }";
+  for (int batch : {1, 5, 2}) {
+    ExpectGpuEqualsCpu<TypeParam>(
+        [&] { return std::make_unique<ConvolutionLayer<TypeParam>>(ParseLayer(conv)); },
+        {batch, 2, 6, 6}, 1e-4);
+  }
+  setenv("DEEPSPARK_CUDNN_WORKSPACE_MB", "0", 1);
+  ExpectGpuEqualsCpu<TypeParam>(
+      [&] { return std::make_unique<ConvolutionLayer<TypeParam>>(ParseLayer(conv)); }, {3, 2, 6, 6},
+      1e-4);
+  unsetenv("DEEPSPARK_CUDNN_WORKSPACE_MB");
 }
 
 // MAX (argmax routed back, ties to the first) and AVE (padding counted in

@@ -15,9 +15,10 @@
 
 namespace deepspark {
 
-// Loads the libraries the GPU math needs (cuBLAS, on first use otherwise)
-// and looks up every function it calls: throws deepspark::Error saying what
-// is missing. Needs no device.
+// Loads the libraries the GPU math needs (cuBLAS, and cuDNN for the
+// convolutions; on first use otherwise) and looks up every function it
+// calls: throws deepspark::Error saying what is missing. Needs no device.
+// (Without cuDNN the convolutions fall back to im2col + cuBLAS.)
 void LoadGpuMathLibraries();
 
 // C = alpha * op(A) * op(B) + beta * C, with op(A) M x K, op(B) K x N.

@@ -1,7 +1,14 @@
-// The GPU path of Convolution and Deconvolution: Caffe's im2col + GEMM per
-// image, with im2col/col2im as kernels and the GEMMs through cuBLAS, in the
-// same order and roles as base_conv_layer.cc. N-d convolutions (other than
-// 2 spatial axes, or force_nd_im2col) run their CPU code.
+// The GPU path of Convolution and Deconvolution. 2-D convolutions go
+// through cuDNN (cudnn_convolution.hpp) where it loads, unless the layer
+// says engine: CAFFE. Otherwise Caffe's im2col + GEMM per image, with
+// im2col/col2im as kernels and the GEMMs through cuBLAS, in the same order
+// and roles as base_conv_layer.cc. N-d convolutions (other than 2 spatial
+// axes, or force_nd_im2col) run their CPU code.
+#include <mutex>
+#include <string>
+
+#include "../core/cuda/cudnn_convolution.hpp"
+#include "../core/cuda/cudnn_library.hpp"
 #include "../core/cuda/kernel_launch.hpp"
 #include "deepspark/gpu_math.hpp"
 #include "deepspark/layers/base_conv_layer.hpp"
@@ -78,8 +85,65 @@ __global__ void Col2imKernel(int n, const Dtype* data_col, int height, int width
 }  // namespace
 
 template <typename Dtype>
+bool BaseConvolutionLayer<Dtype>::UseCudnn() {
+  // cuDNN's descriptors here are 4-D NCHW: 2 spatial axes after channel axis
+  // 1. Deconvolution stays on im2col + cuBLAS.
+  if (force_nd_im2col_ || num_spatial_axes_ != 2 || channel_axis_ != 1 || reverse_dimensions()) {
+    return false;
+  }
+  const auto engine = this->layer_param_.convolution_param().engine();
+  if (engine == caffe::ConvolutionParameter::CAFFE) return false;
+  if (!cudnn_checked_) {
+    cudnn_checked_ = true;
+    std::string why;
+    if (CudnnAvailable(&why)) {
+      cudnn_ = std::make_shared<CudnnConvolution<Dtype>>();
+    } else {
+      REQUIRE(engine != caffe::ConvolutionParameter::CUDNN)
+          << "layer '" << this->layer_param_.name() << "' asks for engine CUDNN: " << why;
+      static std::once_flag said;
+      std::call_once(
+          said, [&] { LOG(WARNING) << "convolutions on the GPU use im2col + cuBLAS: " << why; });
+    }
+  }
+  return cudnn_ != nullptr;
+}
+
+template <typename Dtype>
+void BaseConvolutionLayer<Dtype>::ConfigureCudnn() {
+  CudnnConvShape s;
+  s.num = num_;
+  s.channels = channels_;
+  s.height = input_shape(1);
+  s.width = input_shape(2);
+  s.num_output = num_output_;
+  s.out_height = output_shape_[0];
+  s.out_width = output_shape_[1];
+  s.kernel_h = kernel_shape_[0];
+  s.kernel_w = kernel_shape_[1];
+  s.pad_h = pad_[0];
+  s.pad_w = pad_[1];
+  s.stride_h = stride_[0];
+  s.stride_w = stride_[1];
+  s.dilation_h = dilation_[0];
+  s.dilation_w = dilation_[1];
+  s.group = group_;
+  cudnn_->Configure(s);
+}
+
+template <typename Dtype>
 void BaseConvolutionLayer<Dtype>::Forward_gpu(const std::vector<Blob<Dtype>*>& bottom,
                                               const std::vector<Blob<Dtype>*>& top) {
+  if (UseCudnn()) {
+    if (num_ == 0) return;  // cuDNN takes no empty tensor
+    ConfigureCudnn();
+    const Dtype* bias = bias_term_ ? this->blobs_[1]->gpu_data() : nullptr;
+    for (size_t i = 0; i < bottom.size(); ++i) {
+      cudnn_->Forward(bottom[i]->gpu_data(), this->blobs_[0]->gpu_data(), bias,
+                      top[i]->mutable_gpu_data());
+    }
+    return;
+  }
   if (force_nd_im2col_ || num_spatial_axes_ != 2) return Forward_cpu(bottom, top);
   const Dtype* weight = this->blobs_[0]->gpu_data();
   Dtype* col = is_1x1_ ? nullptr : col_buffers_[0]->mutable_gpu_data();
@@ -108,7 +172,7 @@ template <typename Dtype>
 void BaseConvolutionLayer<Dtype>::Backward_gpu(const std::vector<Blob<Dtype>*>& top,
                                                const std::vector<bool>& propagate_down,
                                                const std::vector<Blob<Dtype>*>& bottom) {
-  if (force_nd_im2col_ || num_spatial_axes_ != 2) {
+  if (!UseCudnn() && (force_nd_im2col_ || num_spatial_axes_ != 2)) {
     return Backward_cpu(top, propagate_down, bottom);
   }
   const Dtype* weight = this->blobs_[0]->gpu_data();
@@ -117,6 +181,16 @@ void BaseConvolutionLayer<Dtype>::Backward_gpu(const std::vector<Blob<Dtype>*>& 
   const bool bias_grad = bias_term_ && this->param_propagate_down(1);
   Dtype* weight_diff = weight_grad ? this->blobs_[0]->mutable_gpu_diff() : nullptr;
   Dtype* bias_diff = bias_grad ? this->blobs_[1]->mutable_gpu_diff() : nullptr;
+  if (cudnn_) {  // UseCudnn() above said so
+    if (num_ == 0) return;
+    ConfigureCudnn();
+    for (size_t i = 0; i < top.size(); ++i) {
+      if (!weight_grad && !bias_grad && !propagate_down[i]) continue;
+      cudnn_->Backward(top[i]->gpu_diff(), bottom[i]->gpu_data(), weight, weight_diff, bias_diff,
+                       propagate_down[i] ? bottom[i]->mutable_gpu_diff() : nullptr);
+    }
+    return;
+  }
   Dtype* col = is_1x1_ ? nullptr : col_buffers_[0]->mutable_gpu_data();
   for (size_t i = 0; i < top.size(); ++i) {
     if (!weight_grad && !bias_grad && !propagate_down[i]) continue;

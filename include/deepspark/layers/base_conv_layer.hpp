@@ -26,6 +26,9 @@
 
 namespace deepspark {
 
+template <typename Dtype>
+class CudnnConvolution;  // src/core/cuda/cudnn_convolution.hpp (CUDA builds)
+
 // Kernel geometry read from a ConvolutionParameter, validated; throws
 // deepspark::Error on bad values. Also used by the Im2col layer.
 struct ConvGeometry {
@@ -58,7 +61,9 @@ class BaseConvolutionLayer : public Layer<Dtype> {
                    const std::vector<Blob<Dtype> *> &top) override;
   void Backward_cpu(const std::vector<Blob<Dtype> *> &top, const std::vector<bool> &propagate_down,
                     const std::vector<Blob<Dtype> *> &bottom) override;
-  // The same on the GPU, one image after another (base_conv_layer.cu).
+  // The same on the GPU (base_conv_layer.cu): through cuDNN, the whole batch
+  // at once, for 2-D convolutions unless engine: CAFFE; else im2col + cuBLAS
+  // one image after another, as Caffe's own engine.
   DS_DECLARE_GPU_PATHS;
 
   // GEMM helpers for one image (n-th item): weights (out x kernel_dim) times
@@ -128,6 +133,15 @@ class BaseConvolutionLayer : public Layer<Dtype> {
   // Gradient accumulators of threads 1..T-1 (thread 0 adds into the blob's
   // diff directly): weights then bias, zeroed per Backward.
   Dtype *ThreadGradients(int t);
+
+  // Whether the GPU path goes through cuDNN; looks for it on first use.
+  bool UseCudnn();
+  // Describes the current shapes to cudnn_ (a no-op when they did not
+  // change).
+  void ConfigureCudnn();
+  // shared_ptr: the type is complete only in the CUDA build's .cu.
+  std::shared_ptr<CudnnConvolution<Dtype>> cudnn_;
+  bool cudnn_checked_ = false;
 
   std::vector<std::unique_ptr<Blob<Dtype>>> col_buffers_;
   Blob<Dtype> thread_gradients_;

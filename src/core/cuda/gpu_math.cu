@@ -6,6 +6,7 @@
 #include <map>
 
 #include "cublas_library.hpp"
+#include "cudnn_library.hpp"
 #include "deepspark/common.hpp"
 #include "deepspark/gpu_math.hpp"
 #include "kernel_launch.hpp"
@@ -74,7 +75,10 @@ __global__ void SignKernel(int n, const Dtype* x, Dtype* y) {
 
 }  // namespace
 
-void LoadGpuMathLibraries() { Cublas(); }
+void LoadGpuMathLibraries() {
+  Cublas();
+  Cudnn();
+}
 
 // Row-major C = op(A) op(B) is column-major C^T = op(B)^T op(A)^T: cuBLAS
 // gets B and A swapped, as in Caffe.
