@@ -19,82 +19,33 @@
 #include "deepspark/layer_factory.hpp"
 #include "deepspark/net.hpp"
 #include "deepspark/proto/caffe.pb.h"
+#include "layer_wiring.hpp"
 #include "test_util.hpp"
 
 namespace deepspark {
 namespace {
 
-// Parameters for the types that have no usable defaults (a kernel size, a
-// number of outputs); every other type is tried with its defaults.
-const std::map<std::string, std::string>& ParamsFor() {
-  static const auto* params = new std::map<std::string, std::string>{
-      {"Convolution", "convolution_param { num_output: 2 kernel_size: 3 pad: 1 }"},
-      {"Deconvolution", "convolution_param { num_output: 2 kernel_size: 3 pad: 1 }"},
-      {"Im2col", "convolution_param { kernel_size: 2 }"},
-      {"Pooling", "pooling_param { kernel_size: 2 stride: 2 }"},
-      {"SPP", "spp_param { pyramid_height: 2 }"},
-      {"InnerProduct", "inner_product_param { num_output: 2 }"},
-      {"Embed", "embed_param { num_output: 2 input_dim: 10 }"},
-      {"Reshape", "reshape_param { shape { dim: 0 dim: -1 } }"},
-      {"Tile", "tile_param { tiles: 2 }"},
-      {"Clip", "clip_param { min: -1 max: 1 }"},
-      {"LSTM", "recurrent_param { num_output: 2 }"},
-      {"RNN", "recurrent_param { num_output: 2 }"},
-  };
-  return *params;
-}
-
-// The bottoms a layer is tried with: the data alone, twice, with a label
-// per item (Accuracy, the losses) or per pixel (a segmentation loss), with
-// labels and an infogain matrix, or as pairs of vectors with a similarity
-// per pair (ContrastiveLoss).
-const std::vector<std::vector<std::string>>& BottomSets() {
-  static const auto* sets = new std::vector<std::vector<std::string>>{{"x"},
-                                                                      {"x", "x2"},
-                                                                      {"x", "label"},
-                                                                      {"x", "pixel_label"},
-                                                                      {"x", "pixel_label", "h"},
-                                                                      {"pair", "pair2", "label"},
-                                                                      {"seq", "cont"}};
-  return *sets;
-}
-
-// Inputs -> the layer under test, with backward forced through it. Of batch
-// `num`: x and x2 (num x 3 x 4 x 5), label (num), pixel_label (num x 1 x 4 x
-// 5), pair and pair2 (num x 3 x 1 x 1), a sequence seq (3 timesteps x num
-// streams x 4) and its cont (3 x num); h (3 x 3) has no batch axis. All 0.
+// Inputs (layer_wiring::Inputs(), of batch `num`, all 0) -> the layer under
+// test, with backward forced through it.
 std::string NetText(const std::string& type, int num, const std::vector<std::string>& bottoms,
                     int tops, caffe::Phase phase) {
-  const std::vector<std::pair<std::string, std::string>> inputs = {
-      {"x", "dim: N dim: 3 dim: 4 dim: 5"},
-      {"x2", "dim: N dim: 3 dim: 4 dim: 5"},
-      {"label", "dim: N"},
-      {"pixel_label", "dim: N dim: 1 dim: 4 dim: 5"},
-      {"pair", "dim: N dim: 3 dim: 1 dim: 1"},
-      {"pair2", "dim: N dim: 3 dim: 1 dim: 1"},
-      {"seq", "dim: 3 dim: N dim: 4"},
-      {"cont", "dim: 3 dim: N"},
-      {"h", "dim: 1 dim: 1 dim: 3 dim: 3"}};
   std::string text = "name: \"empty_batch\" force_backward: true state { phase: ";
   text += phase == caffe::TRAIN ? "TRAIN" : "TEST";
   text += " }\n";
   std::string tops_text, shapes, unused;
-  for (const auto& input : inputs) {
-    tops_text += "top: \"" + input.first + "\" ";
-    std::string shape = input.second;
-    if (shape.find('N') != std::string::npos)
-      shape.replace(shape.find('N'), 1, std::to_string(num));
-    shapes += "shape { " + shape + " } ";
-    if (std::find(bottoms.begin(), bottoms.end(), input.first) == bottoms.end()) {
-      unused += "bottom: \"" + input.first + "\" ";
+  for (const auto& input : layer_wiring::Inputs()) {
+    tops_text += "top: \"" + input.name + "\" ";
+    shapes += "shape { " + layer_wiring::WithBatch(input.shape, num) + " } ";
+    if (std::find(bottoms.begin(), bottoms.end(), input.name) == bottoms.end()) {
+      unused += "bottom: \"" + input.name + "\" ";
     }
   }
   text += "layer { name: \"in\" type: \"Input\" " + tops_text + "input_param { " + shapes + "} }\n";
-  auto it = ParamsFor().find(type);
+  auto it = layer_wiring::ParamsFor().find(type);
   text += "layer { name: \"under_test\" type: \"" + type + "\" ";
   for (const std::string& bottom : bottoms) text += "bottom: \"" + bottom + "\" ";
   for (int i = 0; i < tops; ++i) text += "top: \"y" + std::to_string(i) + "\" ";
-  text += (it == ParamsFor().end() ? std::string() : it->second) + " }\n";
+  text += (it == layer_wiring::ParamsFor().end() ? std::string() : it->second) + " }\n";
   // The inputs the layer does not read.
   text += "layer { name: \"rest\" type: \"Silence\" " + unused + "}\n";
   return text;
@@ -117,7 +68,7 @@ struct Wiring {
 // layers) or need parameters this test does not give.
 template <typename Dtype>
 bool FindWiring(const std::string& type, Wiring* wiring) {
-  for (const auto& bottoms : BottomSets()) {
+  for (const auto& bottoms : layer_wiring::BottomSets()) {
     for (int tops : {1, 0}) {
       try {
         Net<Dtype> net(Parse(NetText(type, 2, bottoms, tops, caffe::TRAIN)));
@@ -183,16 +134,8 @@ TEST_P(EmptyBatchTest, ForwardAndBackwardWorkOrNameTheLayer) {
   }
 }
 
-// Every registered type but the ones the tests themselves register.
-std::vector<std::string> RegisteredTypes() {
-  std::vector<std::string> types;
-  for (const std::string& type : LayerRegistry<float>::LayerTypeList()) {
-    if (type.find("Test") == std::string::npos) types.push_back(type);
-  }
-  return types;
-}
-
-INSTANTIATE_TEST_SUITE_P(Layers, EmptyBatchTest, ::testing::ValuesIn(RegisteredTypes()),
+INSTANTIATE_TEST_SUITE_P(Layers, EmptyBatchTest,
+                         ::testing::ValuesIn(layer_wiring::RegisteredTypes()),
                          [](const ::testing::TestParamInfo<std::string>& info) {
                            return info.param;
                          });

@@ -74,52 +74,72 @@ void ExpectGpuEqualsCpu(Make make, const std::vector<int>& bottom_shape, double 
   }
 }
 
-// A whole net (its text; force_backward and a loss at the end, so every
-// blob gets a gradient) forward and backward on the CPU and on the GPU
-// path, from the same seed (DummyData inputs and filled weights are drawn
-// alike; a uniform DummyData in [0, C) makes labels, truncated as Caffe
-// does): every blob's data and diff and every parameter's diff agree to
-// `tol`, relative to max(1, |cpu value|). Layers with randomness of their
-// own (Dropout) draw differently on the two paths: leave them out.
-template <typename Dtype>
-void ExpectGpuNetEqualsCpu(const std::string& net_text, double tol) {
-  caffe::NetParameter param;
-  ReadProtoFromTextString(net_text, "GPU comparison net", &param);
-  std::vector<std::vector<Dtype>> values[2];
+// What one run of a net computed: every blob's data and diff and every
+// parameter's diff, each named.
+struct NetValues {
   std::vector<std::string> names;
-  for (int side = 0; side < 2; ++side) {
-    ComputeModeScope mode(side == 0 ? ComputeMode::kCpu : ComputeMode::kGpu);
-    SeedThreadRng(7, 0);
-    Net<Dtype> net(param);
-    net.Forward();
-    net.Backward();
-    names.clear();
-    auto keep = [&](const Dtype* p, int n, const std::string& what) {
-      values[side].emplace_back(p, p + n);
-      names.push_back(what);
-    };
-    for (size_t b = 0; b < net.blobs().size(); ++b) {
-      const Blob<Dtype>& blob = *net.blobs()[b];
-      keep(blob.cpu_data(), blob.count(), "blob '" + net.blob_names()[b] + "' data");
-      keep(blob.cpu_diff(), blob.count(), "blob '" + net.blob_names()[b] + "' diff");
-    }
-    for (size_t p = 0; p < net.params().size(); ++p) {
-      const Blob<Dtype>& blob = *net.params()[p];
-      keep(blob.cpu_diff(), blob.count(), "param " + std::to_string(p) + " diff");
-    }
+  std::vector<std::vector<double>> values;
+};
+
+// One forward (and, with `backward`, one backward) of the net in `mode`,
+// from seed 7: DummyData inputs and filled weights are drawn alike in every
+// run.
+template <typename Dtype>
+NetValues RunNetOnce(const caffe::NetParameter& param, ComputeMode mode, bool backward) {
+  ComputeModeScope scope(mode);
+  SeedThreadRng(7, 0);
+  Net<Dtype> net(param);
+  net.Forward();
+  if (backward) net.Backward();
+  NetValues out;
+  auto keep = [&](const Dtype* p, int n, const std::string& what) {
+    out.values.emplace_back(p, p + n);
+    out.names.push_back(what);
+  };
+  for (size_t b = 0; b < net.blobs().size(); ++b) {
+    const Blob<Dtype>& blob = *net.blobs()[b];
+    keep(blob.cpu_data(), blob.count(), "blob '" + net.blob_names()[b] + "' data");
+    if (backward) keep(blob.cpu_diff(), blob.count(), "blob '" + net.blob_names()[b] + "' diff");
   }
-  ASSERT_EQ(values[0].size(), values[1].size());
-  for (size_t k = 0; k < values[0].size(); ++k) {
-    ASSERT_EQ(values[0][k].size(), values[1][k].size()) << names[k];
+  for (size_t p = 0; backward && p < net.params().size(); ++p) {
+    const Blob<Dtype>& blob = *net.params()[p];
+    keep(blob.cpu_diff(), blob.count(), "param " + std::to_string(p) + " diff");
+  }
+  return out;
+}
+
+// Two runs' values agree to `tol`, relative to max(1, |first|); at most
+// five failures reported per value.
+inline void ExpectSameNetValues(const NetValues& first, const NetValues& second, double tol) {
+  ASSERT_EQ(first.values.size(), second.values.size());
+  for (size_t k = 0; k < first.values.size(); ++k) {
+    ASSERT_EQ(first.values[k].size(), second.values[k].size()) << first.names[k];
     int reported = 0;
-    for (size_t i = 0; i < values[0][k].size() && reported < 5; ++i) {
-      const double cpu = values[0][k][i], gpu = values[1][k][i];
-      if (!(std::abs(gpu - cpu) <= tol * std::max(1.0, std::abs(cpu)))) {
-        ADD_FAILURE() << names[k] << " [" << i << "]: GPU " << gpu << ", CPU " << cpu;
+    for (size_t i = 0; i < first.values[k].size() && reported < 5; ++i) {
+      const double a = first.values[k][i], b = second.values[k][i];
+      if (std::isnan(a) && std::isnan(b)) continue;  // both undefined alike
+      if (!(std::abs(b - a) <= tol * std::max(1.0, std::abs(a)))) {
+        ADD_FAILURE() << first.names[k] << " [" << i << "]: " << b << " where the first run had "
+                      << a;
         ++reported;
       }
     }
   }
+}
+
+// A whole net (its text; force_backward and a loss at the end, so every
+// blob gets a gradient) forward and backward on the CPU and on the GPU
+// path, from the same seed (a uniform DummyData in [0, C) makes labels,
+// truncated as Caffe does): every blob's data and diff and every
+// parameter's diff agree to `tol` (relative; the second run is the GPU's).
+// Layers with randomness of their own (Dropout) draw differently on the two
+// paths: leave them out.
+template <typename Dtype>
+void ExpectGpuNetEqualsCpu(const std::string& net_text, double tol) {
+  caffe::NetParameter param;
+  ReadProtoFromTextString(net_text, "GPU comparison net", &param);
+  ExpectSameNetValues(RunNetOnce<Dtype>(param, ComputeMode::kCpu, true),
+                      RunNetOnce<Dtype>(param, ComputeMode::kGpu, true), tol);
 }
 
 }  // namespace deepspark
