@@ -8,6 +8,9 @@
 #include <string>
 #include <vector>
 
+#include "deepspark/io.hpp"
+#include "deepspark/net.hpp"
+#include "deepspark/rng.hpp"
 #include "deepspark/sgd_solvers.hpp"
 #include "deepspark/solver_factory.hpp"
 #include "gpu_test_util.hpp"
@@ -60,6 +63,67 @@ TYPED_TEST(GpuSolverTest, SgdUpdateEqualsTheCpu) {
       for (size_t i = 0; i < cpu.size(); ++i) EXPECT_NEAR(gpu[i], cpu[i], 1e-5) << i;
     }
   }
+}
+
+// Ten SGD steps of a small conv net on the GPU, its weights written as a
+// .caffemodel (read back from the device by the snapshot), loaded into a
+// TEST net on the CPU: the same weights, bit for bit, and the same outputs
+// as the GPU net's.
+TEST(GpuSolverCaffemodelTest, TrainedOnTheGpuLoadsOnTheCpu) {
+  REQUIRE_GPU_OR_SKIP();
+  const std::string net_text = R"(
+    name: "small"
+    layer { name: "data" type: "DummyData" top: "data" top: "label"
+            dummy_data_param { shape { dim: 4 dim: 2 dim: 8 dim: 8 } shape { dim: 4 }
+                               data_filler { type: "gaussian" std: 1 }
+                               data_filler { type: "uniform" min: 0 max: 2.999 } } }
+    layer { name: "conv" type: "Convolution" bottom: "data" top: "conv"
+            convolution_param { num_output: 3 kernel_size: 3 weight_filler { type: "xavier" } } }
+    layer { name: "relu" type: "ReLU" bottom: "conv" top: "conv" }
+    layer { name: "ip" type: "InnerProduct" bottom: "conv" top: "ip"
+            inner_product_param { num_output: 3 weight_filler { type: "xavier" } } }
+    layer { name: "loss" type: "SoftmaxWithLoss" bottom: "ip" bottom: "label" top: "loss" }
+  )";
+  caffe::SolverParameter solver_param;
+  ReadProtoFromTextString(net_text, "small net", solver_param.mutable_net_param());
+  solver_param.set_base_lr(0.1f);
+  solver_param.set_lr_policy("fixed");
+  solver_param.set_momentum(0.9f);
+  solver_param.set_max_iter(10);
+  solver_param.set_random_seed(3);
+  const std::string file = ::testing::TempDir() + "/gpu_trained.caffemodel";
+  std::vector<std::vector<float>> gpu_weights;
+  std::vector<float> gpu_output;
+  {
+    ComputeModeScope gpu(ComputeMode::kGpu);
+    auto solver = CreateSolver<float>(solver_param);
+    solver->Step(10);
+    caffe::NetParameter trained;
+    solver->net()->ToProto(&trained);
+    WriteProtoToBinaryFile(trained, file);
+    for (Blob<float>* p : solver->net()->learnable_params()) {
+      gpu_weights.emplace_back(p->cpu_data(), p->cpu_data() + p->count());
+    }
+    SeedThreadRng(9, 0);
+    solver->net()->Forward();
+    const Blob<float>& ip = *solver->net()->blob_by_name("ip");
+    gpu_output.assign(ip.cpu_data(), ip.cpu_data() + ip.count());
+  }
+  caffe::NetParameter net_param = solver_param.net_param();
+  net_param.mutable_state()->set_phase(caffe::TRAIN);
+  Net<float> cpu_net(net_param);
+  cpu_net.CopyTrainedLayersFrom(file);
+  ASSERT_EQ(cpu_net.learnable_params().size(), gpu_weights.size());
+  for (size_t p = 0; p < gpu_weights.size(); ++p) {
+    const Blob<float>& blob = *cpu_net.learnable_params()[p];
+    ASSERT_EQ(static_cast<size_t>(blob.count()), gpu_weights[p].size());
+    for (int i = 0; i < blob.count(); ++i) EXPECT_EQ(blob.cpu_data()[i], gpu_weights[p][i]);
+  }
+  SeedThreadRng(9, 0);  // the same DummyData batch
+  cpu_net.Forward();
+  const Blob<float>& ip = *cpu_net.blob_by_name("ip");
+  ASSERT_EQ(static_cast<size_t>(ip.count()), gpu_output.size());
+  for (int i = 0; i < ip.count(); ++i) EXPECT_NEAR(ip.cpu_data()[i], gpu_output[i], 1e-4) << i;
 }
 
 }  // namespace deepspark
