@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "deepspark/gpu.hpp"
+#include "deepspark/layer_factory.hpp"
 #include "deepspark/layers/convolution_layer.hpp"
 #include "deepspark/layers/deconvolution_layer.hpp"
 #include "deepspark/layers/inner_product_layer.hpp"
@@ -147,6 +148,36 @@ TYPED_TEST(GpuLayerTest, CudnnConvolutionFollowsShapesAndWorkspaceLimit) {
       [&] { return std::make_unique<ConvolutionLayer<TypeParam>>(ParseLayer(conv)); }, {3, 2, 6, 6},
       1e-4);
   unsetenv("DEEPSPARK_CUDNN_WORKSPACE_MB");
+}
+
+// The element-wise layers with GPU code of their own, over their
+// parameters (Power's four forms of dy/dx among them).
+TYPED_TEST(GpuLayerTest, ElementWiseLayersEqualTheCpu) {
+  REQUIRE_GPU_OR_SKIP();
+  const char* layers[] = {
+      "type: 'AbsVal'",
+      "type: 'BNLL'",
+      "type: 'ELU' elu_param { alpha: 0.5 }",
+      "type: 'Exp' exp_param { base: 3 scale: 0.5 shift: 0.2 }",
+      "type: 'Exp'",
+      "type: 'Log' log_param { base: 2 scale: 0.1 shift: 5 }",
+      "type: 'Clip' clip_param { min: -0.5 max: 0.7 }",
+      "type: 'Swish' swish_param { beta: 1.5 }",
+      "type: 'Power' power_param { power: 2 scale: 0.5 shift: 1 }",
+      "type: 'Power' power_param { power: 3 scale: 2 }",
+      "type: 'Power' power_param { power: 3 scale: 0.3 shift: 1 }",
+      "type: 'Power' power_param { power: 1 scale: 0.3 shift: 1 }",
+      "type: 'Power' power_param { power: 2 scale: 0 shift: 3 }",
+  };
+  for (const char* layer : layers) {
+    SCOPED_TRACE(layer);
+    ExpectGpuEqualsCpu<TypeParam>(
+        [&] {
+          return LayerRegistry<TypeParam>::CreateLayer(
+              ParseLayer(std::string("name: 'under_test' ") + layer));
+        },
+        {2, 3, 4, 5}, 1e-5);
+  }
 }
 
 // MAX (argmax routed back, ties to the first) and AVE (padding counted in

@@ -42,7 +42,7 @@ struct ComputeModeScope {
 template <typename Dtype, typename Make>
 void ExpectGpuEqualsCpu(Make make, const std::vector<int>& bottom_shape, double tol) {
   struct Run {
-    std::unique_ptr<Layer<Dtype>> layer;
+    std::shared_ptr<Layer<Dtype>> layer;  // make() may give a unique_ptr or a shared_ptr
     std::unique_ptr<Blob<Dtype>> bottom;
     Blob<Dtype> top;
   };

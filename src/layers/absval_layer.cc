@@ -27,6 +27,10 @@ void AbsValLayer<Dtype>::Backward_cpu(const std::vector<Blob<Dtype>*>& top,
   caffe_mul(count, bottom_diff, top[0]->cpu_diff(), bottom_diff);
 }
 
+#ifndef DEEPSPARK_WITH_CUDA
+DS_GPU_PATHS_ARE_CPU(AbsValLayer)
+#endif
+
 INSTANTIATE_CLASS(AbsValLayer);
 REGISTER_LAYER_CLASS(AbsVal);
 

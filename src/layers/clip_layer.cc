@@ -50,6 +50,10 @@ void ClipLayer<Dtype>::Backward_cpu(const std::vector<Blob<Dtype>*>& top,
   });
 }
 
+#ifndef DEEPSPARK_WITH_CUDA
+DS_GPU_PATHS_ARE_CPU(ClipLayer)
+#endif
+
 INSTANTIATE_CLASS(ClipLayer);
 REGISTER_LAYER_CLASS(Clip);
 

@@ -47,6 +47,10 @@ void ExpLayer<Dtype>::Backward_cpu(const std::vector<Blob<Dtype>*>& top,
   if (inner_scale_ != Dtype(1)) caffe_scal(count, inner_scale_, bottom_diff);
 }
 
+#ifndef DEEPSPARK_WITH_CUDA
+DS_GPU_PATHS_ARE_CPU(ExpLayer)
+#endif
+
 INSTANTIATE_CLASS(ExpLayer);
 REGISTER_LAYER_CLASS(Exp);
 

@@ -54,6 +54,10 @@ void LogLayer<Dtype>::Backward_cpu(const std::vector<Blob<Dtype>*>& top,
   caffe_mul(count, top[0]->cpu_diff(), bottom_diff, bottom_diff);
 }
 
+#ifndef DEEPSPARK_WITH_CUDA
+DS_GPU_PATHS_ARE_CPU(LogLayer)
+#endif
+
 INSTANTIATE_CLASS(LogLayer);
 REGISTER_LAYER_CLASS(Log);
 

@@ -49,6 +49,10 @@ void SwishLayer<Dtype>::Backward_cpu(const std::vector<Blob<Dtype>*>& top,
   });
 }
 
+#ifndef DEEPSPARK_WITH_CUDA
+DS_GPU_PATHS_ARE_CPU(SwishLayer)
+#endif
+
 INSTANTIATE_CLASS(SwishLayer);
 REGISTER_LAYER_CLASS(Swish);
 

@@ -32,6 +32,10 @@ void ThresholdLayer<Dtype>::Backward_cpu(const std::vector<Blob<Dtype>*>& top,
                               << "differentiable); put it where no gradient is needed";
 }
 
+#ifndef DEEPSPARK_WITH_CUDA
+DS_GPU_PATHS_ARE_CPU(ThresholdLayer)
+#endif
+
 INSTANTIATE_CLASS(ThresholdLayer);
 REGISTER_LAYER_CLASS(Threshold);
 

@@ -12,6 +12,7 @@ namespace deepspark {
 template <typename Dtype>
 class AbsValLayer : public NeuronLayer<Dtype> {
   DEEPSPARK_NEURON_LAYER_BOILERPLATE(AbsValLayer, "AbsVal");
+  DS_DECLARE_GPU_PATHS;  // absval_layer.cu
 
  public:
   void LayerSetUp(const std::vector<Blob<Dtype>*>& bottom,

@@ -14,6 +14,7 @@ namespace deepspark {
 template <typename Dtype>
 class BNLLLayer : public NeuronLayer<Dtype> {
   DEEPSPARK_NEURON_LAYER_BOILERPLATE(BNLLLayer, "BNLL");
+  DS_DECLARE_GPU_PATHS;  // bnll_layer.cu
 };
 
 }  // namespace deepspark

@@ -13,6 +13,7 @@ namespace deepspark {
 template <typename Dtype>
 class ClipLayer : public NeuronLayer<Dtype> {
   DEEPSPARK_NEURON_LAYER_BOILERPLATE(ClipLayer, "Clip");
+  DS_DECLARE_GPU_PATHS;  // clip_layer.cu
 
  public:
   void LayerSetUp(const std::vector<Blob<Dtype>*>& bottom,

@@ -13,6 +13,7 @@ namespace deepspark {
 template <typename Dtype>
 class ELULayer : public NeuronLayer<Dtype> {
   DEEPSPARK_NEURON_LAYER_BOILERPLATE(ELULayer, "ELU");
+  DS_DECLARE_GPU_PATHS;  // elu_layer.cu
 };
 
 }  // namespace deepspark

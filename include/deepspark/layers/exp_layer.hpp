@@ -14,6 +14,7 @@ namespace deepspark {
 template <typename Dtype>
 class ExpLayer : public NeuronLayer<Dtype> {
   DEEPSPARK_NEURON_LAYER_BOILERPLATE(ExpLayer, "Exp");
+  DS_DECLARE_GPU_PATHS;  // exp_layer.cu
 
  public:
   void LayerSetUp(const std::vector<Blob<Dtype>*>& bottom,

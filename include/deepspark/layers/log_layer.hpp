@@ -13,6 +13,7 @@ namespace deepspark {
 template <typename Dtype>
 class LogLayer : public NeuronLayer<Dtype> {
   DEEPSPARK_NEURON_LAYER_BOILERPLATE(LogLayer, "Log");
+  DS_DECLARE_GPU_PATHS;  // log_layer.cu
 
  public:
   void LayerSetUp(const std::vector<Blob<Dtype>*>& bottom,

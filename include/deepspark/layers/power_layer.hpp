@@ -13,6 +13,7 @@ namespace deepspark {
 template <typename Dtype>
 class PowerLayer : public NeuronLayer<Dtype> {
   DEEPSPARK_NEURON_LAYER_BOILERPLATE(PowerLayer, "Power");
+  DS_DECLARE_GPU_PATHS;  // power_layer.cu
 
  public:
   void LayerSetUp(const std::vector<Blob<Dtype>*>& bottom,

@@ -14,6 +14,7 @@ namespace deepspark {
 template <typename Dtype>
 class SwishLayer : public NeuronLayer<Dtype> {
   DEEPSPARK_NEURON_LAYER_BOILERPLATE(SwishLayer, "Swish");
+  DS_DECLARE_GPU_PATHS;  // swish_layer.cu
 
  public:
   void Reshape(const std::vector<Blob<Dtype>*>& bottom,

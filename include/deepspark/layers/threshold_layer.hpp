@@ -13,6 +13,7 @@ namespace deepspark {
 template <typename Dtype>
 class ThresholdLayer : public NeuronLayer<Dtype> {
   DEEPSPARK_NEURON_LAYER_BOILERPLATE(ThresholdLayer, "Threshold");
+  DS_DECLARE_GPU_PATHS;  // threshold_layer.cu
 
  public:
   void LayerSetUp(const std::vector<Blob<Dtype>*>& bottom,
