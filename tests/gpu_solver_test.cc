@@ -1,11 +1,13 @@
-// The solver's update on the GPU path (SGD: normalization, L1/L2 decay,
-// momentum, the step) gives the CPU path's weights. SKIPPED without a GPU
+// The solvers' updates on the GPU path (the shared normalization and L1/L2
+// decay, then each type's step: SGD's momentum, Nesterov, AdaGrad, RMSProp,
+// AdaDelta, Adam) give the CPU path's weights. SKIPPED without a GPU
 // (scripts/gpu-check.sh runs it on one).
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "deepspark/io.hpp"
@@ -21,9 +23,10 @@ namespace deepspark {
 template <typename Dtype>
 class GpuSolverTest : public ::testing::Test {
  protected:
-  // Five SGD steps over two params in `mode`; returns their values.
-  static std::vector<Dtype> Train(ComputeMode mode, const std::string& regularization,
-                                  int iter_size) {
+  // Five steps of a `type` solver (CreateSolver's names) over two params in
+  // `mode`; returns their values.
+  static std::vector<Dtype> Train(ComputeMode mode, const std::string& type,
+                                  const std::string& regularization, int iter_size) {
     ComputeModeScope scope(mode);
     Blob<Dtype> w0(std::vector<int>{3}), w1(std::vector<int>{2});
     for (int i = 0; i < 3; ++i) w0.mutable_cpu_data()[i] = Dtype(0.5 - i);
@@ -35,7 +38,14 @@ class GpuSolverTest : public ::testing::Test {
     caffe::SolverParameter param;
     param.set_base_lr(0.1f);
     param.set_lr_policy("fixed");
-    param.set_momentum(0.9f);
+    param.set_type(type);
+    // AdaGrad and RMSProp refuse momentum; AdaDelta's is its decay.
+    param.set_momentum(type == "AdaGrad" || type == "RMSProp" ? 0.f
+                       : type == "AdaDelta"                   ? 0.95f
+                                                              : 0.9f);
+    param.set_momentum2(0.999f);  // Adam's beta2
+    param.set_rms_decay(0.98f);
+    param.set_delta(type == "AdaDelta" ? 1e-6f : 1e-8f);
     param.set_weight_decay(0.01f);
     param.set_regularization_type(regularization);
     param.set_iter_size(iter_size);
@@ -58,8 +68,24 @@ TYPED_TEST(GpuSolverTest, SgdUpdateEqualsTheCpu) {
   for (const char* regularization : {"L2", "L1"}) {
     for (int iter_size : {1, 2}) {
       SCOPED_TRACE(std::string(regularization) + " iter_size " + std::to_string(iter_size));
-      const auto cpu = this->Train(ComputeMode::kCpu, regularization, iter_size);
-      const auto gpu = this->Train(ComputeMode::kGpu, regularization, iter_size);
+      const auto cpu = this->Train(ComputeMode::kCpu, "SGD", regularization, iter_size);
+      const auto gpu = this->Train(ComputeMode::kGpu, "SGD", regularization, iter_size);
+      for (size_t i = 0; i < cpu.size(); ++i) EXPECT_NEAR(gpu[i], cpu[i], 1e-5) << i;
+    }
+  }
+}
+
+// The other solver types' kernels (solver_updates.cu), after L2 decay
+// without normalization and L1 decay with iter_size 2.
+TYPED_TEST(GpuSolverTest, AdaptiveUpdatesEqualTheCpu) {
+  REQUIRE_GPU_OR_SKIP();
+  for (const char* type : {"Nesterov", "AdaGrad", "RMSProp", "AdaDelta", "Adam"}) {
+    for (const auto& [regularization, iter_size] :
+         std::vector<std::pair<std::string, int>>{{"L2", 1}, {"L1", 2}}) {
+      SCOPED_TRACE(std::string(type) + " " + regularization + " iter_size " +
+                   std::to_string(iter_size));
+      const auto cpu = this->Train(ComputeMode::kCpu, type, regularization, iter_size);
+      const auto gpu = this->Train(ComputeMode::kGpu, type, regularization, iter_size);
       for (size_t i = 0; i < cpu.size(); ++i) EXPECT_NEAR(gpu[i], cpu[i], 1e-5) << i;
     }
   }

@@ -63,6 +63,7 @@ void BatchNormLayer<Dtype>::Reshape(const std::vector<Blob<Dtype>*>& bottom,
   inv_std_.resize(channels_);
   mean_dy_.resize(channels_);
   mean_dy_y_.resize(channels_);
+  stats_gpu_.Reshape(std::vector<int>{5, channels_});
 }
 
 template <typename Dtype>
@@ -182,6 +183,10 @@ void BatchNormLayer<Dtype>::Backward_cpu(const std::vector<Blob<Dtype>*>& top,
     }
   });
 }
+
+#ifndef DEEPSPARK_WITH_CUDA
+DS_GPU_PATHS_ARE_CPU(BatchNormLayer)
+#endif
 
 INSTANTIATE_CLASS(BatchNormLayer);
 

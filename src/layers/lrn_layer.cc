@@ -188,6 +188,10 @@ void LRNLayer<Dtype>::Backward_cpu(const std::vector<Blob<Dtype>*>& top,
   }
 }
 
+#ifndef DEEPSPARK_WITH_CUDA
+DS_GPU_PATHS_ARE_CPU(LRNLayer)
+#endif
+
 INSTANTIATE_CLASS(LRNLayer);
 
 }  // namespace deepspark

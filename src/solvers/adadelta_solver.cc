@@ -2,6 +2,8 @@
 // running averages, and the step is still scaled by the learning rate.
 #include <cmath>
 
+#include "deepspark/gpu.hpp"
+#include "deepspark/gpu_solver_updates.hpp"
 #include "deepspark/parallel.hpp"
 #include "deepspark/sgd_solvers.hpp"
 
@@ -15,6 +17,12 @@ void AdaDeltaSolver<Dtype>::ComputeUpdateValue(int param_id, Dtype rate) {
   const Dtype delta = this->param_.delta();
   const Dtype momentum = this->param_.momentum();
   const Dtype local_rate = rate * this->params_lr_[param_id];
+  if (CurrentComputeMode() == ComputeMode::kGpu) {
+    AdaDeltaUpdateGpu(n, blob->mutable_gpu_diff(), this->history_[param_id]->mutable_gpu_data(),
+                      this->history_[param_id + num_params]->mutable_gpu_data(), momentum, delta,
+                      local_rate);
+    return;
+  }
   Dtype* hg = this->history_[param_id]->mutable_cpu_data();               // E[g^2]
   Dtype* hu = this->history_[param_id + num_params]->mutable_cpu_data();  // E[u^2]
   Dtype* g = blob->mutable_cpu_diff();

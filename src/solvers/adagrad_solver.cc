@@ -2,6 +2,8 @@
 // gradient.
 #include <cmath>
 
+#include "deepspark/gpu.hpp"
+#include "deepspark/gpu_solver_updates.hpp"
 #include "deepspark/parallel.hpp"
 #include "deepspark/sgd_solvers.hpp"
 
@@ -19,6 +21,11 @@ void AdaGradSolver<Dtype>::ComputeUpdateValue(int param_id, Dtype rate) {
   const int n = blob->count();
   const Dtype delta = this->param_.delta();
   const Dtype local_rate = rate * this->params_lr_[param_id];
+  if (CurrentComputeMode() == ComputeMode::kGpu) {
+    AdaGradUpdateGpu(n, blob->mutable_gpu_diff(), this->history_[param_id]->mutable_gpu_data(),
+                     delta, local_rate);
+    return;
+  }
   Dtype* h = this->history_[param_id]->mutable_cpu_data();
   Dtype* g = blob->mutable_cpu_diff();
   ParallelForElements(n, [&](int64_t begin, int64_t end) {

@@ -2,6 +2,8 @@
 // estimates; beta1 = momentum, beta2 = momentum2, epsilon = delta.
 #include <cmath>
 
+#include "deepspark/gpu.hpp"
+#include "deepspark/gpu_solver_updates.hpp"
 #include "deepspark/parallel.hpp"
 #include "deepspark/sgd_solvers.hpp"
 
@@ -19,6 +21,13 @@ void AdamSolver<Dtype>::ComputeUpdateValue(int param_id, Dtype rate) {
   const int t = this->iter_ + 1;
   const Dtype correction =
       std::sqrt(Dtype(1) - std::pow(beta2, Dtype(t))) / (Dtype(1) - std::pow(beta1, Dtype(t)));
+  if (CurrentComputeMode() == ComputeMode::kGpu) {
+    // local_rate * correction is the CPU's first product, left to right.
+    AdamUpdateGpu(n, blob->mutable_gpu_diff(), this->history_[param_id]->mutable_gpu_data(),
+                  this->history_[param_id + num_params]->mutable_gpu_data(), beta1, beta2, eps_hat,
+                  local_rate * correction);
+    return;
+  }
   Dtype* m = this->history_[param_id]->mutable_cpu_data();
   Dtype* v = this->history_[param_id + num_params]->mutable_cpu_data();
   Dtype* g = blob->mutable_cpu_diff();

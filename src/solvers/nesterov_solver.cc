@@ -1,5 +1,7 @@
 // Nesterov's accelerated gradient in Caffe's form: the update uses the new
 // velocity extrapolated by momentum.
+#include "deepspark/gpu.hpp"
+#include "deepspark/gpu_solver_updates.hpp"
 #include "deepspark/math_functions.hpp"
 #include "deepspark/sgd_solvers.hpp"
 
@@ -13,6 +15,12 @@ void NesterovSolver<Dtype>::ComputeUpdateValue(int param_id, Dtype rate) {
   const int n = blob->count();
   const Dtype momentum = this->param_.momentum();
   const Dtype local_rate = rate * this->params_lr_[param_id];
+  if (CurrentComputeMode() == ComputeMode::kGpu) {
+    // One kernel keeps the previous velocity in a register (no copy to temp_).
+    NesterovUpdateGpu(n, blob->mutable_gpu_diff(), velocity->mutable_gpu_data(), momentum,
+                      local_rate);
+    return;
+  }
   caffe_copy(n, velocity->cpu_data(), previous->mutable_cpu_data());
   caffe_cpu_axpby(n, local_rate, blob->cpu_diff(), momentum, velocity->mutable_cpu_data());
   // diff = (1 + momentum) * v - momentum * v_previous

@@ -1,6 +1,8 @@
 // RMSProp: AdaGrad with an exponentially decaying squared-gradient average.
 #include <cmath>
 
+#include "deepspark/gpu.hpp"
+#include "deepspark/gpu_solver_updates.hpp"
 #include "deepspark/parallel.hpp"
 #include "deepspark/sgd_solvers.hpp"
 
@@ -22,6 +24,11 @@ void RMSPropSolver<Dtype>::ComputeUpdateValue(int param_id, Dtype rate) {
   const Dtype delta = this->param_.delta();
   const Dtype rms_decay = this->param_.rms_decay();
   const Dtype local_rate = rate * this->params_lr_[param_id];
+  if (CurrentComputeMode() == ComputeMode::kGpu) {
+    RMSPropUpdateGpu(n, blob->mutable_gpu_diff(), this->history_[param_id]->mutable_gpu_data(),
+                     rms_decay, delta, local_rate);
+    return;
+  }
   Dtype* h = this->history_[param_id]->mutable_cpu_data();
   Dtype* g = blob->mutable_cpu_diff();
   ParallelForElements(n, [&](int64_t begin, int64_t end) {

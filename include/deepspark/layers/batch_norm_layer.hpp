@@ -38,6 +38,7 @@ class BatchNormLayer : public Layer<Dtype> {
                    const std::vector<Blob<Dtype>*>& top) override;
   void Backward_cpu(const std::vector<Blob<Dtype>*>& top, const std::vector<bool>& propagate_down,
                     const std::vector<Blob<Dtype>*>& bottom) override;
+  DS_DECLARE_GPU_PATHS;  // batch_norm_layer.cu
 
   // mean_ and var_ (biased, without eps) of this batch, or the running
   // statistics under use_global_stats; a training batch also updates the
@@ -54,6 +55,9 @@ class BatchNormLayer : public Layer<Dtype> {
   std::vector<Dtype> inv_std_;              // 1 / sqrt(var + eps) per channel
   std::vector<Dtype> mean_dy_, mean_dy_y_;  // Backward: per-channel means of dy, dy * y
   Blob<Dtype> x_norm_;                      // normalized output, kept for backward (in place safe)
+  // The GPU path's per-channel values, 5 x C: mean, var + eps, inv_std,
+  // mean(dy), mean(dy * y) (the vectors above are the CPU path's).
+  Blob<Dtype> stats_gpu_;
 };
 
 }  // namespace deepspark

@@ -57,6 +57,7 @@ class BiasLayer : public Layer<Dtype> {
                    const std::vector<Blob<Dtype>*>& top) override;
   void Backward_cpu(const std::vector<Blob<Dtype>*>& top, const std::vector<bool>& propagate_down,
                     const std::vector<Blob<Dtype>*>& bottom) override;
+  DS_DECLARE_GPU_PATHS;  // bias_layer.cu
 
   int outer_dim_ = 0, bias_dim_ = 0, inner_dim_ = 0;
 };

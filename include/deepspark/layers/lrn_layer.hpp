@@ -35,6 +35,7 @@ class LRNLayer : public Layer<Dtype> {
                    const std::vector<Blob<Dtype>*>& top) override;
   void Backward_cpu(const std::vector<Blob<Dtype>*>& top, const std::vector<bool>& propagate_down,
                     const std::vector<Blob<Dtype>*>& bottom) override;
+  DS_DECLARE_GPU_PATHS;  // lrn_layer.cu (ACROSS_CHANNELS; WITHIN_CHANNEL runs the CPU code)
 
  protected:
   // Writes into out[h*W+w] the sum of in[] over the size x size window
@@ -46,8 +47,8 @@ class LRNLayer : public Layer<Dtype> {
   Dtype alpha_ = 1, beta_ = Dtype(0.75), k_ = 1;
   bool across_channels_ = true;
   int num_ = 0, channels_ = 0, height_ = 0, width_ = 0;
-  Blob<Dtype> scale_;          // the bottom's shape: the scale of every element
-  Blob<Dtype> scale_pow_;      // scale^-beta, kept for Backward
+  Blob<Dtype> scale_;      // the bottom's shape: the scale of every element
+  Blob<Dtype> scale_pow_;  // scale^-beta, kept for Backward
   // Work buffers, buffer_size_ (padded_) and H*W (accum_) values per thread.
   std::vector<Dtype> padded_;
   std::vector<Dtype> accum_;

@@ -35,6 +35,7 @@ class ScaleLayer : public Layer<Dtype> {
                    const std::vector<Blob<Dtype>*>& top) override;
   void Backward_cpu(const std::vector<Blob<Dtype>*>& top, const std::vector<bool>& propagate_down,
                     const std::vector<Blob<Dtype>*>& bottom) override;
+  DS_DECLARE_GPU_PATHS;  // scale_layer.cu
 
   int bias_param_id_ = -1;  // index of the bias in blobs_, or -1
   int outer_dim_ = 0, scale_dim_ = 0, inner_dim_ = 0;
