@@ -18,7 +18,8 @@ template <typename Dtype>
 void DropoutLayer<Dtype>::Reshape(const std::vector<Blob<Dtype>*>& bottom,
                                   const std::vector<Blob<Dtype>*>& top) {
   NeuronLayer<Dtype>::Reshape(bottom, top);
-  mask_.resize(bottom[0]->count());
+  const size_t bytes = sizeof(unsigned int) * static_cast<size_t>(bottom[0]->count());
+  if (!mask_ || mask_->size() < bytes) mask_ = std::make_unique<SyncedMemory>(bytes);
 }
 
 template <typename Dtype>
@@ -28,7 +29,7 @@ void DropoutLayer<Dtype>::Forward_cpu(const std::vector<Blob<Dtype>*>& bottom,
   Dtype* y = top[0]->mutable_cpu_data();
   const int count = bottom[0]->count();
   if (this->phase_ == caffe::TRAIN) {
-    unsigned int* mask = mask_.data();
+    unsigned int* mask = static_cast<unsigned int*>(mask_->mutable_cpu_data());
     caffe_rng_bernoulli(count, Dtype(1) - threshold_, mask);
     ParallelForElements(count, [&](int64_t begin, int64_t end) {
       for (int64_t i = begin; i < end; ++i) {
@@ -49,7 +50,7 @@ void DropoutLayer<Dtype>::Backward_cpu(const std::vector<Blob<Dtype>*>& top,
   Dtype* bottom_diff = bottom[0]->mutable_cpu_diff();
   const int count = bottom[0]->count();
   if (this->phase_ == caffe::TRAIN) {
-    const unsigned int* mask = mask_.data();
+    const unsigned int* mask = static_cast<const unsigned int*>(mask_->cpu_data());
     ParallelForElements(count, [&](int64_t begin, int64_t end) {
       for (int64_t i = begin; i < end; ++i) {
         bottom_diff[i] = top_diff[i] * mask[i] * scale_;
@@ -59,6 +60,10 @@ void DropoutLayer<Dtype>::Backward_cpu(const std::vector<Blob<Dtype>*>& top,
     caffe_copy(count, top_diff, bottom_diff);
   }
 }
+
+#ifndef DEEPSPARK_WITH_CUDA
+DS_GPU_PATHS_ARE_CPU(DropoutLayer)
+#endif
 
 INSTANTIATE_CLASS(DropoutLayer);
 REGISTER_LAYER_CLASS(Dropout);

@@ -32,7 +32,10 @@ void EltwiseLayer<Dtype>::Reshape(const std::vector<Blob<Dtype>*>& bottom,
         << "; all bottoms must have the same shape";
   }
   top[0]->ReshapeLike(*bottom[0]);
-  if (op_ == caffe::EltwiseParameter::MAX) max_idx_.resize(bottom[0]->count());
+  if (op_ == caffe::EltwiseParameter::MAX) {
+    const size_t bytes = sizeof(int) * static_cast<size_t>(bottom[0]->count());
+    if (!max_idx_ || max_idx_->size() < bytes) max_idx_ = std::make_unique<SyncedMemory>(bytes);
+  }
 }
 
 template <typename Dtype>
@@ -55,9 +58,10 @@ void EltwiseLayer<Dtype>::Forward_cpu(const std::vector<Blob<Dtype>*>& bottom,
       break;
     case caffe::EltwiseParameter::MAX: {
       const Dtype* b0 = bottom[0]->cpu_data();
+      int* max_idx = static_cast<int*>(max_idx_->mutable_cpu_data());
       for (int j = 0; j < count; ++j) {
         top_data[j] = b0[j];
-        max_idx_[j] = 0;
+        max_idx[j] = 0;
       }
       for (size_t i = 1; i < bottom.size(); ++i) {
         const Dtype* b = bottom[i]->cpu_data();
@@ -65,7 +69,7 @@ void EltwiseLayer<Dtype>::Forward_cpu(const std::vector<Blob<Dtype>*>& bottom,
         for (int j = 0; j < count; ++j) {
           if (b[j] > top_data[j]) {
             top_data[j] = b[j];
-            max_idx_[j] = static_cast<int>(i);
+            max_idx[j] = static_cast<int>(i);
           }
         }
       }
@@ -108,16 +112,22 @@ void EltwiseLayer<Dtype>::Backward_cpu(const std::vector<Blob<Dtype>*>& top,
       case caffe::EltwiseParameter::SUM:
         caffe_cpu_scale(count, coeffs_[i], top_diff, bottom_diff);
         break;
-      case caffe::EltwiseParameter::MAX:
+      case caffe::EltwiseParameter::MAX: {
+        const int* max_idx = static_cast<const int*>(max_idx_->cpu_data());
         for (int j = 0; j < count; ++j) {
-          bottom_diff[j] = max_idx_[j] == static_cast<int>(i) ? top_diff[j] : Dtype(0);
+          bottom_diff[j] = max_idx[j] == static_cast<int>(i) ? top_diff[j] : Dtype(0);
         }
         break;
+      }
       default:
         THROW_ERROR() << "Eltwise: unknown operation " << static_cast<int>(op_);
     }
   }
 }
+
+#ifndef DEEPSPARK_WITH_CUDA
+DS_GPU_PATHS_ARE_CPU(EltwiseLayer)
+#endif
 
 INSTANTIATE_CLASS(EltwiseLayer);
 REGISTER_LAYER_CLASS(Eltwise);

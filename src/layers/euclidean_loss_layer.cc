@@ -38,6 +38,10 @@ void EuclideanLossLayer<Dtype>::Backward_cpu(const std::vector<Blob<Dtype>*>& to
   }
 }
 
+#ifndef DEEPSPARK_WITH_CUDA
+DS_GPU_PATHS_ARE_CPU(EuclideanLossLayer)
+#endif
+
 INSTANTIATE_CLASS(EuclideanLossLayer);
 REGISTER_LAYER_CLASS(EuclideanLoss);
 

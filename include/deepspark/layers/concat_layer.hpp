@@ -30,6 +30,7 @@ class ConcatLayer : public Layer<Dtype> {
                    const std::vector<Blob<Dtype>*>& top) override;
   void Backward_cpu(const std::vector<Blob<Dtype>*>& top, const std::vector<bool>& propagate_down,
                     const std::vector<Blob<Dtype>*>& bottom) override;
+  DS_DECLARE_GPU_PATHS;  // concat_layer.cu
 
   int concat_axis_ = 1;
   int num_concats_ = 0;        // product of the axes before concat_axis_

@@ -10,9 +10,11 @@
 // Thread safety: none (one thread per layer).
 #pragma once
 
+#include <memory>
 #include <vector>
 
 #include "deepspark/layer.hpp"
+#include "deepspark/syncedmem.hpp"
 
 namespace deepspark {
 
@@ -33,11 +35,14 @@ class EltwiseLayer : public Layer<Dtype> {
                    const std::vector<Blob<Dtype>*>& top) override;
   void Backward_cpu(const std::vector<Blob<Dtype>*>& top, const std::vector<bool>& propagate_down,
                     const std::vector<Blob<Dtype>*>& bottom) override;
+  DS_DECLARE_GPU_PATHS;  // eltwise_layer.cu
 
   caffe::EltwiseParameter::EltwiseOp op_ = caffe::EltwiseParameter::SUM;
   std::vector<Dtype> coeffs_;
   bool stable_prod_grad_ = true;
-  std::vector<int> max_idx_;  // MAX: which bottom won each element
+  // MAX: which bottom won each element (count() ints), where the last
+  // forward ran: host or device (regrown, never shrunk, by Reshape).
+  std::unique_ptr<SyncedMemory> max_idx_;
 };
 
 }  // namespace deepspark

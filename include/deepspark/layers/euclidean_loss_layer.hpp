@@ -26,6 +26,7 @@ class EuclideanLossLayer : public LossLayer<Dtype> {
                    const std::vector<Blob<Dtype>*>& top) override;
   void Backward_cpu(const std::vector<Blob<Dtype>*>& top, const std::vector<bool>& propagate_down,
                     const std::vector<Blob<Dtype>*>& bottom) override;
+  DS_DECLARE_GPU_PATHS;  // euclidean_loss_layer.cu
 
  private:
   Blob<Dtype> diff_;  // a - b from the last forward

@@ -36,6 +36,7 @@ class SoftmaxWithLossLayer : public LossLayer<Dtype> {
                    const std::vector<Blob<Dtype>*>& top) override;
   void Backward_cpu(const std::vector<Blob<Dtype>*>& top, const std::vector<bool>& propagate_down,
                     const std::vector<Blob<Dtype>*>& bottom) override;
+  DS_DECLARE_GPU_PATHS;  // softmax_loss_layer.cu
 
  private:
   std::unique_ptr<SoftmaxLayer<Dtype>> softmax_layer_;
@@ -46,6 +47,11 @@ class SoftmaxWithLossLayer : public LossLayer<Dtype> {
   caffe::LossParameter::NormalizationMode normalization_ = caffe::LossParameter::VALID;
   int softmax_axis_ = 1, outer_num_ = 0, inner_num_ = 0;
   Dtype normalizer_ = 1;  // from the last forward, reused by backward
+  // GPU path only. position_loss_ (outer_num_ * inner_num_): data = each
+  // position's loss term, diff = 1 where it counts (0 where ignored).
+  // bad_label_ (2) = {1 if a label was out of range, that label}, read back
+  // to report it as the CPU path does.
+  Blob<Dtype> position_loss_, bad_label_;
 };
 
 }  // namespace deepspark
