@@ -211,7 +211,8 @@ def main():
     args = ap.parse_args()
 
     if args.device == "cuda" and not torch.cuda.is_available():
-        print(json.dumps({"error": "torch %s sees no CUDA device" % torch.__version__}))
+        print(json.dumps({"engine": "pytorch", "torch": torch.__version__,
+                          "error": "torch %s sees no CUDA device" % torch.__version__}))
         return 1
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -222,13 +223,18 @@ def main():
     card = torch.cuda.get_device_name(0) if args.device == "cuda" else "cpu"
 
     def emit(record):
-        record.update(torch=torch.__version__, card=card, tf32=args.tf32)
+        record.update(engine="pytorch", torch=torch.__version__, card=card, tf32=args.tf32)
         print(json.dumps(record), flush=True)
 
     for name in args.nets.split(","):
         if name not in NETS:
             ap.error("unknown net %r" % name)
-        run_net(name, args, device, emit)
+        try:
+            run_net(name, args, device, emit)
+        except Exception as e:  # out of memory, say: the other nets still run
+            emit({"net": name, "mode": "eager", "error": "%s: %s" % (type(e).__name__, e)})
+        if args.device == "cuda":
+            torch.cuda.empty_cache()
     return 0
 
 
