@@ -197,15 +197,32 @@ def run_net(name, args, device, emit):
         emit(dict(base, mode="graphs", error="%s: %s" % (type(e).__name__, e)))
 
 
+def set_fp32_precision(tf32):
+    """TF32 on or off for convolutions and matrix products.
+
+    Newer PyTorch (2.9 on) has fp32_precision settings and deprecates the
+    allow_tf32 flags; older versions have only the flags.
+    """
+    precision = "tf32" if tf32 else "ieee"
+    try:
+        torch.backends.cudnn.conv.fp32_precision = precision
+        torch.backends.cuda.matmul.fp32_precision = precision
+    except AttributeError:
+        torch.backends.cudnn.allow_tf32 = tf32
+        torch.backends.cuda.matmul.allow_tf32 = tf32
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--device", choices=["cuda", "cpu"], default="cuda")
     ap.add_argument("--graphs", action="store_true", help="also time a CUDA-graph-captured step")
-    ap.add_argument("--nets", default=",".join(NETS), help="comma-separated, of: " + ", ".join(NETS))
+    ap.add_argument("--nets", default=",".join(NETS),
+                    help="comma-separated, of: " + ", ".join(NETS))
     ap.add_argument("--batch", type=int, default=0, help="override every net's batch")
     ap.add_argument("--warmup", type=int, default=10)
     ap.add_argument("--iterations", type=int, default=100, help="timed steps, small nets")
-    ap.add_argument("--iterations-big", type=int, default=30, help="timed steps, AlexNet, ResNet-50")
+    ap.add_argument("--iterations-big", type=int, default=30,
+                    help="timed steps, AlexNet and ResNet-50")
     ap.add_argument("--threads", type=int, default=0, help="CPU threads (default: torch's)")
     ap.add_argument("--tf32", action="store_true", help="allow TF32 (default: strict FP32)")
     args = ap.parse_args()
@@ -217,8 +234,7 @@ def main():
     if args.threads:
         torch.set_num_threads(args.threads)
     torch.backends.cudnn.benchmark = True
-    torch.backends.cudnn.allow_tf32 = args.tf32
-    torch.backends.cuda.matmul.allow_tf32 = args.tf32
+    set_fp32_precision(args.tf32)
     device = torch.device(args.device)
     card = torch.cuda.get_device_name(0) if args.device == "cuda" else "cpu"
 
