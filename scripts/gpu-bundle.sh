@@ -3,10 +3,10 @@
 # CMake and ninja but not this project's libraries (Debian's protobuf,
 # OpenBLAS, oneDNN, LMDB, OpenCV, HDF5, ZeroMQ...), nor the shared datasets:
 #   .gpu-bundle/bundle.tar.xz  the CUDA build's test binary and tool,
-#       stripped, with every shared library they load except glibc's and the
-#       few that image has (SKIP below); GDAL, which OpenCV's image codecs
-#       load but DeepSpark never calls, is a stub (scripts/gpu_bundle_libs.py
-#       says why), which leaves out the ~55 libraries behind it;
+#       stripped, with every shared library they load but glibc's and GCC's
+#       runtime (SKIP below); GDAL, which OpenCV's image codecs load but
+#       DeepSpark never calls, is a stub (scripts/gpu_bundle_libs.py says
+#       why), which leaves out the ~55 libraries behind it;
 #   .gpu-bundle/shared/  a shared folder (DEEPSPARK_SHARED_DIR there) with
 #       MNIST's four IDX .gz files and Caffe's lenet_solver.prototxt and
 #       lenet_train_test.prototxt: the GPU LeNet test and the 10,000-iteration
@@ -28,8 +28,12 @@ trap 'rm -rf "$stage"' EXIT
 mkdir -p "$stage/bundle/lib"
 cp build/deepspark_tests build/deepspark "$stage/bundle/"
 strip "$stage/bundle/deepspark_tests" "$stage/bundle/deepspark"
-# Libraries the machine's image has (by path, as ldd resolves them here).
-SKIP="/(libc|libm|libpthread|libdl|librt|ld-linux-x86-64|libstdc\+\+|libgcc_s|libz|libcrypto|libssl|liblzma|libbz2|libzstd|libexpat|libgomp)\.so"
+# Libraries left to the machine (by path, as ldd resolves them here): glibc's
+# and GCC's runtime, which its Python and PyTorch need too and which are
+# likely newer there than Debian 12's (its Python is 3.12); every other
+# library travels, in the version the binaries were built against.
+SKIP="/(libc|libm|libpthread|libdl|librt|libresolv|libanl|libnsl|libnss_[a-z]+|libutil|libmvec"
+SKIP+="|libthread_db|ld-linux-x86-64|libstdc\+\+|libgcc_s)\.so"
 python3 scripts/gpu_bundle_libs.py "$stage/bundle/lib" build/deepspark_tests build/deepspark \
   --skip "$SKIP" --stub libgdal.so.32
 # Every library the bundled binaries load must now come from the bundle or

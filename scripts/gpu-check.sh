@@ -54,9 +54,17 @@ if [ -f .gpu-bundle/bundle.tar.xz ]; then
   unpack="$work/unpack"
   mkdir -p "$unpack"
   xz -dc .gpu-bundle/bundle.tar.xz | tar -C "$unpack" -xf - || { echo "gpu-check: bad bundle" >&2; exit 1; }
-  export LD_LIBRARY_PATH="$unpack/bundle/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-  TOOL="$unpack/bundle/deepspark"
-  TESTS="$unpack/bundle/deepspark_tests"
+  # The bundle's libraries for its two binaries alone, through wrappers:
+  # exported to this script, they would be Python's too (torch, the table),
+  # and they are Debian's, older than some of the machine's.
+  mkdir -p "$unpack/bin"
+  for binary in deepspark deepspark_tests; do
+    printf '#!/bin/sh\nLD_LIBRARY_PATH="%s${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" exec "%s" "$@"\n' \
+      "$unpack/bundle/lib" "$unpack/bundle/$binary" > "$unpack/bin/$binary"
+    chmod +x "$unpack/bin/$binary"
+  done
+  TOOL="$unpack/bin/deepspark"
+  TESTS="$unpack/bin/deepspark_tests"
   export DEEPSPARK_TOOL_PATH="$TOOL"
   # cuBLAS from the machine's toolkit or from PyTorch's wheel, whichever is there.
   if [ -z "${DEEPSPARK_CUBLAS:-}" ]; then

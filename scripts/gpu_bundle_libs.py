@@ -5,8 +5,10 @@
 
 scripts/gpu-bundle.sh's helper. The libraries are the BINARYs' dependency
 closure (ldd resolves each name; readelf gives each object's NEEDED list),
-less those whose path matches --skip (the machine has them: glibc, libstdc++
-and a few more), copied into DEST under their sonames.
+less those whose path matches --skip (left to the machine: glibc's and GCC's
+runtime), copied into DEST under their sonames. A library of glibc's own
+(one that needs GLIBC_PRIVATE) found outside --skip is an error: it only
+works beside the libc it came with.
 
 A --stub library is replaced by a small one that only satisfies the loader:
 every symbol the bundled objects import from it (and that no other loaded
@@ -135,6 +137,9 @@ def main():
             bundled.append((name, path))
             stack.extend(needed(path))
     for name, path in bundled:
+        # glibc's own libraries must come with the machine's libc.
+        if "GLIBC_PRIVATE" in run("readelf", "-V", "--wide", path):
+            sys.exit("gpu_bundle_libs: %s is part of glibc (GLIBC_PRIVATE); add it to --skip" % path)
         shutil.copyfile(path, os.path.join(args.dest, name))
     consumers = list(args.binaries) + [p for _, p in bundled]
     for name, path in stubbed:
