@@ -81,7 +81,7 @@ elif ! grep -q "CMAKE_CUDA_COMPILER:" build/CMakeCache.txt 2>/dev/null || [ ! -x
 fi
 echo "tool: $TOOL; cuBLAS: ${DEEPSPARK_CUBLAS:-found by the loader}"
 
-"$TOOL" device-query > "$OUT/device-query.txt" 2>&1
+timeout 60 "$TOOL" device-query > "$OUT/device-query.txt" 2>&1
 query_rc=$?
 cat "$OUT/device-query.txt"
 timeout "$(stage_limit 150 330)" \
