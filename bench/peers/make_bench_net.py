@@ -2,13 +2,16 @@
 """Turn a stock Caffe train_val prototxt into a self-contained benchmark net.
 
   make_bench_net.py SRC DST N C H W [--data-filler constant|gaussian]
+                    [--label-classes K]
 
 The TRAIN "Data" layer (LMDB-backed) becomes one DummyData layer with tops
-"data" (N x C x H x W) and "label" (N, constant 0), so Caffe, DeepSpark and
-any other engine can time the net without a dataset. Layers that only exist in
-the TEST phase (the TEST Data layer, Accuracy layers) are dropped: `caffe time`
-and `deepspark time` run the TRAIN phase, so they never count, and dropping
-them keeps the file independent of each engine's include/exclude handling.
+"data" (N x C x H x W) and "label" (N, constant 0; with --label-classes K,
+uniform in [0, K - 0.1], which the loss truncates to a class in [0, K)), so
+Caffe, DeepSpark and any other engine can time the net without a dataset.
+Layers that only exist in the TEST phase (the TEST Data layer, Accuracy
+layers) are dropped: `caffe time` and `deepspark time` run the TRAIN phase, so
+they never count, and dropping them keeps the file independent of each
+engine's include/exclude handling.
 
 Why the data filler defaults to "constant": Caffe's DummyData refills every
 non-constant top on each forward pass, so a gaussian filler adds one RNG pass
@@ -76,9 +79,13 @@ def layer_type(block):
     return m.group(1) if m else ""
 
 
-def dummy_layer(n, c, h, w, data_filler):
+def dummy_layer(n, c, h, w, data_filler, label_classes=0):
     filler = ('type: "gaussian" std: 1' if data_filler == "gaussian"
               else 'type: "constant" value: 0.5')
+    # Caffe's uniform filler may return its max itself: K - 0.1 keeps every
+    # label below K once truncated.
+    label = (f'type: "uniform" min: 0 max: {label_classes - 0.1:g}' if label_classes > 0
+             else 'type: "constant" value: 0')
     return f'''layer {{
   name: "data"
   type: "DummyData"
@@ -88,7 +95,7 @@ def dummy_layer(n, c, h, w, data_filler):
     shape {{ dim: {n} dim: {c} dim: {h} dim: {w} }}
     shape {{ dim: {n} }}
     data_filler {{ {filler} }}
-    data_filler {{ type: "constant" value: 0 }}
+    data_filler {{ {label} }}
   }}
 }}'''
 
@@ -99,6 +106,9 @@ def main():
     ap.add_argument("dst")
     ap.add_argument("dims", nargs=4, type=int, metavar="NCHW")
     ap.add_argument("--data-filler", choices=["constant", "gaussian"], default="constant")
+    ap.add_argument("--label-classes", type=int, default=0,
+                    help="uniform labels over this many classes (default: constant 0)")
+    ap.add_argument("--comment", default="", help="text to put first in DST, as # lines")
     args = ap.parse_args()
 
     header, blocks = split_layers(open(args.src).read())
@@ -107,7 +117,10 @@ def main():
     if len(kept) == len(blocks):
         sys.exit(f"make_bench_net: no Data layer found in {args.src}")
     with open(args.dst, "w") as f:
-        f.write(header + "\n".join([dummy_layer(*args.dims, args.data_filler)] + kept) + "\n")
+        if args.comment:
+            f.write("".join("# " + line + "\n" for line in args.comment.splitlines()))
+        dummy = dummy_layer(*args.dims, args.data_filler, args.label_classes)
+        f.write(header + "\n".join([dummy] + kept) + "\n")
 
 
 if __name__ == "__main__":

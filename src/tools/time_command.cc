@@ -7,6 +7,7 @@
 
 #include "cli_util.hpp"
 #include "commands.hpp"
+#include "deepspark/gpu.hpp"
 #include "deepspark/net.hpp"
 #include "deepspark/parallel.hpp"
 
@@ -28,6 +29,34 @@ using Clock = std::chrono::steady_clock;
 double MsSince(Clock::time_point start) {
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }
+
+// Waits for the GPU's queued work (a no-op on the CPU). Kernels run
+// asynchronously on the default stream, and a synchronous device-to-host
+// copy waits for everything queued before it; so each pass's time is the
+// device's, not only the host's launches, as Caffe's CUDA-event timers give.
+// The layers inside a pass are not fenced (a fence per layer would add its
+// wait to every layer), so on the GPU the per-layer times are launch times
+// for layers with GPU code.
+class GpuFence {
+ public:
+  GpuFence() {
+    if (CurrentComputeMode() != ComputeMode::kGpu) return;
+    probe_ = Gpu().Malloc(sizeof(float));
+    Gpu().Memset(probe_, 0, sizeof(float));
+  }
+  ~GpuFence() {
+    if (probe_) Gpu().Free(probe_);
+  }
+  GpuFence(const GpuFence&) = delete;
+  GpuFence& operator=(const GpuFence&) = delete;
+  void Wait() {
+    float value;
+    if (probe_) Gpu().Memcpy(&value, probe_, sizeof(value), GpuRuntime::Copy::kDeviceToHost);
+  }
+
+ private:
+  void* probe_ = nullptr;
+};
 
 int RunTime(const TimeOptions& opt) {
   REQUIRE(!opt.model.empty()) << "time needs --model";
@@ -70,6 +99,8 @@ int RunTime(const TimeOptions& opt) {
   }
   LOG(INFO) << "*** Benchmark begins ***";
   LOG(INFO) << "Testing for " << opt.iterations << " iterations.";
+  GpuFence fence;
+  fence.Wait();
   auto total_start = Clock::now();
   for (int j = 0; j < opt.iterations; ++j) {
     auto iter_start = Clock::now();
@@ -79,6 +110,7 @@ int RunTime(const TimeOptions& opt) {
       layers[i]->Forward(bottom_vecs[i], top_vecs[i]);
       forward_time_per_layer[i] += MsSince(t);
     }
+    fence.Wait();
     forward_time += MsSince(pass_start);
     pass_start = Clock::now();
     for (int i = static_cast<int>(n) - 1; i >= 0; --i) {
@@ -86,6 +118,7 @@ int RunTime(const TimeOptions& opt) {
       layers[i]->Backward(top_vecs[i], bottom_need_backward[i], bottom_vecs[i]);
       backward_time_per_layer[i] += MsSince(t);
     }
+    fence.Wait();
     backward_time += MsSince(pass_start);
     LOG(INFO) << "Iteration: " << j + 1 << " forward-backward time: " << MsSince(iter_start)
               << " ms.";
