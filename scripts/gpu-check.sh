@@ -2,7 +2,8 @@
 # The GPU checks, in one call on a machine with a GPU (the lent H200; see
 # DEVELOPERS.md, "The GPU machine"): builds the CUDA tree unless build/ has
 # one, queries the devices, runs the GPU tests (the Gpu* suites of
-# deepspark_tests: on a machine without a GPU they report SKIPPED), then
+# deepspark_tests, and the tests named *Gpu*: on a machine without a GPU
+# they report SKIPPED or check the refusal), then
 # issue 9's measurements, and prints a short table last:
 #   - LeNet trained on MNIST to 10,000 iterations on the GPU with Caffe's
 #     lenet_solver.prototxt (test accuracy at the end, or the iteration it
@@ -73,19 +74,27 @@ if [ -f .gpu-bundle/bundle.tar.xz ]; then
       if [ -f "$f" ]; then export DEEPSPARK_CUBLAS="$f"; break; fi
     done
   fi
+  # cuDNN likewise (the convolutions fall back to im2col + cuBLAS without it,
+  # saying so once).
+  if [ -z "${DEEPSPARK_CUDNN:-}" ]; then
+    for f in /usr/local/cuda/lib64/libcudnn.so.9 \
+             $(python3 -c 'import nvidia.cudnn, os; print(os.path.join(nvidia.cudnn.__path__[0], "lib", "libcudnn.so.9"))' 2>/dev/null); do
+      if [ -f "$f" ]; then export DEEPSPARK_CUDNN="$f"; break; fi
+    done
+  fi
   # MNIST and the LeNet prototxts, for the GPU LeNet test and the 10k run.
   [ -d .gpu-bundle/shared ] && export DEEPSPARK_SHARED_DIR="$ROOT/.gpu-bundle/shared"
 elif ! grep -q "CMAKE_CUDA_COMPILER:" build/CMakeCache.txt 2>/dev/null || [ ! -x "$TESTS" ]; then
   cmake -S . -B build -G Ninja -DDEEPSPARK_CUDA=ON -DDEEPSPARK_BUILD_BENCH=OFF >/dev/null &&
     ninja -C build deepspark_tests deepspark_tool || { echo "gpu-check: build failed" >&2; exit 1; }
 fi
-echo "tool: $TOOL; cuBLAS: ${DEEPSPARK_CUBLAS:-found by the loader}"
+echo "tool: $TOOL; cuBLAS: ${DEEPSPARK_CUBLAS:-found by the loader}; cuDNN: ${DEEPSPARK_CUDNN:-found by the loader}"
 
 timeout 60 "$TOOL" device-query > "$OUT/device-query.txt" 2>&1
 query_rc=$?
 cat "$OUT/device-query.txt"
 timeout "$(stage_limit 150 330)" \
-  "$TESTS" --gtest_filter='Gpu*:*/Gpu*:ComputeMode*' --gtest_output="json:$OUT/gpu-tests.json" \
+  "$TESTS" --gtest_filter='*Gpu*:ComputeMode*' --gtest_output="json:$OUT/gpu-tests.json" \
   > "$OUT/gpu-tests.log" 2>&1
 tests_rc=$?
 tail -n 30 "$OUT/gpu-tests.log"

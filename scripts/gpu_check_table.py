@@ -33,8 +33,9 @@ def read_jsonl(path):
 
 
 def tests_table(out, tests_rc):
-    print("| test | result | ms |")
-    print("| --- | --- | --- |")
+    """The tests that did not pass, one row each (every test's result is in
+    gpu-tests.json), then the counts."""
+    rows = []
     counts = {}
     try:
         with open(os.path.join(out, "gpu-tests.json")) as f:
@@ -48,11 +49,18 @@ def tests_table(out, tests_rc):
                 else:
                     result = "passed"
                 counts[result] = counts.get(result, 0) + 1
-                ms = float(t.get("time", "0s").rstrip("s")) * 1000
-                print("| %s.%s | %s | %.0f |" % (suite["name"], t["name"], result, ms))
+                if result != "passed":
+                    ms = float(t.get("time", "0s").rstrip("s")) * 1000
+                    rows.append((result, "| %s.%s | %s | %.0f |" % (suite["name"], t["name"],
+                                                                   result, ms)))
     except (OSError, ValueError) as e:
-        print("| (no test report: %s) | FAILED | |" % e)
+        rows.append(("FAILED", "| (no test report: %s) | FAILED | |" % e))
         counts["FAILED"] = 1
+    if rows:
+        print("| test (not passed) | result | ms |")
+        print("| --- | --- | --- |")
+        for _, row in sorted(rows):  # FAILED before SKIPPED
+            print(row)
     print()
     print("tests: " + ", ".join("%d %s" % (n, r) for r, n in sorted(counts.items()))
           + " (exit %d)" % tests_rc)
