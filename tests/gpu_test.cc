@@ -8,6 +8,8 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
@@ -79,6 +81,25 @@ class CountOnlyGpu : public FailingGpu {
 
  private:
   int count_;
+};
+
+// "Device" memory that lives in host memory: SyncedMemory's and Blob's copy
+// logic (which side is newer, when to copy) runs through it where there is
+// no GPU. Counts the copies each way.
+class HostBackedGpu : public GpuRuntime {
+ public:
+  int DeviceCount(std::string*) override { return 1; }
+  GpuDeviceProperties Properties(int) override { return GpuDeviceProperties(); }
+  void SetDevice(int) override {}
+  int CurrentDevice() override { return 0; }
+  void* Malloc(size_t bytes) override { return std::malloc(bytes ? bytes : 1); }
+  void Free(void* ptr) override { std::free(ptr); }
+  void Memset(void* ptr, int value, size_t bytes) override { std::memset(ptr, value, bytes); }
+  void Memcpy(void* dst, const void* src, size_t bytes, Copy kind) override {
+    std::memcpy(dst, src, bytes);
+    ++copies[static_cast<int>(kind)];
+  }
+  int copies[3] = {0, 0, 0};  // by Copy: to the device, to the host, within
 };
 
 }  // namespace
@@ -186,8 +207,9 @@ TEST(GpuToolTest, DeviceQueryAndGpuFlag) {
   EXPECT_EQ(RunShell(ToolPath() + " device_query").second, query.second);
 }
 
-TEST(GpuMemoryTest, HostAndDeviceCopiesFollowTheLastWriter) {
-  REQUIRE_GPU_OR_SKIP();
+// SyncedMemory on the runtime in use: each side is copied only when the
+// other changed it.
+void ExpectCopiesFollowTheLastWriter() {
   SyncedMemory memory(4 * sizeof(float));
   // Fresh device memory is zero, as fresh host memory.
   std::vector<float> back(4, -1.f);
@@ -209,6 +231,57 @@ TEST(GpuMemoryTest, HostAndDeviceCopiesFollowTheLastWriter) {
   const float* read = static_cast<const float*>(memory.cpu_data());
   EXPECT_EQ(std::vector<float>(read, read + 4), values);
   EXPECT_EQ(memory.head(), SyncedMemory::Head::SYNCED);
+}
+
+TEST(GpuMemoryTest, HostAndDeviceCopiesFollowTheLastWriter) {
+  REQUIRE_GPU_OR_SKIP();
+  ExpectCopiesFollowTheLastWriter();
+}
+
+// The same logic, and that reading a side that is up to date copies nothing,
+// with the device's memory in host memory: runs everywhere.
+TEST(GpuMemoryTest, CopiesFollowTheLastWriterOnAHostBackedRuntime) {
+  HostBackedGpu host_backed;
+  RuntimeOverride use(&host_backed);
+  ExpectCopiesFollowTheLastWriter();
+  SyncedMemory memory(8);
+  memory.mutable_cpu_data();
+  memory.gpu_data();
+  const int to_device = host_backed.copies[0], to_host = host_backed.copies[1];
+  memory.gpu_data();
+  memory.cpu_data();
+  memory.gpu_data();
+  EXPECT_EQ(host_backed.copies[0], to_device);
+  EXPECT_EQ(host_backed.copies[1], to_host);
+}
+
+// A GPU worker's exchange (worker.cc): its parameters' host memory is the
+// flat buffer the rule reads and writes. After a step updated them on the
+// device, cpu_data() brings them into the buffer; after the rule wrote the
+// buffer, mutable_cpu_data() makes the next step copy it to the device.
+TEST(GpuMemoryTest, WorkerExchangeReachesBothSides) {
+  HostBackedGpu host_backed;
+  RuntimeOverride use(&host_backed);
+  std::vector<float> flat(6, 0.f);
+  Blob<float> w0(std::vector<int>{2}), w1(std::vector<int>{4});
+  w0.set_cpu_data(flat.data());
+  w1.set_cpu_data(flat.data() + 2);
+  // The step: the update writes the device copies.
+  const std::vector<float> updated{1, 2, 3, 4, 5, 6};
+  Gpu().Memcpy(w0.mutable_gpu_data(), updated.data(), 2 * sizeof(float),
+               GpuRuntime::Copy::kHostToDevice);
+  Gpu().Memcpy(w1.mutable_gpu_data(), updated.data() + 2, 4 * sizeof(float),
+               GpuRuntime::Copy::kHostToDevice);
+  for (Blob<float>* blob : {&w0, &w1}) blob->cpu_data();
+  EXPECT_EQ(flat, updated);
+  // The rule moves the buffer towards the center.
+  for (float& v : flat) v *= 10;
+  for (Blob<float>* blob : {&w0, &w1}) blob->mutable_cpu_data();
+  std::vector<float> device(6);
+  Gpu().Memcpy(device.data(), w0.gpu_data(), 2 * sizeof(float), GpuRuntime::Copy::kDeviceToHost);
+  Gpu().Memcpy(device.data() + 2, w1.gpu_data(), 4 * sizeof(float),
+               GpuRuntime::Copy::kDeviceToHost);
+  EXPECT_EQ(device, (std::vector<float>{10, 20, 30, 40, 50, 60}));
 }
 
 template <typename Dtype>
