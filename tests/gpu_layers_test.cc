@@ -151,7 +151,8 @@ TYPED_TEST(GpuLayerTest, CudnnConvolutionFollowsShapesAndWorkspaceLimit) {
 }
 
 // The element-wise layers with GPU code of their own, over their
-// parameters (Power's four forms of dy/dx among them).
+// parameters (Power's four forms of dy/dx among them; PReLU's slope
+// gradient per channel and shared).
 TYPED_TEST(GpuLayerTest, ElementWiseLayersEqualTheCpu) {
   REQUIRE_GPU_OR_SKIP();
   const char* layers[] = {
@@ -168,6 +169,8 @@ TYPED_TEST(GpuLayerTest, ElementWiseLayersEqualTheCpu) {
       "type: 'Power' power_param { power: 3 scale: 0.3 shift: 1 }",
       "type: 'Power' power_param { power: 1 scale: 0.3 shift: 1 }",
       "type: 'Power' power_param { power: 2 scale: 0 shift: 3 }",
+      "type: 'PReLU' prelu_param { filler { type: 'gaussian' std: 0.5 } }",
+      "type: 'PReLU' prelu_param { channel_shared: true }",
   };
   for (const char* layer : layers) {
     SCOPED_TRACE(layer);

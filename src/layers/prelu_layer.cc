@@ -93,6 +93,10 @@ void PReLULayer<Dtype>::Backward_cpu(const std::vector<Blob<Dtype>*>& top,
   }
 }
 
+#ifndef DEEPSPARK_WITH_CUDA
+DS_GPU_PATHS_ARE_CPU(PReLULayer)
+#endif
+
 INSTANTIATE_CLASS(PReLULayer);
 REGISTER_LAYER_CLASS(PReLU);
 

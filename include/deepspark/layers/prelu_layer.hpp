@@ -16,6 +16,7 @@ namespace deepspark {
 template <typename Dtype>
 class PReLULayer : public NeuronLayer<Dtype> {
   DEEPSPARK_NEURON_LAYER_BOILERPLATE(PReLULayer, "PReLU");
+  DS_DECLARE_GPU_PATHS;  // prelu_layer.cu
 
  public:
   void LayerSetUp(const std::vector<Blob<Dtype>*>& bottom,
@@ -26,6 +27,9 @@ class PReLULayer : public NeuronLayer<Dtype> {
  private:
   bool channel_shared_ = false;
   Blob<Dtype> bottom_memory_;  // a copy of x for in-place use
+  // The GPU backward's x * (x <= 0), summed per channel into the slope
+  // gradient (shape of the bottom; allocated on the first GPU backward).
+  Blob<Dtype> negative_part_;
 };
 
 }  // namespace deepspark
