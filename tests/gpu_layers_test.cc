@@ -183,6 +183,35 @@ TYPED_TEST(GpuLayerTest, ElementWiseLayersEqualTheCpu) {
   }
 }
 
+// Slice along the channels (uneven parts) and along the batch, through a
+// net so that every top gets a gradient.
+TYPED_TEST(GpuLayerTest, SliceEqualsTheCpu) {
+  REQUIRE_GPU_OR_SKIP();
+  for (const char* slice :
+       {"slice_param { axis: 1 slice_point: 1 slice_point: 3 }", "slice_param { axis: 0 }"}) {
+    SCOPED_TRACE(slice);
+    ExpectGpuNetEqualsCpu<TypeParam>(
+        std::string(R"(
+      force_backward: true
+      layer { name: "x" type: "DummyData" top: "x"
+              dummy_data_param { shape { dim: 2 dim: 4 dim: 3 dim: 2 }
+                                 data_filler { type: "gaussian" std: 1 } } }
+      layer { name: "slice" type: "Slice" bottom: "x" top: "a" top: "b" )") +
+            (std::string(slice).find("slice_point") != std::string::npos ? "top: \"c\" " : "") +
+            slice + R"( }
+      layer { name: "la" type: "Power" bottom: "a" top: "la" loss_weight: 1
+              power_param { power: 2 } }
+      layer { name: "lb" type: "Power" bottom: "b" top: "lb" loss_weight: 2
+              power_param { power: 2 } })" +
+            (std::string(slice).find("slice_point") != std::string::npos ? R"(
+      layer { name: "lc" type: "Power" bottom: "c" top: "lc" loss_weight: 3
+              power_param { power: 2 } })"
+                                                                         : "") +
+            "\n",
+        1e-5);
+  }
+}
+
 // MAX (argmax routed back, ties to the first) and AVE (padding counted in
 // the divisor), with padding, strides, CEIL windows past the edge and a
 // global pool.

@@ -1,35 +1,11 @@
 // Concat's GPU path: one kernel launch per bottom copies that bottom's slab
 // into its place in the top (forward) or back out of it (backward), one
-// value per thread. With one bottom the top shares data and diff with it
+// value per thread (slab_copy.cuh). With one bottom the top shares data and diff with it
 // (Reshape), as on the CPU, and nothing moves.
-#include "../core/cuda/kernel_launch.hpp"
+#include "../core/cuda/slab_copy.cuh"
 #include "deepspark/layers/concat_layer.hpp"
 
 namespace deepspark {
-namespace {
-
-// A bottom is (num_concats, bottom_chunk) values and the top (num_concats,
-// top_chunk), where a chunk is the size of the concat axis times the values
-// after it; the bottom sits at `offset` within each top row. Forward copies
-// bottom -> top, backward top -> bottom; n = num_concats * bottom_chunk.
-template <typename Dtype>
-__global__ void ConcatCopyKernel(int n, bool forward, int bottom_chunk, int top_chunk, int offset,
-                                 const Dtype* from, Dtype* to) {
-  for (int index = blockIdx.x * blockDim.x + threadIdx.x; index < n;
-       index += blockDim.x * gridDim.x) {
-    const int row = index / bottom_chunk;
-    const size_t top_index =
-        static_cast<size_t>(row) * top_chunk + offset + (index - row * bottom_chunk);
-    if (forward) {
-      to[top_index] = from[index];
-    } else {
-      to[index] = from[top_index];
-    }
-  }
-}
-
-}  // namespace
-
 template <typename Dtype>
 void ConcatLayer<Dtype>::Forward_gpu(const std::vector<Blob<Dtype>*>& bottom,
                                      const std::vector<Blob<Dtype>*>& top) {
@@ -42,9 +18,8 @@ void ConcatLayer<Dtype>::Forward_gpu(const std::vector<Blob<Dtype>*>& bottom,
     const int bottom_chunk = b->shape(concat_axis_) * concat_input_size_;
     const int n = b->count();
     if (n > 0) {
-      ConcatCopyKernel<Dtype><<<CudaBlocks(n), kCudaThreads>>>(
-          n, true, bottom_chunk, top_chunk, offset * concat_input_size_, b->gpu_data(), top_data);
-      RequireKernelLaunched("Concat forward kernel");
+      CopySlabGpu(n, true, bottom_chunk, top_chunk, offset * concat_input_size_, b->gpu_data(),
+                  top_data, "Concat forward kernel");
     }
     offset += b->shape(concat_axis_);
   }
@@ -63,10 +38,8 @@ void ConcatLayer<Dtype>::Backward_gpu(const std::vector<Blob<Dtype>*>& top,
     const int bottom_chunk = bottom[i]->shape(concat_axis_) * concat_input_size_;
     const int n = bottom[i]->count();
     if (propagate_down[i] && n > 0) {
-      ConcatCopyKernel<Dtype><<<CudaBlocks(n), kCudaThreads>>>(
-          n, false, bottom_chunk, top_chunk, offset * concat_input_size_, top_diff,
-          bottom[i]->mutable_gpu_diff());
-      RequireKernelLaunched("Concat backward kernel");
+      CopySlabGpu(n, false, bottom_chunk, top_chunk, offset * concat_input_size_, top_diff,
+                  bottom[i]->mutable_gpu_diff(), "Concat backward kernel");
     }
     offset += bottom[i]->shape(concat_axis_);
   }

@@ -107,6 +107,10 @@ void SliceLayer<Dtype>::Backward_cpu(const std::vector<Blob<Dtype>*>& top,
   }
 }
 
+#ifndef DEEPSPARK_WITH_CUDA
+DS_GPU_PATHS_ARE_CPU(SliceLayer)
+#endif
+
 INSTANTIATE_CLASS(SliceLayer);
 REGISTER_LAYER_CLASS(Slice);
 

@@ -30,6 +30,7 @@ class SliceLayer : public Layer<Dtype> {
                    const std::vector<Blob<Dtype>*>& top) override;
   void Backward_cpu(const std::vector<Blob<Dtype>*>& top, const std::vector<bool>& propagate_down,
                     const std::vector<Blob<Dtype>*>& bottom) override;
+  DS_DECLARE_GPU_PATHS;  // slice_layer.cu
 
   int slice_axis_ = 1;
   int num_slices_ = 0;        // product of the axes before slice_axis_
