@@ -152,7 +152,7 @@ TYPED_TEST(GpuLayerTest, CudnnConvolutionFollowsShapesAndWorkspaceLimit) {
 
 // The element-wise layers with GPU code of their own, over their
 // parameters (Power's four forms of dy/dx among them; PReLU's slope
-// gradient per channel and shared).
+// gradient per channel and shared; Tile over three axes).
 TYPED_TEST(GpuLayerTest, ElementWiseLayersEqualTheCpu) {
   REQUIRE_GPU_OR_SKIP();
   const char* layers[] = {
@@ -171,6 +171,9 @@ TYPED_TEST(GpuLayerTest, ElementWiseLayersEqualTheCpu) {
       "type: 'Power' power_param { power: 2 scale: 0 shift: 3 }",
       "type: 'PReLU' prelu_param { filler { type: 'gaussian' std: 0.5 } }",
       "type: 'PReLU' prelu_param { channel_shared: true }",
+      "type: 'Tile' tile_param { axis: 1 tiles: 3 }",
+      "type: 'Tile' tile_param { axis: 0 tiles: 2 }",
+      "type: 'Tile' tile_param { axis: -1 tiles: 4 }",
   };
   for (const char* layer : layers) {
     SCOPED_TRACE(layer);

@@ -55,6 +55,10 @@ void TileLayer<Dtype>::Backward_cpu(const std::vector<Blob<Dtype>*>& top,
   }
 }
 
+#ifndef DEEPSPARK_WITH_CUDA
+DS_GPU_PATHS_ARE_CPU(TileLayer)
+#endif
+
 INSTANTIATE_CLASS(TileLayer);
 REGISTER_LAYER_CLASS(Tile);
 

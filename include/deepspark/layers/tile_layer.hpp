@@ -26,6 +26,7 @@ class TileLayer : public Layer<Dtype> {
                    const std::vector<Blob<Dtype>*>& top) override;
   void Backward_cpu(const std::vector<Blob<Dtype>*>& top, const std::vector<bool>& propagate_down,
                     const std::vector<Blob<Dtype>*>& bottom) override;
+  DS_DECLARE_GPU_PATHS;  // tile_layer.cu
 
   int axis_ = 1, tiles_ = 1, outer_dim_ = 0, inner_dim_ = 0;
 };
