@@ -215,6 +215,28 @@ TYPED_TEST(GpuLayerTest, SliceEqualsTheCpu) {
   }
 }
 
+// SigmoidCrossEntropyLoss, with targets in [0, 1) and with half of them
+// ignored, under VALID and BATCH_SIZE normalization.
+TYPED_TEST(GpuLayerTest, SigmoidCrossEntropyLossEqualsTheCpu) {
+  REQUIRE_GPU_OR_SKIP();
+  for (const char* loss_param : {"", "loss_param { ignore_label: 1 normalization: VALID }",
+                                 "loss_param { ignore_label: 1 normalization: BATCH_SIZE }"}) {
+    SCOPED_TRACE(loss_param);
+    const std::string max = std::string(loss_param).empty() ? "0.999" : "1.999";
+    ExpectGpuNetEqualsCpu<TypeParam>(std::string(R"(
+      force_backward: true
+      layer { name: "x" type: "DummyData" top: "x" top: "t"
+              dummy_data_param { shape { dim: 3 dim: 4 dim: 5 } shape { dim: 3 dim: 4 dim: 5 }
+                                 data_filler { type: "gaussian" std: 3 }
+                                 data_filler { type: "uniform" min: 0 max: )") +
+                                         max + R"( } } }
+      layer { name: "loss" type: "SigmoidCrossEntropyLoss" bottom: "x" bottom: "t"
+              top: "loss" )" + loss_param +
+                                         " }\n",
+                                     1e-5);
+  }
+}
+
 // MAX (argmax routed back, ties to the first) and AVE (padding counted in
 // the divisor), with padding, strides, CEIL windows past the edge and a
 // global pool.

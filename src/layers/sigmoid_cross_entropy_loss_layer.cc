@@ -85,6 +85,10 @@ void SigmoidCrossEntropyLossLayer<Dtype>::Backward_cpu(const std::vector<Blob<Dt
   caffe_scal(count, top[0]->cpu_diff()[0] / normalizer_, bottom_diff);
 }
 
+#ifndef DEEPSPARK_WITH_CUDA
+DS_GPU_PATHS_ARE_CPU(SigmoidCrossEntropyLossLayer)
+#endif
+
 INSTANTIATE_CLASS(SigmoidCrossEntropyLossLayer);
 REGISTER_LAYER_CLASS(SigmoidCrossEntropyLoss);
 

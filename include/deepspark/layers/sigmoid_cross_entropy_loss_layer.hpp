@@ -34,6 +34,7 @@ class SigmoidCrossEntropyLossLayer : public LossLayer<Dtype> {
                    const std::vector<Blob<Dtype>*>& top) override;
   void Backward_cpu(const std::vector<Blob<Dtype>*>& top, const std::vector<bool>& propagate_down,
                     const std::vector<Blob<Dtype>*>& bottom) override;
+  DS_DECLARE_GPU_PATHS;  // sigmoid_cross_entropy_loss_layer.cu
 
  private:
   std::unique_ptr<SigmoidLayer<Dtype>> sigmoid_layer_;
@@ -44,6 +45,9 @@ class SigmoidCrossEntropyLossLayer : public LossLayer<Dtype> {
   caffe::LossParameter::NormalizationMode normalization_ = caffe::LossParameter::BATCH_SIZE;
   int outer_num_ = 0, inner_num_ = 0;
   Dtype normalizer_ = 1;  // from the last forward, reused by backward
+  // The GPU forward's per-value loss (data) and 1 where the value counts,
+  // 0 where its target is ignored (diff).
+  Blob<Dtype> value_loss_;
 };
 
 }  // namespace deepspark
