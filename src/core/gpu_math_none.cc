@@ -1,16 +1,20 @@
-// caffe_gpu_* of a build without the CUDA backend: each says there is no GPU
-// (src/core/cuda/gpu_math.cu has the real ones).
+// caffe_gpu_* and the solvers' GPU updates of a build without the CUDA
+// backend: each says there is no GPU (src/core/cuda/gpu_math.cu and
+// solver_updates.cu have the real ones).
 #ifndef DEEPSPARK_WITH_CUDA
+#include <string>
+
 #include "deepspark/common.hpp"
 #include "deepspark/gpu.hpp"
 #include "deepspark/gpu_math.hpp"
+#include "deepspark/gpu_solver_updates.hpp"
 
 namespace deepspark {
 namespace {
-[[noreturn]] void NoGpu() {
+[[noreturn]] void NoGpu(const char* what = "GPU math") {
   std::string why;
   Gpu().DeviceCount(&why);
-  throw Error("GPU math: " + why);
+  throw Error(std::string(what) + ": " + why);
 }
 }  // namespace
 
@@ -72,6 +76,37 @@ Dtype caffe_gpu_asum(int, const Dtype*) {
   template T caffe_gpu_asum<T>(int, const T*)
 DS_INSTANTIATE_GPU_MATH(float);
 DS_INSTANTIATE_GPU_MATH(double);
+
+// The solvers' updates (gpu_solver_updates.hpp).
+template <typename Dtype>
+void NesterovUpdateGpu(int, Dtype*, Dtype*, Dtype, Dtype) {
+  NoGpu("GPU solver update");
+}
+template <typename Dtype>
+void AdaGradUpdateGpu(int, Dtype*, Dtype*, Dtype, Dtype) {
+  NoGpu("GPU solver update");
+}
+template <typename Dtype>
+void RMSPropUpdateGpu(int, Dtype*, Dtype*, Dtype, Dtype, Dtype) {
+  NoGpu("GPU solver update");
+}
+template <typename Dtype>
+void AdaDeltaUpdateGpu(int, Dtype*, Dtype*, Dtype*, Dtype, Dtype, Dtype) {
+  NoGpu("GPU solver update");
+}
+template <typename Dtype>
+void AdamUpdateGpu(int, Dtype*, Dtype*, Dtype*, Dtype, Dtype, Dtype, Dtype) {
+  NoGpu("GPU solver update");
+}
+
+#define DS_INSTANTIATE_SOLVER_UPDATES(T)                        \
+  template void NesterovUpdateGpu<T>(int, T*, T*, T, T);        \
+  template void AdaGradUpdateGpu<T>(int, T*, T*, T, T);         \
+  template void RMSPropUpdateGpu<T>(int, T*, T*, T, T, T);      \
+  template void AdaDeltaUpdateGpu<T>(int, T*, T*, T*, T, T, T); \
+  template void AdamUpdateGpu<T>(int, T*, T*, T*, T, T, T, T)
+DS_INSTANTIATE_SOLVER_UPDATES(float);
+DS_INSTANTIATE_SOLVER_UPDATES(double);
 
 }  // namespace deepspark
 #endif  // DEEPSPARK_WITH_CUDA

@@ -186,9 +186,12 @@ void RunHeartbeats(const std::string& endpoint, int rank, SharedMetrics& shared,
 
 int WorkerGpu(const std::string& flag, bool solver_wants_gpu, int rank) {
   CHECK(rank >= 0);
+  // A CPU worker never asks for the devices: the query starts CUDA's runtime
+  // and driver, which every CPU worker (and Spark task) would pay for.
+  if (flag.empty() && !solver_wants_gpu) return -1;
   std::string why;
   const int count = Gpu().DeviceCount(&why);
-  if (flag.empty()) return solver_wants_gpu && count > 0 ? rank % count : -1;
+  if (flag.empty()) return count > 0 ? rank % count : -1;
   const std::vector<int> ids = ParseGpuIds(flag, count, why);
   return ids[rank % ids.size()];
 }

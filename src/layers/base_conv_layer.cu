@@ -172,7 +172,8 @@ template <typename Dtype>
 void BaseConvolutionLayer<Dtype>::Backward_gpu(const std::vector<Blob<Dtype>*>& top,
                                                const std::vector<bool>& propagate_down,
                                                const std::vector<Blob<Dtype>*>& bottom) {
-  if (!UseCudnn() && (force_nd_im2col_ || num_spatial_axes_ != 2)) {
+  const bool cudnn = UseCudnn();
+  if (!cudnn && (force_nd_im2col_ || num_spatial_axes_ != 2)) {
     return Backward_cpu(top, propagate_down, bottom);
   }
   const Dtype* weight = this->blobs_[0]->gpu_data();
@@ -181,7 +182,7 @@ void BaseConvolutionLayer<Dtype>::Backward_gpu(const std::vector<Blob<Dtype>*>& 
   const bool bias_grad = bias_term_ && this->param_propagate_down(1);
   Dtype* weight_diff = weight_grad ? this->blobs_[0]->mutable_gpu_diff() : nullptr;
   Dtype* bias_diff = bias_grad ? this->blobs_[1]->mutable_gpu_diff() : nullptr;
-  if (cudnn_) {  // UseCudnn() above said so
+  if (cudnn) {
     if (num_ == 0) return;
     ConfigureCudnn();
     for (size_t i = 0; i < top.size(); ++i) {
